@@ -1,0 +1,745 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a time.Duration that YAML and the environment write as a Go
+// duration, with "d" for days added ("30d", "1d12h").
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// ParseDuration parses a Go duration that may use "d" for 24 hours.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	var total time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		days, err := strconv.ParseFloat(s[:i], 64)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		total = time.Duration(days * float64(24*time.Hour))
+		s = s[i+1:]
+		if s == "" {
+			return Duration(total), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 72h, 30d)", s)
+	}
+	return Duration(total + d), nil
+}
+
+func (d Duration) String() string {
+	td := time.Duration(d)
+	if td != 0 && td%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
+	}
+	return td.String()
+}
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// Config is Herald's whole configuration (DESIGN §3.2).
+type Config struct {
+	Site        SiteConfig      `yaml:"site"`
+	HTTP        HTTPConfig      `yaml:"http"`
+	Store       StoreConfig     `yaml:"store"`
+	Content     ContentConfig   `yaml:"content"`
+	Feed        FeedConfig      `yaml:"feed"`
+	WebSub      WebSubConfig    `yaml:"websub"`
+	Templates   TemplatesConfig `yaml:"templates"`
+	Mail        MailConfig      `yaml:"mail"`
+	Subscribe   SubscribeConfig `yaml:"subscribe"`
+	Digest      DigestConfig    `yaml:"digest"`
+	Secrets     SecretsConfig   `yaml:"secrets"`
+	Newsletters []Newsletter    `yaml:"newsletters"`
+	Embed       EmbedConfig     `yaml:"embed"`
+	Admin       AdminConfig     `yaml:"admin"`
+	Metrics     MetricsConfig   `yaml:"metrics"`
+	Log         LogConfig       `yaml:"log"`
+}
+
+type SiteConfig struct {
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	BaseURL     string `yaml:"base_url"`
+	Language    string `yaml:"language"`
+	Timezone    string `yaml:"timezone"`
+	Author      string `yaml:"author"`
+	Address     string `yaml:"address"`
+}
+
+type HTTPConfig struct {
+	Listen         string   `yaml:"listen"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	CacheControl   string   `yaml:"cache_control"`
+	ShutdownGrace  Duration `yaml:"shutdown_grace"`
+}
+
+type StoreConfig struct {
+	Driver string `yaml:"driver"`
+	DSN    string `yaml:"dsn"`
+}
+
+type ContentConfig struct {
+	Dir   string `yaml:"dir"`
+	Watch bool   `yaml:"watch"`
+}
+
+type FeedConfig struct {
+	Items    int `yaml:"items"`
+	MaxItems int `yaml:"max_items"`
+}
+
+type WebSubConfig struct {
+	Hubs []string `yaml:"hubs"`
+}
+
+type TemplatesConfig struct {
+	Dir string `yaml:"dir"`
+}
+
+type MailConfig struct {
+	Transport  string     `yaml:"transport"`
+	From       string     `yaml:"from"`
+	ReturnPath string     `yaml:"return_path"`
+	OutboxDir  string     `yaml:"outbox_dir"`
+	SMTP       SMTPConfig `yaml:"smtp"`
+	DKIM       DKIMConfig `yaml:"dkim"`
+}
+
+type SMTPConfig struct {
+	Host        string   `yaml:"host"`
+	Port        int      `yaml:"port"`
+	Username    string   `yaml:"username"`
+	Password    string   `yaml:"password"`
+	TLS         string   `yaml:"tls"`
+	HELO        string   `yaml:"helo"`
+	Timeout     Duration `yaml:"timeout"`
+	Connections int      `yaml:"connections"`
+	Rate        float64  `yaml:"rate"`
+}
+
+type DKIMConfig struct {
+	Domain   string `yaml:"domain"`
+	Selector string `yaml:"selector"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+type SubscribeConfig struct {
+	ConfirmTTL     Duration `yaml:"confirm_ttl"`
+	ResendInterval Duration `yaml:"resend_interval"`
+	RatePerMinute  int      `yaml:"rate_per_minute"`
+	StoreIP        bool     `yaml:"store_ip"`
+	ConsentText    string   `yaml:"consent_text"`
+	Welcome        bool     `yaml:"welcome"`
+}
+
+type DigestConfig struct {
+	Lease          Duration `yaml:"lease"`
+	MaxAttempts    int      `yaml:"max_attempts"`
+	KeepDeliveries Duration `yaml:"keep_deliveries"`
+}
+
+type SecretsConfig struct {
+	TokenKeys []string `yaml:"token_keys"`
+}
+
+type Newsletter struct {
+	ID          string   `yaml:"id"`
+	Title       string   `yaml:"title"`
+	Default     bool     `yaml:"default"`
+	From        string   `yaml:"from"`
+	Schedule    string   `yaml:"schedule"`
+	Timezone    string   `yaml:"timezone"`
+	Tags        []string `yaml:"tags"`
+	MaxArticles int      `yaml:"max_articles"`
+	SendIfEmpty bool     `yaml:"send_if_empty"`
+	FirstWindow Duration `yaml:"first_window"`
+	CatchUp     Duration `yaml:"catch_up"`
+	Subject     string   `yaml:"subject"`
+}
+
+type EmbedConfig struct {
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+type AdminConfig struct {
+	Tokens []AdminToken `yaml:"tokens"`
+}
+
+type AdminToken struct {
+	Name  string `yaml:"name"`
+	Token string `yaml:"token"`
+}
+
+type MetricsConfig struct {
+	Listen string `yaml:"listen"`
+}
+
+type LogConfig struct {
+	Format string `yaml:"format"`
+	Level  string `yaml:"level"`
+}
+
+// DefaultConfig returns the built-in defaults. config.yaml at the
+// repository root documents them; a test keeps the two equal.
+func DefaultConfig() Config {
+	return Config{
+		Site: SiteConfig{
+			Title:       "Herald News",
+			Description: "News from the Nordic–North Sea Cluster Bridge project",
+			BaseURL:     "http://localhost:8080",
+			Language:    "en",
+			Timezone:    "UTC",
+			Author:      "Cluster Bridge Secretariat",
+			Address:     "Cluster Bridge Secretariat, Lindholmspiren 5, 417 56 Göteborg, Sweden",
+		},
+		HTTP: HTTPConfig{
+			Listen:         ":8080",
+			TrustedProxies: []string{},
+			CacheControl:   "public, max-age=300",
+			ShutdownGrace:  Duration(10 * time.Second),
+		},
+		Store:     StoreConfig{Driver: "sqlite", DSN: "data/herald.db"},
+		Content:   ContentConfig{Dir: "examples/articles", Watch: true},
+		Feed:      FeedConfig{Items: 20, MaxItems: 100},
+		WebSub:    WebSubConfig{Hubs: []string{}},
+		Templates: TemplatesConfig{Dir: ""},
+		Mail: MailConfig{
+			Transport: "outbox",
+			From:      "Herald News <news@example.org>",
+			OutboxDir: "data/outbox",
+			SMTP: SMTPConfig{
+				Port:        587,
+				TLS:         "starttls",
+				Timeout:     Duration(30 * time.Second),
+				Connections: 4,
+			},
+		},
+		Subscribe: SubscribeConfig{
+			ConfirmTTL:     Duration(7 * 24 * time.Hour),
+			ResendInterval: Duration(time.Hour),
+			RatePerMinute:  10,
+			StoreIP:        true,
+			ConsentText:    "I agree to receive the newsletters I have chosen by email. I can unsubscribe at any time with the link in every message.",
+			Welcome:        true,
+		},
+		Digest: DigestConfig{
+			Lease:          Duration(30 * time.Second),
+			MaxAttempts:    8,
+			KeepDeliveries: Duration(365 * 24 * time.Hour),
+		},
+		Secrets: SecretsConfig{TokenKeys: []string{}},
+		Newsletters: []Newsletter{{
+			ID:          "monthly",
+			Title:       "Cluster Bridge Monthly",
+			Default:     true,
+			Schedule:    "0 9 1 * *",
+			Timezone:    "Europe/Stockholm",
+			Tags:        []string{},
+			MaxArticles: 20,
+			FirstWindow: Duration(30 * 24 * time.Hour),
+			CatchUp:     Duration(72 * time.Hour),
+			Subject:     "{{.Newsletter.Title}} — {{.Period}}",
+		}},
+		Embed:   EmbedConfig{AllowedOrigins: []string{"*"}},
+		Admin:   AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}}},
+		Metrics: MetricsConfig{Listen: ""},
+		Log:     LogConfig{Format: "text", Level: "info"},
+	}
+}
+
+// ConfigError is one problem with the configuration, located by key and,
+// when it came from a file, by line.
+type ConfigError struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	loc := ""
+	switch {
+	case e.File != "" && e.Line > 0:
+		loc = fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		loc = e.File + ": "
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("%s%s: %s", loc, e.Key, e.Msg)
+	}
+	return loc + e.Msg
+}
+
+// ConfigErrors is every problem found; Error joins them one a line.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// configPath picks the file per DESIGN §3.1: --config, HERALD_CONFIG,
+// ./config.yaml, or none (built-in defaults).
+func configPath(flagValue string, env map[string]string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if p := env["HERALD_CONFIG"]; p != "" {
+		return p
+	}
+	if _, err := os.Stat("config.yaml"); err == nil {
+		return "config.yaml"
+	}
+	return ""
+}
+
+// LoadConfig reads the defaults, then the file (if any), then the
+// environment, and validates the result.
+func LoadConfig(path string, env map[string]string) (*Config, error) {
+	cfg := DefaultConfig()
+	lines := map[string]int{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeConfig(path, data, &cfg, lines); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return nil, err
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		for _, e := range errs {
+			e.File = path
+			e.Line = lines[e.Key]
+		}
+		return nil, errs
+	}
+	return &cfg, nil
+}
+
+var yamlLineRe = func(msg string) (int, string) {
+	// yaml.v3 type errors read "line N: message".
+	var n int
+	if _, err := fmt.Sscanf(msg, "line %d:", &n); err == nil {
+		if i := strings.IndexByte(msg, ':'); i >= 0 {
+			return n, strings.TrimSpace(msg[i+1:])
+		}
+	}
+	return 0, msg
+}
+
+func decodeConfig(path string, data []byte, cfg *Config, lines map[string]int) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		line, msg := yamlLineRe(strings.TrimPrefix(err.Error(), "yaml: "))
+		return ConfigErrors{{File: path, Line: line, Msg: msg}}
+	}
+	if len(root.Content) == 0 {
+		return nil // empty file: defaults
+	}
+	recordLines(root.Content[0], "", lines)
+	var errs ConfigErrors
+	checkKeys(root.Content[0], reflect.TypeOf(*cfg), "", path, &errs)
+	if len(errs) > 0 {
+		return errs
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, m := range te.Errors {
+				line, msg := yamlLineRe(m)
+				errs = append(errs, &ConfigError{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg})
+			}
+			return errs
+		}
+		line, msg := yamlLineRe(strings.TrimPrefix(err.Error(), "yaml: "))
+		return ConfigErrors{{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg}}
+	}
+	return nil
+}
+
+func keyAtLine(lines map[string]int, line int) string {
+	best := ""
+	for k, l := range lines {
+		if l == line && len(k) > len(best) {
+			best = k
+		}
+	}
+	return best
+}
+
+// recordLines maps every dotted key path (newsletters[0].id) to its line.
+func recordLines(n *yaml.Node, prefix string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			lines[k] = n.Content[i].Line
+			recordLines(n.Content[i+1], k, lines)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			k := fmt.Sprintf("%s[%d]", prefix, i)
+			lines[k] = c.Line
+			recordLines(c, k, lines)
+		}
+	}
+}
+
+// checkKeys reports every unknown key at once, with its line; yaml's
+// KnownFields stops at the first.
+func checkKeys(n *yaml.Node, t reflect.Type, prefix, path string, errs *ConfigErrors) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			fields[name] = f.Type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			key := k
+			if prefix != "" {
+				key = prefix + "." + k
+			}
+			ft, ok := fields[k]
+			if !ok {
+				*errs = append(*errs, &ConfigError{File: path, Line: n.Content[i].Line, Key: key, Msg: "unknown key"})
+				continue
+			}
+			checkKeys(n.Content[i+1], ft, key, path, errs)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", prefix, i), path, errs)
+		}
+	}
+}
+
+// applyEnv sets every key named HERALD_ + its path upper-cased with "_"
+// (HERALD_HTTP_LISTEN, HERALD_MAIL_SMTP_PASSWORD); lists are comma-separated.
+// HERALD_ADMIN_TOKEN sets the admin token named "default".
+func applyEnv(cfg *Config, env map[string]string) error {
+	var errs ConfigErrors
+	walkEnv(reflect.ValueOf(cfg).Elem(), "HERALD", "", env, &errs)
+	if tok, ok := env["HERALD_ADMIN_TOKEN"]; ok {
+		set := false
+		for i := range cfg.Admin.Tokens {
+			if cfg.Admin.Tokens[i].Name == "default" {
+				cfg.Admin.Tokens[i].Token = tok
+				set = true
+			}
+		}
+		if !set {
+			cfg.Admin.Tokens = append(cfg.Admin.Tokens, AdminToken{Name: "default", Token: tok})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(Duration(0))
+
+func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string, errs *ConfigErrors) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		envName := envPrefix + "_" + strings.ToUpper(name)
+		key := name
+		if keyPrefix != "" {
+			key = keyPrefix + "." + name
+		}
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			walkEnv(fv, envName, key, env, errs)
+			continue
+		}
+		s, ok := env[envName]
+		if !ok {
+			continue
+		}
+		if err := setFromString(fv, s); err != nil {
+			*errs = append(*errs, &ConfigError{Key: key, Msg: fmt.Sprintf("from %s: %v", envName, err)})
+		}
+	}
+}
+
+func setFromString(v reflect.Value, s string) error {
+	if v.Type() == durationType {
+		d, err := ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", s)
+		}
+		v.SetBool(b)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("want a whole number, got %q", s)
+		}
+		v.SetInt(int64(n))
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("want a number, got %q", s)
+		}
+		v.SetFloat(f)
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("cannot be set from the environment")
+		}
+		parts := []string{}
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// Validate reports every problem, each naming its key.
+func (c *Config) Validate() ConfigErrors {
+	var errs ConfigErrors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
+	if c.Site.Title == "" {
+		bad("site.title", "must not be empty")
+	}
+	if u, err := url.Parse(c.Site.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("site.base_url", "must be an absolute http(s) URL, got %q", c.Site.BaseURL)
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		bad("site.base_url", "must not have a query or fragment")
+	}
+	if c.Site.Language == "" {
+		bad("site.language", "must not be empty (e.g. en, sv)")
+	}
+	if _, err := time.LoadLocation(c.Site.Timezone); err != nil {
+		bad("site.timezone", "unknown time zone %q", c.Site.Timezone)
+	}
+	if c.HTTP.Listen == "" {
+		bad("http.listen", "must not be empty")
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if !validCIDROrIP(p) {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "not an IP address or CIDR: %q", p)
+		}
+	}
+	if c.HTTP.ShutdownGrace < 0 {
+		bad("http.shutdown_grace", "must not be negative")
+	}
+	if c.Store.Driver != "sqlite" {
+		bad("store.driver", "unsupported driver %q (supported: sqlite)", c.Store.Driver)
+	}
+	if c.Store.DSN == "" {
+		bad("store.dsn", "must not be empty")
+	}
+	if c.Feed.Items < 1 {
+		bad("feed.items", "must be at least 1")
+	}
+	if c.Feed.MaxItems < c.Feed.Items {
+		bad("feed.max_items", "must be at least feed.items (%d)", c.Feed.Items)
+	}
+	for i, h := range c.WebSub.Hubs {
+		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(fmt.Sprintf("websub.hubs[%d]", i), "must be an absolute http(s) URL, got %q", h)
+		}
+	}
+	switch c.Mail.Transport {
+	case "outbox":
+		if c.Mail.OutboxDir == "" {
+			bad("mail.outbox_dir", "must not be empty with mail.transport: outbox")
+		}
+	case "smtp":
+		if c.Mail.SMTP.Host == "" {
+			bad("mail.smtp.host", "must be set with mail.transport: smtp")
+		}
+	default:
+		bad("mail.transport", "must be outbox or smtp, got %q", c.Mail.Transport)
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		bad("mail.from", "not an address: %v", err)
+	}
+	if c.Mail.ReturnPath != "" {
+		if _, err := mail.ParseAddress(c.Mail.ReturnPath); err != nil {
+			bad("mail.return_path", "not an address: %v", err)
+		}
+	}
+	if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
+		bad("mail.smtp.port", "must be 1-65535")
+	}
+	switch c.Mail.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("mail.smtp.tls", "must be starttls, tls or none, got %q", c.Mail.SMTP.TLS)
+	}
+	if c.Mail.SMTP.Connections < 1 {
+		bad("mail.smtp.connections", "must be at least 1")
+	}
+	if c.Mail.SMTP.Rate < 0 {
+		bad("mail.smtp.rate", "must not be negative (0: no limit)")
+	}
+	if d := c.Mail.DKIM; d.Domain != "" || d.Selector != "" || d.KeyFile != "" {
+		if d.Domain == "" || d.Selector == "" || d.KeyFile == "" {
+			bad("mail.dkim", "domain, selector and key_file must all be set to sign")
+		}
+	}
+	if c.Subscribe.ConfirmTTL <= 0 {
+		bad("subscribe.confirm_ttl", "must be positive")
+	}
+	if c.Subscribe.RatePerMinute < 0 {
+		bad("subscribe.rate_per_minute", "must not be negative")
+	}
+	if c.Digest.Lease <= 0 {
+		bad("digest.lease", "must be positive")
+	}
+	if c.Digest.MaxAttempts < 1 {
+		bad("digest.max_attempts", "must be at least 1")
+	}
+	seen := map[string]bool{}
+	for i, n := range c.Newsletters {
+		key := fmt.Sprintf("newsletters[%d]", i)
+		if n.ID == "" || n.ID != strings.ToLower(n.ID) || strings.ContainsAny(n.ID, " /?#&") {
+			bad(key+".id", "must be a lowercase id without spaces or /, got %q", n.ID)
+		}
+		if seen[n.ID] {
+			bad(key+".id", "duplicate newsletter id %q", n.ID)
+		}
+		seen[n.ID] = true
+		if n.Title == "" {
+			bad(key+".title", "must not be empty")
+		}
+		if n.From != "" {
+			if _, err := mail.ParseAddress(n.From); err != nil {
+				bad(key+".from", "not an address: %v", err)
+			}
+		}
+		if err := validateSchedule(n.Schedule); err != nil {
+			bad(key+".schedule", "%v", err)
+		}
+		if _, err := time.LoadLocation(n.Timezone); err != nil || n.Timezone == "" {
+			bad(key+".timezone", "unknown time zone %q", n.Timezone)
+		}
+		if n.MaxArticles < 1 {
+			bad(key+".max_articles", "must be at least 1")
+		}
+	}
+	for i, o := range c.Embed.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
+			bad(fmt.Sprintf("embed.allowed_origins[%d]", i), "must be * or an origin like https://partner.example, got %q", o)
+		}
+	}
+	for i, t := range c.Admin.Tokens {
+		if t.Name == "" {
+			bad(fmt.Sprintf("admin.tokens[%d].name", i), "must not be empty")
+		}
+		if t.Token != "" && len(t.Token) < 16 {
+			bad(fmt.Sprintf("admin.tokens[%d].token", i), "must be at least 16 characters")
+		}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return errs
+}
+
+// validateSchedule checks a cron spec the way digest scheduling parses it,
+// without letting robfig/cron panic (a bare "CRON_TZ=UTC" does in v3.0.1).
+func validateSchedule(spec string) (err error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return errors.New("must not be empty")
+	}
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		return errors.New("set the time zone with the newsletter's timezone key, not in the spec")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid cron spec %q", spec)
+		}
+	}()
+	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	if _, perr := p.Parse(spec); perr != nil {
+		return fmt.Errorf("invalid cron spec %q: %v", spec, perr)
+	}
+	return nil
+}
+
+func validCIDROrIP(s string) bool {
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}

@@ -1,0 +1,121 @@
+// Package article defines Herald's articles: the Markdown-with-front-matter
+// format they are written in, how they are parsed and sanitised, and slugs.
+package article
+
+import (
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Tag is a topic an article carries: its display name and its URL slug.
+type Tag struct {
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
+
+// Image is an article's lead image. URL is absolute, or a path below the
+// content folder served under /media/ (MediaPath set, URL empty).
+type Image struct {
+	URL       string `json:"url,omitempty"`
+	MediaPath string `json:"media_path,omitempty"`
+	Alt       string `json:"alt,omitempty"`
+	Width     int    `json:"width,omitempty"`
+	Height    int    `json:"height,omitempty"`
+}
+
+// Source kinds say where an article came from, so a sync of the content
+// folder only touches what it created.
+const (
+	SourceFile = "file"
+	SourceAPI  = "api"
+)
+
+// Article is one news article as the store keeps it.
+type Article struct {
+	ID          int64     // store row id; 0 before it is stored
+	Slug        string    // unique, stable: never derived from the title
+	Title       string    // plain text
+	Summary     string    // plain text: front matter, else the first paragraph
+	Body        string    // Markdown source
+	BodyHTML    string    // sanitised HTML rendered from Body
+	AuthorName  string    // plain text
+	AuthorEmail string    //
+	Tags        []Tag     //
+	Image       *Image    // nil: none
+	Link        string    // canonical URL elsewhere; empty: the article's own page
+	Published   time.Time // UTC
+	Updated     time.Time // UTC; equals Published until the article changes
+	Draft       bool      //
+	Source      string    // SourceFile or SourceAPI
+	SourcePath  string    // for SourceFile: path relative to the content folder
+	ContentHash string    // hash of the source bytes: re-import of an unchanged file changes nothing
+	FirstSeen   time.Time // when the store first held it published (zero until then)
+}
+
+// Visible reports whether the article is public at time now.
+func (a *Article) Visible(now time.Time) bool {
+	return !a.Draft && !a.Published.After(now)
+}
+
+// HasTag reports whether the article carries the tag with the given slug.
+func (a *Article) HasTag(slug string) bool {
+	for _, t := range a.Tags {
+		if t.Slug == slug {
+			return true
+		}
+	}
+	return false
+}
+
+// Query selects published articles, newest first.
+type Query struct {
+	Tags   []string  // tag slugs, any of; empty: all
+	Now    time.Time // only articles published at or before Now (zero: no bound)
+	Limit  int       // 0: no limit
+	Offset int
+}
+
+// foldings are the Latin letters that do not decompose into a base letter
+// plus combining marks, so NFD alone would drop them.
+var foldings = map[rune]string{
+	'ø': "o", 'Ø': "o", 'æ': "ae", 'Æ': "ae", 'ß': "ss", 'ẞ': "ss",
+	'đ': "d", 'Đ': "d", 'ð': "d", 'Ð': "d", 'þ': "th", 'Þ': "th",
+	'ł': "l", 'Ł': "l", 'œ': "oe", 'Œ': "oe", 'ı': "i", 'ħ': "h", 'Ħ': "h",
+}
+
+// Slugify turns a tag name or file name into a URL slug (DESIGN §3.4):
+// lowercase, Latin letters lose diacritics, any run of other characters
+// becomes "-", trimmed of "-".
+func Slugify(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	dash := false
+	emit := func(r rune) {
+		if dash && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		dash = false
+		b.WriteRune(r)
+	}
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue // combining mark left by NFD: å → a + ring
+		}
+		if f, ok := foldings[r]; ok {
+			for _, fr := range f {
+				emit(fr)
+			}
+			continue
+		}
+		r = unicode.ToLower(r)
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			emit(r)
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
