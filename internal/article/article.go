@@ -16,6 +16,12 @@ type Tag struct {
 	Slug string `json:"slug"`
 }
 
+// TagCount is a tag with the number of articles listed under it.
+type TagCount struct {
+	Tag
+	Count int
+}
+
 // Image is an article's lead image. URL is absolute, or a path below the
 // content folder served under /media/ (MediaPath set, URL empty).
 type Image struct {
@@ -49,6 +55,7 @@ type Article struct {
 	Published   time.Time // UTC
 	Updated     time.Time // UTC; equals Published until the article changes
 	Draft       bool      //
+	Removed     bool      // its source file is gone: unpublished, kept in the store
 	Source      string    // SourceFile or SourceAPI
 	SourcePath  string    // for SourceFile: path relative to the content folder
 	ContentHash string    // hash of the source bytes: re-import of an unchanged file changes nothing
@@ -57,7 +64,7 @@ type Article struct {
 
 // Visible reports whether the article is public at time now.
 func (a *Article) Visible(now time.Time) bool {
-	return !a.Draft && !a.Published.After(now)
+	return !a.Draft && !a.Removed && !a.Published.After(now)
 }
 
 // HasTag reports whether the article carries the tag with the given slug.

@@ -1,0 +1,401 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+const articleCols = `id, slug, title, summary, body, body_html, author_name, author_email,
+	image_url, image_media_path, image_alt, image_width, image_height, link,
+	published, updated, draft, removed, source, source_path, content_hash, first_seen`
+
+func scanArticle(sc interface{ Scan(...any) error }) (*article.Article, error) {
+	var a article.Article
+	var img article.Image
+	var pub, upd int64
+	var first sql.NullInt64
+	err := sc.Scan(&a.ID, &a.Slug, &a.Title, &a.Summary, &a.Body, &a.BodyHTML, &a.AuthorName, &a.AuthorEmail,
+		&img.URL, &img.MediaPath, &img.Alt, &img.Width, &img.Height, &a.Link,
+		&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first)
+	if err != nil {
+		return nil, err
+	}
+	if img.URL != "" || img.MediaPath != "" {
+		a.Image = &img
+	}
+	a.Published, a.Updated = fromMicros(pub), fromMicros(upd)
+	if first.Valid {
+		a.FirstSeen = fromMicros(first.Int64)
+	}
+	return &a, nil
+}
+
+// UpsertArticle stores a by slug. An unchanged article (same source and
+// content hash) is left alone and changed is false. A slug held by another
+// source or file is ErrConflict. Updated defaults to Published for a new
+// article and to now for a changed one.
+func (s *Store) UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (changed bool, err error) {
+	if a.Slug == "" {
+		return false, errors.New("sqlite: article without slug")
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleCols+` FROM articles WHERE slug = ?`, a.Slug))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			old = nil
+		case err != nil:
+			return fmt.Errorf("sqlite: get %s: %w", a.Slug, err)
+		}
+		if old != nil {
+			if old.Source != a.Source || (a.Source == article.SourceFile && old.SourcePath != a.SourcePath && !old.Removed) {
+				where := old.Source
+				if old.SourcePath != "" {
+					where = old.SourcePath
+				}
+				return fmt.Errorf("slug %q is already used by %s: %w", a.Slug, where, store.ErrConflict)
+			}
+			if old.ContentHash == a.ContentHash && a.ContentHash != "" && !old.Removed && old.SourcePath == a.SourcePath {
+				*a = *old
+				return nil
+			}
+		}
+		changed = true
+		img := article.Image{}
+		if a.Image != nil {
+			img = *a.Image
+		}
+		if a.Updated.IsZero() {
+			if old == nil {
+				a.Updated = a.Published
+			} else {
+				a.Updated = now
+			}
+		}
+		if a.Updated.Before(a.Published) {
+			a.Updated = a.Published
+		}
+		var first any
+		switch {
+		case old != nil && !old.FirstSeen.IsZero():
+			first = micros(old.FirstSeen)
+			a.FirstSeen = old.FirstSeen
+		case !a.Draft:
+			fs := now
+			if a.Published.After(now) {
+				fs = a.Published
+			}
+			first, a.FirstSeen = micros(fs), fs.UTC()
+		}
+		args := []any{a.Slug, a.Title, a.Summary, a.Body, a.BodyHTML, a.AuthorName, a.AuthorEmail,
+			img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
+			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first}
+		if old == nil {
+			res, err := tx.ExecContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
+				image_url, image_media_path, image_alt, image_width, image_height, link,
+				published, updated, draft, removed, source, source_path, content_hash, first_seen)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			if err != nil {
+				return fmt.Errorf("sqlite: insert %s: %w", a.Slug, err)
+			}
+			a.ID, _ = res.LastInsertId()
+		} else {
+			a.ID = old.ID
+			if _, err := tx.ExecContext(ctx, `UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, body_html = ?, author_name = ?, author_email = ?,
+				image_url = ?, image_media_path = ?, image_alt = ?, image_width = ?, image_height = ?, link = ?,
+				published = ?, updated = ?, draft = ?, removed = ?, source = ?, source_path = ?, content_hash = ?, first_seen = ?
+				WHERE id = ?`, append(args, a.ID)...); err != nil {
+				return fmt.Errorf("sqlite: update %s: %w", a.Slug, err)
+			}
+		}
+		a.Removed = false
+		return writeTags(ctx, tx, a)
+	})
+	return changed, err
+}
+
+func writeTags(ctx context.Context, tx *sql.Tx, a *article.Article) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM article_tags WHERE article_id = ?`, a.ID); err != nil {
+		return fmt.Errorf("sqlite: tags of %s: %w", a.Slug, err)
+	}
+	listed := !a.Draft && !a.Removed
+	for i, t := range a.Tags {
+		// Two names with one slug are one tag: the first name stays.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING`, t.Slug, t.Name); err != nil {
+			return fmt.Errorf("sqlite: tag %s: %w", t.Slug, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO article_tags (article_id, tag_id, position, published, listed)
+			SELECT ?, id, ?, ?, ? FROM tags WHERE slug = ? ON CONFLICT DO NOTHING`,
+			a.ID, i, micros(a.Published), listed, t.Slug); err != nil {
+			return fmt.Errorf("sqlite: tag %s: %w", t.Slug, err)
+		}
+	}
+	return nil
+}
+
+// SetRemoved marks an article removed (its file is gone) or back.
+func (s *Store) SetRemoved(ctx context.Context, slug string, removed bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE articles SET removed = ? WHERE slug = ? AND removed <> ?`, removed, slug, removed)
+		if err != nil {
+			return fmt.Errorf("sqlite: remove %s: %w", slug, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE article_tags SET listed = (SELECT draft = 0 AND removed = 0 FROM articles WHERE id = article_id)
+			WHERE article_id = (SELECT id FROM articles WHERE slug = ?)`, slug)
+		return err
+	})
+}
+
+// DeleteArticle deletes an article and its tag links.
+func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE slug = ?`, slug)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete %s: %w", slug, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// GetArticle returns the article with the slug, whatever its state.
+func (s *Store) GetArticle(ctx context.Context, slug string) (*article.Article, error) {
+	a, err := scanArticle(s.r.QueryRowContext(ctx, `SELECT `+articleCols+` FROM articles WHERE slug = ?`, slug))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get %s: %w", slug, err)
+	}
+	if err := s.loadTags(ctx, []*article.Article{a}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// listedWhere builds the filter of q over articles aliased a.
+func listedWhere(q article.Query) (string, []any) {
+	var where []string
+	var args []any
+	where = append(where, "a.draft = 0", "a.removed = 0")
+	if !q.Now.IsZero() {
+		where = append(where, "a.published <= ?")
+		args = append(args, micros(q.Now))
+	}
+	if len(q.Tags) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(q.Tags)), ",")
+		where = append(where, `a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
+			WHERE t.slug IN (`+ph+`) AND at.listed = 1)`)
+		for _, t := range q.Tags {
+			args = append(args, t)
+		}
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// ListArticles returns listed articles matching q, newest first, with tags.
+func (s *Store) ListArticles(ctx context.Context, q article.Query) ([]article.Article, error) {
+	var rows *sql.Rows
+	var err error
+	if len(q.Tags) == 1 {
+		// One tag: walk the (tag, listed, published) index so the newest
+		// rows come first without sorting the tag's whole history.
+		query := `SELECT ` + prefixCols("a") + ` FROM article_tags at
+			JOIN tags t ON t.id = at.tag_id AND t.slug = ?
+			JOIN articles a ON a.id = at.article_id
+			WHERE at.listed = 1`
+		args := []any{q.Tags[0]}
+		if !q.Now.IsZero() {
+			query += ` AND at.published <= ?`
+			args = append(args, micros(q.Now))
+		}
+		query += ` ORDER BY at.published DESC, at.article_id DESC`
+		query, args = limitOffset(query, args, q)
+		rows, err = s.r.QueryContext(ctx, query, args...)
+	} else {
+		where, args := listedWhere(q)
+		query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + where + ` ORDER BY a.published DESC, a.id DESC`
+		query, args = limitOffset(query, args, q)
+		rows, err = s.r.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list articles: %w", err)
+	}
+	defer rows.Close()
+	var out []article.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list articles: %w", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list articles: %w", err)
+	}
+	ptrs := make([]*article.Article, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.loadTags(ctx, ptrs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func limitOffset(query string, args []any, q article.Query) (string, []any) {
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+		if q.Offset > 0 {
+			query += ` OFFSET ?`
+			args = append(args, q.Offset)
+		}
+	} else if q.Offset > 0 {
+		query += ` LIMIT -1 OFFSET ?`
+		args = append(args, q.Offset)
+	}
+	return query, args
+}
+
+func prefixCols(alias string) string {
+	cols := strings.Split(articleCols, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// CountArticles counts listed articles matching q (Limit and Offset ignored).
+func (s *Store) CountArticles(ctx context.Context, q article.Query) (int, error) {
+	where, args := listedWhere(q)
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM articles a WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count articles: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) loadTags(ctx context.Context, as []*article.Article) error {
+	if len(as) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*article.Article, len(as))
+	args := make([]any, len(as))
+	for i, a := range as {
+		byID[a.ID] = a
+		args[i] = a.ID
+		a.Tags = nil
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(as)), ",")
+	rows, err := s.r.QueryContext(ctx, `SELECT at.article_id, t.name, t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id
+		WHERE at.article_id IN (`+ph+`) ORDER BY at.article_id, at.position`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t article.Tag
+		if err := rows.Scan(&id, &t.Name, &t.Slug); err != nil {
+			return fmt.Errorf("sqlite: tags: %w", err)
+		}
+		if a := byID[id]; a != nil {
+			a.Tags = append(a.Tags, t)
+		}
+	}
+	return rows.Err()
+}
+
+// ListTags returns every tag with listed articles published by now, by name.
+func (s *Store) ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT t.name, t.slug, COUNT(*) FROM tags t JOIN article_tags at ON at.tag_id = t.id
+		WHERE at.listed = 1 AND at.published <= ? GROUP BY t.id ORDER BY t.name COLLATE NOCASE`, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list tags: %w", err)
+	}
+	defer rows.Close()
+	var out []article.TagCount
+	for rows.Next() {
+		var tc article.TagCount
+		if err := rows.Scan(&tc.Name, &tc.Slug, &tc.Count); err != nil {
+			return nil, fmt.Errorf("sqlite: list tags: %w", err)
+		}
+		out = append(out, tc)
+	}
+	return out, rows.Err()
+}
+
+// GetTag returns the tag with the slug.
+func (s *Store) GetTag(ctx context.Context, slug string) (article.Tag, error) {
+	t := article.Tag{Slug: slug}
+	err := s.r.QueryRowContext(ctx, `SELECT name FROM tags WHERE slug = ?`, slug).Scan(&t.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("tag %q: %w", slug, store.ErrNotFound)
+	}
+	return t, err
+}
+
+// FileArticle is what a content-folder sync needs to know of a stored file article.
+type FileArticle struct {
+	Slug, SourcePath, ContentHash string
+	Removed                       bool
+}
+
+// FileArticles lists every article that came from the content folder.
+func (s *Store) FileArticles(ctx context.Context) ([]FileArticle, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT slug, source_path, content_hash, removed FROM articles WHERE source = ? ORDER BY source_path`, article.SourceFile)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: file articles: %w", err)
+	}
+	defer rows.Close()
+	var out []FileArticle
+	for rows.Next() {
+		var f FileArticle
+		if err := rows.Scan(&f.Slug, &f.SourcePath, &f.ContentHash, &f.Removed); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// ArticlesGeneration changes whenever any article changes, whichever
+// process wrote it: feed caches poll it (DESIGN §1).
+func (s *Store) ArticlesGeneration(ctx context.Context) (int64, error) {
+	var g int64
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'articles_generation'`).Scan(&g)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: generation: %w", err)
+	}
+	return g, nil
+}
+
+// NextPublication is the earliest publication time after t among listed
+// articles: when a future-dated article appears, caches must rebuild.
+func (s *Store) NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error) {
+	var v sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(published) FROM articles WHERE draft = 0 AND removed = 0 AND published > ?`, micros(t)).Scan(&v)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlite: next publication: %w", err)
+	}
+	if !v.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMicros(v.Int64), true, nil
+}

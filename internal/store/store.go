@@ -1,0 +1,16 @@
+// Package store holds what every store backend shares: its errors.
+// Backends live in subpackages (sqlite/; postgres/ later) and pass the
+// conformance suite in storetest/.
+package store
+
+import "errors"
+
+var (
+	// ErrNotFound: no such record.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the write would break a uniqueness rule (e.g. two
+	// sources claim one slug).
+	ErrConflict = errors.New("conflict")
+	// ErrTooNew: the store was migrated by a newer Herald.
+	ErrTooNew = errors.New("store schema is newer than this binary")
+)
