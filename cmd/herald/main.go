@@ -3,7 +3,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,10 +29,24 @@ func environ() map[string]string {
 	return env
 }
 
-func exitCode(err error, stderr *os.File) int {
+// exitCode prints err (one line per problem) and maps it to the exit
+// status of DESIGN §3.1: 0 ok, 1 failure, 2 usage.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "herald:", ue.msg)
+		if ue.usage != "" {
+			fmt.Fprintln(stderr, ue.usage)
+		}
+		return 2
+	}
+	if !errors.Is(err, errReported) {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, line)
+		}
+	}
 	return 1
 }

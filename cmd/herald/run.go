@@ -2,9 +2,165 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/store/sqlite"
 )
 
-func run(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
-	return nil
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg, usage string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(usage, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), usage: usage}
+}
+
+// errReported: the command already printed its errors; exit 1 quietly.
+var errReported = errors.New("errors reported")
+
+// env is what every command gets.
+type env struct {
+	ctx    context.Context
+	vars   map[string]string
+	stdout io.Writer
+	stderr io.Writer
+	config string // --config given before the command
+}
+
+type command struct {
+	summary string
+	run     func(e *env, args []string) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":   {"run the daemon: pages, feeds, sync, schedules", cmdServe},
+		"import":  {"import Markdown articles from files or folders", cmdImport},
+		"feed":    {"print a feed as the server serves it", cmdFeed},
+		"check":   {"validate the configuration", cmdCheck},
+		"version": {"print the version", cmdVersion},
+	}
+}
+
+const mainUsage = `usage: herald [--config FILE] COMMAND [flags] [args]`
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(mainUsage + "\n\ncommands:\n")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-12s %s\n", n, cmds[n].summary)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func run(ctx context.Context, args []string, vars map[string]string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("herald", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("config", "", "config file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, usageText())
+			return nil
+		}
+		return usagef(usageText(), "%v", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return usagef(usageText(), "no command given")
+	}
+	name := rest[0]
+	if name == "help" || name == "-h" {
+		fmt.Fprintln(stdout, usageText())
+		return nil
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		return usagef(usageText(), "unknown command %q", name)
+	}
+	return cmd.run(&env{ctx: ctx, vars: vars, stdout: stdout, stderr: stderr, config: *cfgPath}, rest[1:])
+}
+
+// flags makes a subcommand's FlagSet with --config, and parses args
+// (flags may follow positional arguments too).
+func (e *env) flags(name, usage string, define func(*flag.FlagSet), args []string) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&e.config, "config", e.config, "config file")
+	if define != nil {
+		define(fs)
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(e.stdout, "usage: "+usage)
+				return nil, errHelp
+			}
+			return nil, usagef("usage: "+usage, "%s: %v", name, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return positional, nil
+}
+
+// errHelp: --help was asked for and printed; exit 0.
+var errHelp = errors.New("help shown")
+
+// loadConfig finds and loads the configuration (DESIGN §3.1).
+func (e *env) loadConfig() (*Config, string, error) {
+	path := configPath(e.config, e.vars)
+	cfg, err := LoadConfig(path, e.vars)
+	return cfg, path, err
+}
+
+// logger builds the slog logger the config asks for.
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
+	st, err := sqlite.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+func siteLocation(cfg *Config) *time.Location {
+	loc, err := time.LoadLocation(cfg.Site.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -22,6 +22,13 @@ type TagCount struct {
 	Count int
 }
 
+// FileRecord is what a content-folder sync needs to know of a stored
+// file article.
+type FileRecord struct {
+	Slug, SourcePath, ContentHash string
+	Removed                       bool
+}
+
 // Image is an article's lead image. URL is absolute, or a path below the
 // content folder served under /media/ (MediaPath set, URL empty).
 type Image struct {
@@ -35,8 +42,9 @@ type Image struct {
 // Source kinds say where an article came from, so a sync of the content
 // folder only touches what it created.
 const (
-	SourceFile = "file"
-	SourceAPI  = "api"
+	SourceFile   = "file"   // from the content folder, kept in step by sync
+	SourceImport = "import" // from `herald import` of a path outside the content folder
+	SourceAPI    = "api"
 )
 
 // Article is one news article as the store keeps it.

@@ -428,3 +428,6 @@ func firstInvalidUTF8(b []byte) int {
 	}
 	return len(b)
 }
+
+// Location is the zone for dates written without one.
+func (p *Parser) Location() *time.Location { return p.loc }

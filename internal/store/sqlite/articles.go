@@ -351,22 +351,16 @@ func (s *Store) GetTag(ctx context.Context, slug string) (article.Tag, error) {
 	return t, err
 }
 
-// FileArticle is what a content-folder sync needs to know of a stored file article.
-type FileArticle struct {
-	Slug, SourcePath, ContentHash string
-	Removed                       bool
-}
-
 // FileArticles lists every article that came from the content folder.
-func (s *Store) FileArticles(ctx context.Context) ([]FileArticle, error) {
+func (s *Store) FileArticles(ctx context.Context) ([]article.FileRecord, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT slug, source_path, content_hash, removed FROM articles WHERE source = ? ORDER BY source_path`, article.SourceFile)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: file articles: %w", err)
 	}
 	defer rows.Close()
-	var out []FileArticle
+	var out []article.FileRecord
 	for rows.Next() {
-		var f FileArticle
+		var f article.FileRecord
 		if err := rows.Scan(&f.Slug, &f.SourcePath, &f.ContentHash, &f.Removed); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The shipped config.yaml is the commented reference: equal to the defaults.
+func TestConfigYAMLMatchesDefaults(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "..", "config.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := DefaultConfig()
+	if !reflect.DeepEqual(*cfg, def) {
+		t.Errorf("config.yaml and DefaultConfig differ:\nfile:     %+v\ndefaults: %+v", *cfg, def)
+	}
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []string // substrings of the error
+	}{
+		{"ErrUnknownKey", "site:\n  title: x\n  colour: red\nhttp:\n  lissen: x\n", []string{":3: site.colour: unknown key", ":5: http.lissen: unknown key"}},
+		{"ErrBadDuration", "http:\n  shutdown_grace: soon\n", []string{":2:", "http.shutdown_grace", "invalid duration"}},
+		{"ErrBadType", "feed:\n  items: many\n", []string{":2:", "feed.items"}},
+		{"ErrBadURL", "site:\n  base_url: localhost\n", []string{":2: site.base_url: must be an absolute"}},
+		{"ErrBadSchedule", "newsletters:\n  - id: m\n    title: M\n    schedule: \"CRON_TZ=UTC\"\n    timezone: UTC\n    max_articles: 5\n", []string{":4: newsletters[0].schedule"}},
+		{"ErrBadCron", "newsletters:\n  - id: m\n    title: M\n    schedule: \"61 * * * *\"\n    timezone: UTC\n    max_articles: 5\n", []string{"newsletters[0].schedule: invalid cron spec"}},
+		{"ErrBadZone", "site:\n  timezone: Mars/Olympus\n", []string{":2: site.timezone: unknown time zone"}},
+		{"ErrBadYAML", "site: [\n", []string{"config.yaml:"}},
+		{"ErrSeveral", "feed:\n  items: 0\nlog:\n  level: loud\n", []string{":2: feed.items", ":4: log.level"}},
+		{"ErrTransport", "mail:\n  transport: pigeon\n", []string{":2: mail.transport"}},
+		{"ErrOrigin", "embed:\n  allowed_origins: [\"partner.example\"]\n", []string{"embed.allowed_origins[0]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeConfig(t, tt.body)
+			_, err := LoadConfig(p, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.Contains(err.Error(), p) && tt.name != "ErrBadYAML" {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestLoadConfigOK(t *testing.T) {
+	p := writeConfig(t, "site:\n  title: Nyheter från Väst\nsubscribe:\n  confirm_ttl: 1d12h\n")
+	cfg, err := LoadConfig(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Site.Title != "Nyheter från Väst" {
+		t.Errorf("title = %q", cfg.Site.Title)
+	}
+	if got := cfg.Subscribe.ConfirmTTL.D(); got != 36*time.Hour {
+		t.Errorf("confirm_ttl = %v", got)
+	}
+	if cfg.HTTP.Listen != ":8080" {
+		t.Errorf("unset keys keep defaults: listen = %q", cfg.HTTP.Listen)
+	}
+	empty := writeConfig(t, "")
+	if _, err := LoadConfig(empty, nil); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := map[string]string{
+		"HERALD_HTTP_LISTEN":           "127.0.0.1:9999",
+		"HERALD_STORE_DSN":             "/tmp/x.db",
+		"HERALD_MAIL_SMTP_PASSWORD":    "s3cret",
+		"HERALD_MAIL_SMTP_PORT":        "2525",
+		"HERALD_WEBSUB_HUBS":           "https://hub.example/a, https://hub.example/b",
+		"HERALD_SECRETS_TOKEN_KEYS":    "k1,k2",
+		"HERALD_ADMIN_TOKEN":           "0123456789abcdef0123",
+		"HERALD_CONTENT_WATCH":         "false",
+		"HERALD_SUBSCRIBE_CONFIRM_TTL": "2d",
+	}
+	cfg, err := LoadConfig("", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:9999" || cfg.Store.DSN != "/tmp/x.db" || cfg.Mail.SMTP.Password != "s3cret" || cfg.Mail.SMTP.Port != 2525 {
+		t.Errorf("scalars not applied: %+v %+v %+v", cfg.HTTP, cfg.Store, cfg.Mail.SMTP)
+	}
+	if !reflect.DeepEqual(cfg.WebSub.Hubs, []string{"https://hub.example/a", "https://hub.example/b"}) {
+		t.Errorf("hubs = %q", cfg.WebSub.Hubs)
+	}
+	if !reflect.DeepEqual(cfg.Secrets.TokenKeys, []string{"k1", "k2"}) {
+		t.Errorf("token keys = %q", cfg.Secrets.TokenKeys)
+	}
+	if cfg.Admin.Tokens[0].Name != "default" || cfg.Admin.Tokens[0].Token != "0123456789abcdef0123" {
+		t.Errorf("admin token = %+v", cfg.Admin.Tokens)
+	}
+	if cfg.Content.Watch || cfg.Subscribe.ConfirmTTL.D() != 48*time.Hour {
+		t.Errorf("watch=%v ttl=%v", cfg.Content.Watch, cfg.Subscribe.ConfirmTTL)
+	}
+	_, err = LoadConfig("", map[string]string{"HERALD_FEED_ITEMS": "lots"})
+	var ces ConfigErrors
+	if !errors.As(err, &ces) || !strings.Contains(err.Error(), "feed.items") || !strings.Contains(err.Error(), "HERALD_FEED_ITEMS") {
+		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30s", 30 * time.Second, true},
+		{"30d", 30 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"72h", 72 * time.Hour, true},
+		{"d", 0, false},
+		{"x", 0, false},
+		{"-1d", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got.D() != tt.want) {
+			t.Errorf("ParseDuration(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}

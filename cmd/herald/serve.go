@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/templates"
+)
+
+func cmdServe(e *env, args []string) error {
+	if _, err := e.flags("serve", "herald serve [--config FILE]", nil, args); err != nil {
+		return helpOK(err)
+	}
+	cfg, path, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	if path == "" {
+		path = "built-in defaults"
+	}
+	log.Info("starting herald", slog.String("config", path))
+	d, err := startDaemon(e.ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	<-e.ctx.Done()
+	log.Info("shutting down")
+	return d.Close()
+}
+
+// daemon is a running `herald serve`: started by startDaemon, stopped by
+// Close, so tests can run it in-process on port 0.
+type daemon struct {
+	cfg    *Config
+	log    *slog.Logger
+	store  *sqlite.Store
+	syncer *content.Syncer
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// refresh is set by the feed wiring: it re-renders what changed.
+	refresh func(ctx context.Context) error
+}
+
+// Addr is the address the daemon listens on.
+func (d *daemon) Addr() string { return d.ln.Addr().String() }
+
+func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{cfg: cfg, log: log, store: st}
+	bg, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	fail := func(err error) (*daemon, error) {
+		cancel()
+		st.Close()
+		return nil, err
+	}
+	loc := siteLocation(cfg)
+	d.syncer = content.NewSyncer(cfg.Content.Dir, st, loc, log)
+	if cfg.Content.Dir != "" {
+		if !fileExists(cfg.Content.Dir) {
+			log.Warn("content folder does not exist; nothing to sync", slog.String("dir", cfg.Content.Dir))
+		} else {
+			rep, err := d.syncer.Sync(ctx)
+			if err != nil {
+				return fail(err)
+			}
+			for _, e := range rep.Errors {
+				log.Warn("article not imported", slog.String("error", e.Error()))
+			}
+			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
+		}
+	}
+	feeds, refresh, err := wireFeeds(ctx, cfg, st, log)
+	if err != nil {
+		return fail(err)
+	}
+	d.refresh = refresh
+	handler, err := web.New(web.Config{
+		Site: web.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
+			Language: cfg.Site.Language, Address: cfg.Site.Address, Location: loc},
+		Store:      st,
+		Feeds:      feeds,
+		Templates:  templates.FS(cfg.Templates.Dir),
+		ContentDir: cfg.Content.Dir,
+		PageSize:   cfg.Feed.Items,
+		MaxItems:   cfg.Feed.MaxItems,
+		Logger:     log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fail(fmt.Errorf("http.listen: %w", err))
+	}
+	d.ln = ln
+	d.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return bg },
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", slog.Any("err", err))
+		}
+	}()
+	if cfg.Content.Watch && cfg.Content.Dir != "" && fileExists(cfg.Content.Dir) {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			_ = d.syncer.Watch(bg, 30*time.Second, nil)
+		}()
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.watchStore(bg)
+	}()
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
+	return d, nil
+}
+
+// watchStore polls the store's article generation about once a second
+// (it changes on writes by any process: a separate `herald import`, the
+// API) and the next scheduled publication, and refreshes the feeds.
+func (d *daemon) watchStore(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var lastGen int64 = -1
+	var nextPub time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		gen, err := d.store.ArticlesGeneration(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("store poll failed", slog.Any("err", err))
+			}
+			continue
+		}
+		now := time.Now()
+		due := !nextPub.IsZero() && !now.Before(nextPub)
+		if gen == lastGen && !due {
+			continue
+		}
+		if d.refresh != nil {
+			if err := d.refresh(ctx); err != nil {
+				d.log.Error("feed refresh failed", slog.Any("err", err))
+				continue
+			}
+		}
+		lastGen = gen
+		nextPub, _, _ = d.store.NextPublication(ctx, now)
+	}
+}
+
+// Close stops in DESIGN §8's order: HTTP (drained within the grace
+// period), background loops, then the store.
+func (d *daemon) Close() error {
+	grace := d.cfg.HTTP.ShutdownGrace.D()
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	herr := d.http.Shutdown(ctx)
+	d.cancel()
+	d.wg.Wait()
+	serr := d.store.Close()
+	if herr != nil && !strings.Contains(herr.Error(), "closed") {
+		return errors.Join(fmt.Errorf("http shutdown: %w", herr), serr)
+	}
+	return serr
+}

@@ -1,0 +1,217 @@
+// Package content keeps the article store in step with Markdown files:
+// a one-shot import of files or folders, and the sync of the content
+// folder that serve runs at start, on change and periodically.
+package content
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// Store is what syncing needs of the article store.
+type Store interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	SetRemoved(ctx context.Context, slug string, removed bool) error
+	GetArticle(ctx context.Context, slug string) (*article.Article, error)
+	FileArticles(ctx context.Context) ([]article.FileRecord, error)
+}
+
+// Report says what a sync or import did. Errors are one per bad file,
+// each "FILE:LINE: what is wrong".
+type Report struct {
+	Added, Updated, Unchanged, Removed int
+	Errors                             []error
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d failed",
+		r.Added, r.Updated, r.Unchanged, r.Removed, len(r.Errors))
+}
+
+// Changed reports whether the sync wrote anything.
+func (r Report) Changed() bool { return r.Added+r.Updated+r.Removed > 0 }
+
+type parsed struct {
+	path string // display path
+	a    *article.Article
+}
+
+// isArticle reports whether a file name is an article source.
+func isArticle(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".md") && !strings.HasPrefix(name, ".")
+}
+
+// skipDir: hidden folders and "_drafts"-style folders are not scanned.
+func skipDir(name string) bool {
+	return name != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"))
+}
+
+// Syncer syncs one content folder into the store.
+type Syncer struct {
+	Dir    string
+	Store  Store
+	Parser *article.Parser
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// NewSyncer returns a Syncer for dir with a parser reading zone-less dates in loc.
+func NewSyncer(dir string, st Store, loc *time.Location, log *slog.Logger) *Syncer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Syncer{Dir: dir, Store: st, Parser: article.NewParser(loc, os.DirFS(dir)), Log: log, Now: time.Now}
+}
+
+// Sync makes the store match the folder: new and changed files are
+// written, files that are gone unpublish their article, and files that
+// fail to parse leave the stored version alone.
+func (s *Syncer) Sync(ctx context.Context) (Report, error) {
+	var rep Report
+	var files []parsed
+	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Errorf("%s: %w", p, err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if skipDir(d.Name()) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !isArticle(d.Name()) {
+			return nil
+		}
+		rel, err := filepath.Rel(s.Dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Errorf("%s: %w", p, err))
+			files = append(files, parsed{path: rel}) // keep: unreadable is not gone
+			return nil
+		}
+		a, err := s.Parser.Parse(rel, data)
+		if err != nil {
+			rep.Errors = append(rep.Errors, displayErr(err, s.Dir))
+			files = append(files, parsed{path: rel})
+			return nil
+		}
+		files = append(files, parsed{path: rel, a: a})
+		return nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("content: scan %s: %w", s.Dir, err)
+	}
+	files = dropDuplicates(files, s.Dir, &rep)
+
+	stored, err := s.Store.FileArticles(ctx)
+	if err != nil {
+		return rep, err
+	}
+	present := map[string]string{} // path → slug it now yields ("" when unparsable)
+	for _, f := range files {
+		if f.a != nil {
+			present[f.path] = f.a.Slug
+		} else {
+			present[f.path] = ""
+		}
+	}
+	// Removals first, so a renamed file can take over its slug.
+	for _, fa := range stored {
+		if fa.Removed {
+			continue
+		}
+		slug, ok := present[fa.SourcePath]
+		if ok && (slug == "" || slug == fa.Slug) {
+			continue
+		}
+		if err := s.Store.SetRemoved(ctx, fa.Slug, true); err != nil {
+			return rep, err
+		}
+		rep.Removed++
+		s.Log.Info("article unpublished: its file is gone", slog.String("slug", fa.Slug), slog.String("file", fa.SourcePath))
+	}
+	s.write(ctx, files, &rep)
+	return rep, nil
+}
+
+func (s *Syncer) write(ctx context.Context, files []parsed, rep *Report) {
+	now := s.Now()
+	for _, f := range files {
+		if f.a == nil {
+			continue
+		}
+		existed := true
+		if _, err := s.Store.GetArticle(ctx, f.a.Slug); errors.Is(err, store.ErrNotFound) {
+			existed = false
+		}
+		changed, err := s.Store.UpsertArticle(ctx, f.a, now)
+		switch {
+		case err != nil:
+			rep.Errors = append(rep.Errors, fmt.Errorf("%s: %w", filepath.Join(s.Dir, f.path), err))
+		case !changed:
+			rep.Unchanged++
+		case existed:
+			rep.Updated++
+		default:
+			rep.Added++
+		}
+	}
+}
+
+// dropDuplicates reports every file of a slug two files share and keeps
+// none of them: neither replaces the other.
+func dropDuplicates(files []parsed, dir string, rep *Report) []parsed {
+	bySlug := map[string][]string{}
+	for _, f := range files {
+		if f.a != nil {
+			bySlug[f.a.Slug] = append(bySlug[f.a.Slug], f.path)
+		}
+	}
+	out := files[:0]
+	for _, f := range files {
+		if f.a != nil && len(bySlug[f.a.Slug]) > 1 {
+			others := []string{}
+			for _, p := range bySlug[f.a.Slug] {
+				if p != f.path {
+					others = append(others, p)
+				}
+			}
+			sort.Strings(others)
+			rep.Errors = append(rep.Errors, &article.ParseError{File: filepath.Join(dir, f.path), Line: 1,
+				Msg: fmt.Sprintf("duplicate slug %q (also %s): neither file is imported", f.a.Slug, strings.Join(others, ", "))})
+			f.a = nil // still present: the stored article, if any, stays
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// displayErr makes a parse error name the file as the user knows it.
+func displayErr(err error, dir string) error {
+	var pe *article.ParseError
+	if errors.As(err, &pe) {
+		cp := *pe
+		cp.File = filepath.Join(dir, filepath.FromSlash(pe.File))
+		return &cp
+	}
+	return err
+}

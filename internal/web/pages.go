@@ -1,0 +1,296 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+)
+
+// pageData is what every page template gets.
+type pageData struct {
+	Site           Site
+	Title          string
+	Description    string
+	Canonical      string
+	Alternates     []alternate
+	HasNewsletters bool
+
+	Articles []article.Article
+	Article  *article.Article
+	Body     template.HTML
+	Tag      *article.Tag
+	Tags     []article.TagCount
+	Total    int
+	PrevURL  string
+	NextURL  string
+
+	Feeds    []feedLink
+	TagFeeds []feedLink
+	MaxItems int
+
+	Message string
+	// Extra carries surface-specific data (subscribe forms and the like).
+	Extra any
+}
+
+type alternate struct{ Type, Title, URL string }
+
+type feedLink struct{ ID, Title, URL string }
+
+var feedFormats = []struct{ ext, typ, name string }{
+	{"atom", "application/atom+xml", "Atom"},
+	{"rss", "application/rss+xml", "RSS"},
+	{"json", "application/feed+json", "JSON Feed"},
+}
+
+func (s *Server) abs(p string) string { return strings.TrimRight(s.cfg.Site.BaseURL, "/") + p }
+
+func (s *Server) alternates(prefix, title string) []alternate {
+	var out []alternate
+	for _, f := range feedFormats {
+		out = append(out, alternate{Type: f.typ, Title: title + " (" + f.name + ")", URL: s.abs(prefix + "feed." + f.ext)})
+	}
+	return out
+}
+
+func (s *Server) loadTemplates() error {
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string { return t.In(s.cfg.Site.Location).Format("2 January 2006") },
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"imageURL": func(img *article.Image) string {
+			if img.MediaPath != "" {
+				return "/media/" + img.MediaPath
+			}
+			return img.URL
+		},
+		"updatedLater": func(a *article.Article) bool { return a.Updated.Sub(a.Published) > time.Hour },
+	}
+	s.pages = map[string]*template.Template{}
+	for _, name := range []string{"index", "article", "feeds", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(s.cfg.Templates, "pages/layout.html", "pages/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("templates: pages/%s.html: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// render executes a page into a buffer first, so a template error becomes
+// a clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	d.Site = s.cfg.Site
+	d.HasNewsletters = s.cfg.HasNewsletters
+	if d.Alternates == nil {
+		d.Alternates = s.alternates("/", s.cfg.Site.Title)
+	}
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		s.log.ErrorContext(r.Context(), "template failed", slog.String("page", name), slog.Any("err", err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-cache")
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+func pageNumber(r *http.Request) (int, error) {
+	p := r.URL.Query().Get("page")
+	if p == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 100000 {
+		return 0, Errorf(http.StatusBadRequest, "page must be a whole number from 1")
+	}
+	return n, nil
+}
+
+func (s *Server) listPage(w http.ResponseWriter, r *http.Request, tag *article.Tag, base string) {
+	page, err := pageNumber(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := article.Query{Now: s.cfg.Now(), Limit: s.cfg.PageSize, Offset: (page - 1) * s.cfg.PageSize}
+	if tag != nil {
+		q.Tags = []string{tag.Slug}
+	}
+	ctx := r.Context()
+	list, err := s.cfg.Store.ListArticles(ctx, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	total, err := s.cfg.Store.CountArticles(ctx, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if page > 1 && len(list) == 0 {
+		s.fail(w, r, Errorf(http.StatusNotFound, "There are no articles on page %d.", page))
+		return
+	}
+	d := &pageData{Articles: list, Tag: tag, Total: total, Description: s.cfg.Site.Description}
+	if page > 1 {
+		d.PrevURL = base
+		if page > 2 {
+			d.PrevURL = fmt.Sprintf("%s?page=%d", base, page-1)
+		}
+	}
+	if page*s.cfg.PageSize < total {
+		d.NextURL = fmt.Sprintf("%s?page=%d", base, page+1)
+	}
+	d.Canonical = s.abs(base)
+	if page > 1 {
+		d.Canonical = s.abs(fmt.Sprintf("%s?page=%d", base, page))
+	}
+	if tag != nil {
+		d.Title = tag.Name
+		d.Alternates = append(s.alternates("/tags/"+tag.Slug+"/", s.cfg.Site.Title+" · "+tag.Name), s.alternates("/", s.cfg.Site.Title)...)
+	} else {
+		d.Tags, err = s.cfg.Store.ListTags(ctx, q.Now)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "index", d)
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	s.listPage(w, r, nil, "/")
+}
+
+func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
+	slug := r.PathValue("slug")
+	if norm := article.Slugify(slug); norm != slug && norm != "" {
+		http.Redirect(w, r, "/tags/"+norm, http.StatusMovedPermanently)
+		return
+	}
+	tag, err := s.cfg.Store.GetTag(r.Context(), slug)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.listPage(w, r, &tag, "/tags/"+slug)
+}
+
+func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
+	a, err := s.cfg.Store.GetArticle(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !a.Visible(s.cfg.Now()) {
+		s.fail(w, r, Errorf(http.StatusNotFound, "This article is not published."))
+		return
+	}
+	d := &pageData{
+		Title:       a.Title,
+		Description: a.Summary,
+		Canonical:   s.abs("/articles/" + a.Slug),
+		Article:     a,
+		Body:        template.HTML(a.BodyHTML), // sanitised at import (article.Policy)
+	}
+	if a.Link != "" {
+		d.Canonical = a.Link
+	}
+	s.render(w, r, http.StatusOK, "article", d)
+}
+
+func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
+	d := &pageData{Title: "Feeds", MaxItems: s.cfg.MaxItems,
+		Description: "Follow " + s.cfg.Site.Title + " in a feed reader: RSS, Atom and JSON Feed addresses."}
+	for _, f := range feedFormats {
+		d.Feeds = append(d.Feeds, feedLink{ID: "feed-" + f.ext, Title: f.name, URL: s.abs("/feed." + f.ext)})
+	}
+	tags, err := s.cfg.Store.ListTags(r.Context(), s.cfg.Now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, t := range tags {
+		d.TagFeeds = append(d.TagFeeds, feedLink{
+			ID: "tag-" + t.Slug, Title: fmt.Sprintf("%s (Atom)", t.Name), URL: s.abs("/tags/" + t.Slug + "/feed.atom")})
+	}
+	s.render(w, r, http.StatusOK, "feeds", d)
+}
+
+// mediaTypes are the files /media serves: images only, never the
+// Markdown sources or anything else in the content folder.
+var mediaTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+	".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
+}
+
+func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
+	p := path.Clean("/" + r.PathValue("path"))[1:]
+	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
+	if !ok || s.cfg.ContentDir == "" || strings.HasPrefix(path.Base(p), ".") {
+		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+		return
+	}
+	f, err := os.Open(filepath.Join(s.cfg.ContentDir, filepath.FromSlash(p)))
+	if err != nil {
+		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.IsDir() {
+		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// An SVG opened directly must not run script in our origin.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+	http.ServeContent(w, r, p, st.ModTime(), f)
+}
+
+func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	data, err := fs.ReadFile(s.cfg.Templates, "assets/"+name)
+	if err != nil || strings.HasPrefix(name, ".") {
+		s.fail(w, r, Errorf(http.StatusNotFound, "No such file."))
+		return
+	}
+	sum := sha256.Sum256(data)
+	h := w.Header()
+	h.Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+	h.Set("Cache-Control", "public, max-age=3600")
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}

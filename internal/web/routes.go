@@ -1,0 +1,27 @@
+package web
+
+import "net/http"
+
+// routes lists every route of the site surface in one place. Other
+// surfaces (subscribe, embed, admin API) add theirs through Config.Extra.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.HandleFunc("GET /articles/{slug}", s.handleArticle)
+	mux.HandleFunc("GET /tags/{slug}", s.handleTag)
+	mux.HandleFunc("GET /feeds", s.handleFeeds)
+	mux.HandleFunc("GET /media/{path...}", s.handleMedia)
+	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+
+	if s.cfg.Feeds != nil {
+		for _, f := range []string{"rss", "atom", "json"} {
+			mux.Handle("GET /feed."+f, s.cfg.Feeds.SiteFeed(f))
+			mux.Handle("OPTIONS /feed."+f, s.cfg.Feeds.SiteFeed(f))
+			mux.Handle("GET /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
+			mux.Handle("OPTIONS /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
+	})
+}

@@ -1,0 +1,146 @@
+// Package web is Herald's HTTP surface: every route in routes.go, the
+// page handlers grouped by surface, middleware, and the one place where
+// errors become HTTP responses.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// Store is what the pages read.
+type Store interface {
+	ListArticles(ctx context.Context, q article.Query) ([]article.Article, error)
+	CountArticles(ctx context.Context, q article.Query) (int, error)
+	GetArticle(ctx context.Context, slug string) (*article.Article, error)
+	ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error)
+	GetTag(ctx context.Context, slug string) (article.Tag, error)
+}
+
+// Feeds serves the feed URLs (the feed package's cached handler).
+type Feeds interface {
+	SiteFeed(format string) http.Handler
+	TagFeed(format string) http.Handler
+}
+
+// Site is what pages say about the site.
+type Site struct {
+	Title, Description, BaseURL, Language, Address string
+	Location                                       *time.Location
+}
+
+// Config wires a Server.
+type Config struct {
+	Site       Site
+	Store      Store
+	Feeds      Feeds
+	Templates  fs.FS  // templates.FS(dir)
+	ContentDir string // served under /media/
+	PageSize   int
+	MaxItems   int
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
+	HasNewsletters bool
+	// Extra registers routes of other surfaces (subscribe, embed, api) on
+	// the mux; each surface lists its own routes in one function.
+	Extra []func(*http.ServeMux)
+}
+
+// Server is the HTTP handler for the whole site.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New parses the page templates and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Site.Location == nil {
+		cfg.Site.Location = time.UTC
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 20
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if err := s.loadTemplates(); err != nil {
+		return nil, err
+	}
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	for _, extra := range cfg.Extra {
+		extra(s.mux)
+	}
+	return s, nil
+}
+
+// ServeHTTP serves every route behind the common middleware.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.middleware(s.mux).ServeHTTP(w, r)
+}
+
+// Error statuses: the one place errors become HTTP responses.
+func statusOf(err error) int {
+	var he *HTTPError
+	switch {
+	case errors.As(err, &he):
+		return he.Status
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, context.Canceled):
+		return 499 // client went away; nothing is written
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// HTTPError carries a status and a message safe to show.
+type HTTPError struct {
+	Status int
+	Msg    string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }
+
+// Errorf makes an HTTPError.
+func Errorf(status int, format string, args ...any) error {
+	return &HTTPError{Status: status, Msg: fmt.Sprintf(format, args...)}
+}
+
+// fail writes an error page for err.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status == 499 {
+		return
+	}
+	msg := http.StatusText(status)
+	var he *HTTPError
+	switch {
+	case errors.As(err, &he):
+		msg = he.Msg
+	case status == http.StatusNotFound:
+		msg = "There is no page at this address. It may have moved or been unpublished."
+	case status >= 500:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		msg = "Something went wrong on our side. Please try again in a moment."
+	}
+	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg})
+}
