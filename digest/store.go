@@ -1,0 +1,96 @@
+package digest
+
+import (
+	"context"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+)
+
+// Selection says which articles a run takes (DESIGN §5).
+type Selection struct {
+	Newsletter  string
+	Tags        []string      // tag slugs, any of; empty: all articles
+	SlotAt      time.Time     // published at or before
+	FirstWindow time.Duration // the horizon of a newsletter's first run: SlotAt − FirstWindow
+	MaxArticles int           // the newest go now, the rest wait
+}
+
+// PlanRequest is a run to plan.
+type PlanRequest struct {
+	Selection
+	Slot        string
+	Kind        Kind
+	SendIfEmpty bool
+	Now         time.Time
+}
+
+// ComposeFunc renders a run's variants while it is being planned, so the
+// run, its articles, its variants and its deliveries commit together.
+// It gets the run (with its ID) and the articles; empty articles mean the
+// run will be skipped and nothing is composed.
+type ComposeFunc func(run *Run, articles []article.Article) ([]Variant, error)
+
+// Store is what the digest needs of the store: planning, claiming and
+// recording deliveries, and reading runs back.
+type Store interface {
+	PlanStore
+	DeliveryStore
+	RunReader
+}
+
+// PlanStore plans runs.
+type PlanStore interface {
+	// NewsletterState returns what the newsletter remembers; ok is false
+	// before its first run.
+	NewsletterState(ctx context.Context, newsletter string) (st State, ok bool, err error)
+	// SelectArticles returns the articles a run at sel.SlotAt would take,
+	// changing nothing (previews, test sends).
+	SelectArticles(ctx context.Context, sel Selection) ([]article.Article, error)
+	// PlanRun, in one transaction: fixes the horizon at the first run,
+	// inserts the run (ErrAlreadyPlanned if its slot exists), selects and
+	// records its articles, calls compose, keeps the variants, and writes
+	// one pending delivery per active subscriber of the newsletter in one
+	// INSERT … SELECT. A run without articles (and not SendIfEmpty) is
+	// recorded skipped. Test runs change no window and get no deliveries.
+	PlanRun(ctx context.Context, req PlanRequest, compose ComposeFunc) (*Run, error)
+}
+
+// DeliveryStore hands out deliveries under leases and records outcomes.
+type DeliveryStore interface {
+	// ActiveRuns lists runs that are planned or sending, oldest first.
+	ActiveRuns(ctx context.Context) ([]Run, error)
+	// StartRun marks a planned run sending.
+	StartRun(ctx context.Context, runID int64, now time.Time) error
+	// ClaimDeliveries returns up to n due deliveries of the run, leased
+	// until now+lease, after returning expired leases to pending. Rows
+	// whose subscriber is no longer active and subscribed are settled as
+	// skipped instead (an unsubscribe during a run is honoured).
+	ClaimDeliveries(ctx context.Context, runID int64, newsletter string, n int, now time.Time, lease time.Duration) ([]Claim, error)
+	// RecordOutcomes stores outcomes in one transaction.
+	RecordOutcomes(ctx context.Context, runID int64, outs []Outcome) error
+	// NextDue is the earliest time a delivery of the run may become
+	// claimable (a retry or a lease running out); ok is false when every
+	// delivery is settled.
+	NextDue(ctx context.Context, runID int64) (t time.Time, ok bool, err error)
+	// FinishRun marks the run done if every delivery is settled.
+	FinishRun(ctx context.Context, runID int64, now time.Time) (done bool, err error)
+	// Variant returns a stored variant; found is false if none.
+	Variant(ctx context.Context, runID int64, key string) (v *Variant, found bool, err error)
+	// PutVariant keeps a variant unless one with its key exists, and
+	// returns the one kept (so every process sends the same bytes).
+	PutVariant(ctx context.Context, runID int64, v Variant) (*Variant, error)
+	// RunArticles returns the run's articles in order, with tags.
+	RunArticles(ctx context.Context, runID int64) ([]article.Article, error)
+}
+
+// RunReader reads runs for status, the archive and the API.
+type RunReader interface {
+	GetRun(ctx context.Context, runID int64) (*Run, error)
+	// ListRuns lists runs newest first; newsletter "" lists all, sentOnly
+	// keeps the archive's: scheduled and manual runs that were sent.
+	ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]Run, error)
+	RunCounts(ctx context.Context, runID int64) (Counts, error)
+	// Deliveries calls fn for each delivery of the run, by subscriber id.
+	Deliveries(ctx context.Context, runID int64, fn func(DeliveryRow) error) error
+}

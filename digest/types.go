@@ -1,0 +1,146 @@
+// Package digest is Herald's newsletter engine: schedules (robfig/cron,
+// per newsletter and time zone), run planning with catch-up, composition
+// (one HTML and text rendering per run and topic variant, CSS inlined), and
+// the delivery workers that personalise, send and record every message.
+//
+// It declares the small interfaces it needs of the outside world: Store
+// (runs and deliveries), Mailer (encoding and sending) and Links (signed
+// unsubscribe and preference URLs).
+package digest
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind says why a run exists.
+type Kind string
+
+const (
+	KindScheduled Kind = "scheduled" // a schedule slot
+	KindManual    Kind = "manual"    // `digest send --now`: moves the window, is no slot
+	KindTest      Kind = "test"      // `digest send --test-to`: changes nothing
+)
+
+// RunStatus is where a run stands (DESIGN §4).
+type RunStatus string
+
+const (
+	RunPlanned   RunStatus = "planned"
+	RunSending   RunStatus = "sending"
+	RunPaused    RunStatus = "paused"
+	RunCancelled RunStatus = "cancelled"
+	RunDone      RunStatus = "done"
+	RunSkipped   RunStatus = "skipped" // nothing to send and not send_if_empty
+)
+
+// DeliveryStatus is where one recipient's message stands.
+type DeliveryStatus string
+
+const (
+	DeliveryPending DeliveryStatus = "pending"
+	DeliverySending DeliveryStatus = "sending"
+	DeliverySent    DeliveryStatus = "sent"
+	DeliveryFailed  DeliveryStatus = "failed"
+	DeliverySkipped DeliveryStatus = "skipped"
+)
+
+// Run is one digest of one newsletter.
+type Run struct {
+	ID         int64
+	Newsletter string
+	Slot       string    // unique per newsletter: wall clock in its zone, or manual-/test- keys
+	SlotAt     time.Time // the instant (UTC)
+	Kind       Kind
+	Status     RunStatus
+	Subject    string
+	Articles   int // how many articles it carries
+	Recipients int // deliveries planned
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero until delivery starts
+	FinishedAt time.Time // zero until done
+}
+
+// Counts are a run's deliveries by status.
+type Counts struct {
+	Planned, Pending, Sending, Sent, Failed, Skipped int
+}
+
+// Open is how many deliveries are not settled yet.
+func (c Counts) Open() int { return c.Pending + c.Sending }
+
+// State is what a newsletter remembers between runs.
+type State struct {
+	Horizon    time.Time // articles dated at or before it never go out
+	FirstRunAt time.Time
+	LastSlot   string    // latest scheduled slot planned ("" if none)
+	LastSlotAt time.Time // zero if only manual runs so far
+}
+
+// Variant is a rendered digest: the web page ("web"), every article
+// ("all"), or one topic selection ("a:3,9"), kept with its run.
+type Variant struct {
+	Key     string
+	Subject string
+	HTML    string // CSS inlined; personal values as mail.Slot markers
+	Text    string
+}
+
+// Variant keys.
+const (
+	VariantWeb = "web"
+	VariantAll = "all"
+)
+
+// Claim is one delivery a worker holds under a lease.
+type Claim struct {
+	SubscriberID int64
+	Email, Name  string
+	Tags         []string // topic tags (slugs); empty: every article
+	Attempts     int      // including this one
+	LeaseUntil   time.Time
+}
+
+// Outcome is what became of one claimed delivery.
+type Outcome struct {
+	SubscriberID int64
+	Status       DeliveryStatus // sent, failed, skipped; pending to retry or give back
+	Reply        string         // SMTP reply or reason
+	MessageID    string
+	At           time.Time
+	NextAttempt  time.Time // for pending
+	Release      bool      // pending without using up the attempt (shutdown, lease ran out)
+	Bounce       Bounce
+}
+
+// Bounce is what a failure counts toward on the subscriber.
+type Bounce int
+
+const (
+	BounceNone Bounce = iota
+	// BounceSoft: temporary failures used up every attempt (soft_failures + 1).
+	BounceSoft
+	// BounceHard: a 5xx reply (hard_failures + 1; bounced at 3).
+	BounceHard
+	// BounceUnknownUser: a 5xx saying the mailbox does not exist
+	// (550/551/553 or 5.1.x): hard_failures + 1 and bounced at once.
+	BounceUnknownUser
+)
+
+// HardBounceLimit is how many 5xx replies mark an address bounced.
+const HardBounceLimit = 3
+
+// DeliveryRow is one recipient's outcome, for `digest status --run`.
+type DeliveryRow struct {
+	SubscriberID int64
+	Email        string // empty once the subscriber is erased
+	Status       DeliveryStatus
+	Attempts     int
+	Reply        string
+	MessageID    string
+	SentAt       time.Time
+}
+
+// ErrAlreadyPlanned: the slot has a run already (another process, a
+// restart, or a daylight-saving repeat planned it).
+var ErrAlreadyPlanned = errors.New("digest: slot already planned")

@@ -1,0 +1,653 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// The digest store (DESIGN §4, §5): runs, their articles and variants, and
+// the delivery queue. Its methods satisfy digest.Store.
+
+var _ digest.Store = (*Store)(nil)
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return micros(t)
+}
+
+func fromNull(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+// NewsletterState returns what the newsletter remembers between runs.
+func (s *Store) NewsletterState(ctx context.Context, newsletter string) (digest.State, bool, error) {
+	return newsletterState(ctx, s.r, newsletter)
+}
+
+func newsletterState(ctx context.Context, q queryer, newsletter string) (digest.State, bool, error) {
+	var st digest.State
+	var horizon, first int64
+	var lastAt sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT horizon, first_run_at, last_slot, last_slot_at FROM newsletter_state WHERE newsletter = ?`, newsletter).
+		Scan(&horizon, &first, &st.LastSlot, &lastAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("sqlite: newsletter %s state: %w", newsletter, err)
+	}
+	st.Horizon, st.FirstRunAt, st.LastSlotAt = fromMicros(horizon), fromMicros(first), fromNull(lastAt)
+	return st, true, nil
+}
+
+// SelectArticles returns what a run at sel.SlotAt would carry.
+func (s *Store) SelectArticles(ctx context.Context, sel digest.Selection) ([]article.Article, error) {
+	st, ok, err := newsletterState(ctx, s.r, sel.Newsletter)
+	if err != nil {
+		return nil, err
+	}
+	horizon := sel.SlotAt.Add(-sel.FirstWindow)
+	if ok {
+		horizon = st.Horizon
+	}
+	return selectArticles(ctx, s.r, sel, horizon)
+}
+
+// selectArticles: matching tags, published at or before the slot and after
+// the horizon, not draft or removed, not gone out in this newsletter; the
+// newest max_articles.
+func selectArticles(ctx context.Context, q queryer, sel digest.Selection, horizon time.Time) ([]article.Article, error) {
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a
+		WHERE a.draft = 0 AND a.removed = 0 AND a.published <= ? AND a.published > ?
+		AND NOT EXISTS (SELECT 1 FROM newsletter_articles na WHERE na.newsletter = ? AND na.article_id = a.id)`
+	args := []any{micros(sel.SlotAt), micros(horizon), sel.Newsletter}
+	if len(sel.Tags) > 0 {
+		query += ` AND a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
+			WHERE t.slug IN (` + placeholders(len(sel.Tags)) + `))`
+		for _, t := range sel.Tags {
+			args = append(args, t)
+		}
+	}
+	query += ` ORDER BY a.published DESC, a.id DESC`
+	if sel.MaxArticles > 0 {
+		query += ` LIMIT ?`
+		args = append(args, sel.MaxArticles)
+	}
+	return queryArticles(ctx, q, query, args...)
+}
+
+func queryArticles(ctx context.Context, q queryer, query string, args ...any) ([]article.Article, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: digest articles: %w", err)
+	}
+	var out []article.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: digest articles: %w", err)
+		}
+		out = append(out, *a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: digest articles: %w", err)
+	}
+	if err := tagsFor(ctx, q, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func tagsFor(ctx context.Context, q queryer, as []article.Article) error {
+	if len(as) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*article.Article, len(as))
+	args := make([]any, len(as))
+	for i := range as {
+		byID[as[i].ID] = &as[i]
+		args[i] = as[i].ID
+		as[i].Tags = nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT at.article_id, t.name, t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id
+		WHERE at.article_id IN (`+placeholders(len(as))+`) ORDER BY at.article_id, at.position`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t article.Tag
+		if err := rows.Scan(&id, &t.Name, &t.Slug); err != nil {
+			return fmt.Errorf("sqlite: tags: %w", err)
+		}
+		if a := byID[id]; a != nil {
+			a.Tags = append(a.Tags, t)
+		}
+	}
+	return rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// PlanRun plans a run in one transaction (see digest.PlanStore).
+func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose digest.ComposeFunc) (*digest.Run, error) {
+	var run *digest.Run
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		st, ok, err := newsletterState(ctx, tx, req.Newsletter)
+		if err != nil {
+			return err
+		}
+		horizon := req.SlotAt.Add(-req.FirstWindow)
+		if ok {
+			horizon = st.Horizon
+		}
+		arts, err := selectArticles(ctx, tx, req.Selection, horizon)
+		if err != nil {
+			return err
+		}
+		now := micros(req.Now)
+		status := digest.RunPlanned
+		if len(arts) == 0 && !req.SendIfEmpty {
+			status = digest.RunSkipped
+		}
+		if req.Kind == digest.KindTest {
+			status = digest.RunDone
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO digest_runs (newsletter, slot, slot_at, kind, status, articles, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (newsletter, slot) DO NOTHING`,
+			req.Newsletter, req.Slot, micros(req.SlotAt), string(req.Kind), string(status), len(arts), now)
+		if err != nil {
+			return fmt.Errorf("sqlite: plan %s %s: %w", req.Newsletter, req.Slot, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%s %s: %w", req.Newsletter, req.Slot, digest.ErrAlreadyPlanned)
+		}
+		id, _ := res.LastInsertId()
+		run = &digest.Run{ID: id, Newsletter: req.Newsletter, Slot: req.Slot, SlotAt: req.SlotAt.UTC(), Kind: req.Kind,
+			Status: status, Articles: len(arts), CreatedAt: fromMicros(now)}
+		if status == digest.RunSkipped {
+			// Nothing is composed or sent; the slot still counts.
+			return s.advanceState(ctx, tx, req, ok, horizon)
+		}
+		for i, a := range arts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_run_articles (run_id, article_id, position) VALUES (?, ?, ?)`, id, a.ID, i); err != nil {
+				return fmt.Errorf("sqlite: run articles: %w", err)
+			}
+			if req.Kind != digest.KindTest {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO newsletter_articles (newsletter, article_id, run_id) VALUES (?, ?, ?)`, req.Newsletter, a.ID, id); err != nil {
+					return fmt.Errorf("sqlite: newsletter articles: %w", err)
+				}
+			}
+		}
+		vs, err := compose(run, arts)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if v.Key == digest.VariantAll {
+				run.Subject = v.Subject
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_variants (run_id, key, subject, html, text) VALUES (?, ?, ?, ?, ?)`,
+				id, v.Key, v.Subject, v.HTML, v.Text); err != nil {
+				return fmt.Errorf("sqlite: variant %s: %w", v.Key, err)
+			}
+		}
+		if req.Kind == digest.KindTest {
+			_, err := tx.ExecContext(ctx, `UPDATE digest_runs SET subject = ?, finished_at = ? WHERE id = ?`, run.Subject, now, id)
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `INSERT INTO digest_deliveries (run_id, subscriber_id)
+			SELECT ?, s.id FROM subscriptions sub JOIN subscribers s ON s.id = sub.subscriber_id
+			WHERE sub.newsletter = ? AND s.status = 'active' ORDER BY s.id`, id, req.Newsletter)
+		if err != nil {
+			return fmt.Errorf("sqlite: plan deliveries: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		run.Recipients = int(n)
+		if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET subject = ?, recipients = ? WHERE id = ?`, run.Subject, n, id); err != nil {
+			return fmt.Errorf("sqlite: plan: %w", err)
+		}
+		return s.advanceState(ctx, tx, req, ok, horizon)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// advanceState fixes the horizon at the first run and remembers the latest
+// scheduled slot. Test runs change nothing.
+func (s *Store) advanceState(ctx context.Context, tx *sql.Tx, req digest.PlanRequest, exists bool, horizon time.Time) error {
+	if req.Kind == digest.KindTest {
+		return nil
+	}
+	if !exists {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO newsletter_state (newsletter, horizon, first_run_at) VALUES (?, ?, ?)`,
+			req.Newsletter, micros(horizon), micros(req.SlotAt)); err != nil {
+			return fmt.Errorf("sqlite: newsletter state: %w", err)
+		}
+	}
+	if req.Kind == digest.KindScheduled {
+		if _, err := tx.ExecContext(ctx, `UPDATE newsletter_state SET last_slot = ?, last_slot_at = ?
+			WHERE newsletter = ? AND (last_slot_at IS NULL OR last_slot_at < ?)`,
+			req.Slot, micros(req.SlotAt), req.Newsletter, micros(req.SlotAt)); err != nil {
+			return fmt.Errorf("sqlite: newsletter state: %w", err)
+		}
+	}
+	return nil
+}
+
+const runCols = `id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at, started_at, finished_at`
+
+func scanRun(sc interface{ Scan(...any) error }) (*digest.Run, error) {
+	var r digest.Run
+	var slotAt, created int64
+	var started, finished sql.NullInt64
+	var kind, status string
+	if err := sc.Scan(&r.ID, &r.Newsletter, &r.Slot, &slotAt, &kind, &status, &r.Subject, &r.Articles, &r.Recipients,
+		&created, &started, &finished); err != nil {
+		return nil, err
+	}
+	r.Kind, r.Status = digest.Kind(kind), digest.RunStatus(status)
+	r.SlotAt, r.CreatedAt = fromMicros(slotAt), fromMicros(created)
+	r.StartedAt, r.FinishedAt = fromNull(started), fromNull(finished)
+	return &r, nil
+}
+
+func (s *Store) listRuns(ctx context.Context, query string, args ...any) ([]digest.Run, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: runs: %w", err)
+	}
+	defer rows.Close()
+	var out []digest.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: runs: %w", err)
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// ActiveRuns lists planned and sending runs, oldest first.
+func (s *Store) ActiveRuns(ctx context.Context) ([]digest.Run, error) {
+	return s.listRuns(ctx, `SELECT `+runCols+` FROM digest_runs WHERE status IN ('planned', 'sending') ORDER BY id`)
+}
+
+// GetRun returns one run.
+func (s *Store) GetRun(ctx context.Context, runID int64) (*digest.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM digest_runs WHERE id = ?`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: run %d: %w", runID, err)
+	}
+	return r, nil
+}
+
+// ListRuns lists runs newest first.
+func (s *Store) ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]digest.Run, error) {
+	var where []string
+	var args []any
+	if newsletter != "" {
+		where = append(where, "newsletter = ?")
+		args = append(args, newsletter)
+	}
+	if sentOnly {
+		where = append(where, "kind IN ('scheduled', 'manual') AND status IN ('sending', 'done')")
+	}
+	q := `SELECT ` + runCols + ` FROM digest_runs`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY slot_at DESC, id DESC`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	return s.listRuns(ctx, q, args...)
+}
+
+// RunCounts counts a run's deliveries by status.
+func (s *Store) RunCounts(ctx context.Context, runID int64) (digest.Counts, error) {
+	var c digest.Counts
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM digest_deliveries WHERE run_id = ? GROUP BY status`, runID)
+	if err != nil {
+		return c, fmt.Errorf("sqlite: run counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return c, fmt.Errorf("sqlite: run counts: %w", err)
+		}
+		switch digest.DeliveryStatus(st) {
+		case digest.DeliveryPending:
+			c.Pending = n
+		case digest.DeliverySending:
+			c.Sending = n
+		case digest.DeliverySent:
+			c.Sent = n
+		case digest.DeliveryFailed:
+			c.Failed = n
+		case digest.DeliverySkipped:
+			c.Skipped = n
+		}
+		c.Planned += n
+	}
+	return c, rows.Err()
+}
+
+// Deliveries streams a run's deliveries by subscriber id.
+func (s *Store) Deliveries(ctx context.Context, runID int64, fn func(digest.DeliveryRow) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT d.subscriber_id, COALESCE(s.email, ''), d.status, d.attempts, d.reply, d.message_id, d.sent_at
+		FROM digest_deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE d.run_id = ? ORDER BY d.subscriber_id`, runID)
+	if err != nil {
+		return fmt.Errorf("sqlite: deliveries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d digest.DeliveryRow
+		var st string
+		var sent sql.NullInt64
+		if err := rows.Scan(&d.SubscriberID, &d.Email, &st, &d.Attempts, &d.Reply, &d.MessageID, &sent); err != nil {
+			return fmt.Errorf("sqlite: deliveries: %w", err)
+		}
+		d.Status, d.SentAt = digest.DeliveryStatus(st), fromNull(sent)
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// StartRun marks a planned run sending.
+func (s *Store) StartRun(ctx context.Context, runID int64, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'sending', started_at = ? WHERE id = ? AND status = 'planned'`, micros(now), runID)
+		if err != nil {
+			return fmt.Errorf("sqlite: start run %d: %w", runID, err)
+		}
+		return nil
+	})
+}
+
+// ClaimDeliveries leases up to n due deliveries (see digest.DeliveryStore).
+func (s *Store) ClaimDeliveries(ctx context.Context, runID int64, newsletter string, n int, now time.Time, lease time.Duration) ([]digest.Claim, error) {
+	var out []digest.Claim
+	until := now.Add(lease)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		// Crash recovery: a lease that ran out returns its row to pending.
+		if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0
+			WHERE run_id = ? AND status = 'sending' AND lease_until < ?`, runID, micros(now)); err != nil {
+			return fmt.Errorf("sqlite: expire leases: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE digest_deliveries SET status = 'sending', lease_until = ?, attempts = attempts + 1
+			WHERE run_id = ? AND subscriber_id IN (SELECT subscriber_id FROM digest_deliveries
+				WHERE run_id = ? AND status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, subscriber_id LIMIT ?)
+			RETURNING subscriber_id, attempts`, micros(until), runID, runID, micros(now), n)
+		if err != nil {
+			return fmt.Errorf("sqlite: claim: %w", err)
+		}
+		for rows.Next() {
+			var c digest.Claim
+			if err := rows.Scan(&c.SubscriberID, &c.Attempts); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: claim: %w", err)
+			}
+			c.LeaseUntil = until
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: claim: %w", err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return s.fillClaims(ctx, tx, runID, newsletter, now, &out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fillClaims adds each claimed subscriber's address, name and topic tags,
+// and settles as skipped those no longer active and subscribed.
+func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newsletter string, now time.Time, claims *[]digest.Claim) error {
+	cs := *claims
+	byID := make(map[int64]int, len(cs))
+	args := make([]any, 0, len(cs)+1)
+	args = append(args, newsletter)
+	for i, c := range cs {
+		byID[c.SubscriberID] = i
+		args = append(args, c.SubscriberID)
+	}
+	ph := placeholders(len(cs))
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status,
+			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
+		FROM subscribers s WHERE s.id IN (`+ph+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: claim subscribers: %w", err)
+	}
+	reason := make(map[int64]string, len(cs))
+	for _, c := range cs {
+		reason[c.SubscriberID] = "subscriber erased"
+	}
+	for rows.Next() {
+		var id int64
+		var email, name, status string
+		var subscribed bool
+		if err := rows.Scan(&id, &email, &name, &status, &subscribed); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: claim subscribers: %w", err)
+		}
+		i := byID[id]
+		cs[i].Email, cs[i].Name = email, name
+		switch {
+		case status != "active":
+			reason[id] = "subscriber " + status
+		case !subscribed:
+			reason[id] = "unsubscribed from " + newsletter
+		default:
+			delete(reason, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: claim subscribers: %w", err)
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT subscriber_id, tag_slug FROM subscriber_tags WHERE subscriber_id IN (`+ph+`) ORDER BY subscriber_id, tag_slug`, args[1:]...)
+	if err != nil {
+		return fmt.Errorf("sqlite: claim tags: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var tag string
+		if err := rows.Scan(&id, &tag); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: claim tags: %w", err)
+		}
+		i := byID[id]
+		cs[i].Tags = append(cs[i].Tags, tag)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: claim tags: %w", err)
+	}
+	if len(reason) == 0 {
+		return nil
+	}
+	kept := cs[:0]
+	for _, c := range cs {
+		why, skip := reason[c.SubscriberID]
+		if !skip {
+			kept = append(kept, c)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'skipped', reply = ?, lease_until = 0, sent_at = ?
+			WHERE run_id = ? AND subscriber_id = ?`, why, micros(now), runID, c.SubscriberID); err != nil {
+			return fmt.Errorf("sqlite: skip delivery: %w", err)
+		}
+	}
+	*claims = kept
+	return nil
+}
+
+// RecordOutcomes stores outcomes in one transaction. A row already sent
+// (by another process whose lease overlapped) is never downgraded.
+func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.Outcome) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, o := range outs {
+			var err error
+			switch {
+			case o.Status == digest.DeliveryPending && o.Release:
+				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0,
+					attempts = MAX(attempts - 1, 0) WHERE run_id = ? AND subscriber_id = ? AND status = 'sending'`, runID, o.SubscriberID)
+			case o.Status == digest.DeliveryPending:
+				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0, next_attempt = ?, reply = ?
+					WHERE run_id = ? AND subscriber_id = ? AND status = 'sending'`, micros(o.NextAttempt), o.Reply, runID, o.SubscriberID)
+			default:
+				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = ?, lease_until = 0, reply = ?, message_id = ?, sent_at = ?
+					WHERE run_id = ? AND subscriber_id = ? AND status <> 'sent'`,
+					string(o.Status), o.Reply, o.MessageID, micros(o.At), runID, o.SubscriberID)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: record delivery %d/%d: %w", runID, o.SubscriberID, err)
+			}
+			if err := recordBounce(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recordBounce applies the bounce rule (digest.Bounce): a 5xx adds a hard
+// failure, and an unknown mailbox or the third hard failure marks an
+// active subscriber bounced; used-up temporary failures add a soft one.
+func recordBounce(ctx context.Context, tx *sql.Tx, o digest.Outcome) error {
+	var err error
+	now := micros(o.At)
+	switch o.Bounce {
+	case digest.BounceSoft:
+		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = ? WHERE id = ?`, now, o.SubscriberID)
+	case digest.BounceHard, digest.BounceUnknownUser:
+		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET hard_failures = hard_failures + 1,
+			status = CASE WHEN status = 'active' AND (? OR hard_failures + 1 >= ?) THEN 'bounced' ELSE status END,
+			updated_at = ? WHERE id = ?`, o.Bounce == digest.BounceUnknownUser, digest.HardBounceLimit, now, o.SubscriberID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: bounce %d: %w", o.SubscriberID, err)
+	}
+	return nil
+}
+
+// NextDue is when a delivery of the run may next become claimable.
+func (s *Store) NextDue(ctx context.Context, runID int64) (time.Time, bool, error) {
+	var pend, lease sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT MIN(next_attempt) FROM digest_deliveries WHERE run_id = ? AND status = 'pending'),
+		(SELECT MIN(lease_until) FROM digest_deliveries WHERE run_id = ? AND status = 'sending')`, runID, runID).Scan(&pend, &lease)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("sqlite: next due: %w", err)
+	}
+	switch {
+	case pend.Valid && lease.Valid:
+		return fromMicros(min(pend.Int64, lease.Int64)), true, nil
+	case pend.Valid:
+		return fromMicros(pend.Int64), true, nil
+	case lease.Valid:
+		return fromMicros(lease.Int64), true, nil
+	}
+	return time.Time{}, false, nil
+}
+
+// FinishRun marks the run done once nothing is pending or leased.
+func (s *Store) FinishRun(ctx context.Context, runID int64, now time.Time) (bool, error) {
+	var done bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'done', finished_at = ?
+			WHERE id = ? AND status IN ('planned', 'sending')
+			AND NOT EXISTS (SELECT 1 FROM digest_deliveries WHERE run_id = ? AND status = 'pending')
+			AND NOT EXISTS (SELECT 1 FROM digest_deliveries WHERE run_id = ? AND status = 'sending')`, micros(now), runID, runID, runID)
+		if err != nil {
+			return fmt.Errorf("sqlite: finish run %d: %w", runID, err)
+		}
+		n, _ := res.RowsAffected()
+		done = n > 0
+		return nil
+	})
+	return done, err
+}
+
+// Variant returns a stored variant.
+func (s *Store) Variant(ctx context.Context, runID int64, key string) (*digest.Variant, bool, error) {
+	return variant(ctx, s.r, runID, key)
+}
+
+func variant(ctx context.Context, q queryer, runID int64, key string) (*digest.Variant, bool, error) {
+	v := digest.Variant{Key: key}
+	err := q.QueryRowContext(ctx, `SELECT subject, html, text FROM digest_variants WHERE run_id = ? AND key = ?`, runID, key).
+		Scan(&v.Subject, &v.HTML, &v.Text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: variant %d/%s: %w", runID, key, err)
+	}
+	return &v, true, nil
+}
+
+// PutVariant keeps v unless its key exists, and returns the kept one.
+func (s *Store) PutVariant(ctx context.Context, runID int64, v digest.Variant) (*digest.Variant, error) {
+	var out *digest.Variant
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO digest_variants (run_id, key, subject, html, text) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (run_id, key) DO NOTHING`, runID, v.Key, v.Subject, v.HTML, v.Text); err != nil {
+			return fmt.Errorf("sqlite: put variant: %w", err)
+		}
+		var err error
+		out, _, err = variant(ctx, tx, runID, v.Key)
+		return err
+	})
+	return out, err
+}
+
+// RunArticles returns the run's articles in order, with tags.
+func (s *Store) RunArticles(ctx context.Context, runID int64) ([]article.Article, error) {
+	return queryArticles(ctx, s.r, `SELECT `+prefixCols("a")+` FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
+		WHERE ra.run_id = ? ORDER BY ra.position`, runID)
+}
