@@ -91,6 +91,9 @@ type RunReader interface {
 	// keeps the archive's: scheduled and manual runs that were sent.
 	ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]Run, error)
 	RunCounts(ctx context.Context, runID int64) (Counts, error)
+	// LookupSubscriber finds a subscriber by address (previews, tests):
+	// id, address, name and topic tags.
+	LookupSubscriber(ctx context.Context, email string) (c Claim, ok bool, err error)
 	// Deliveries calls fn for each delivery of the run, by subscriber id.
 	Deliveries(ctx context.Context, runID int64, fn func(DeliveryRow) error) error
 }

@@ -651,3 +651,29 @@ func (s *Store) RunArticles(ctx context.Context, runID int64) ([]article.Article
 	return queryArticles(ctx, s.r, `SELECT `+prefixCols("a")+` FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
 		WHERE ra.run_id = ? ORDER BY ra.position`, runID)
 }
+
+// LookupSubscriber finds a subscriber by address, with topic tags.
+func (s *Store) LookupSubscriber(ctx context.Context, email string) (digest.Claim, bool, error) {
+	var c digest.Claim
+	err := s.r.QueryRowContext(ctx, `SELECT id, email, name FROM subscribers WHERE email = ?`, strings.TrimSpace(email)).
+		Scan(&c.SubscriberID, &c.Email, &c.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("sqlite: subscriber: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT tag_slug FROM subscriber_tags WHERE subscriber_id = ? ORDER BY tag_slug`, c.SubscriberID)
+	if err != nil {
+		return c, false, fmt.Errorf("sqlite: subscriber tags: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return c, false, err
+		}
+		c.Tags = append(c.Tags, t)
+	}
+	return c, true, rows.Err()
+}

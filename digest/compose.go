@@ -1,0 +1,362 @@
+package digest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/templates"
+	"github.com/inbucket/html2text"
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/vanng822/go-premailer/premailer"
+)
+
+// Personal values are filled in per recipient by substitution into the
+// encoded message (mail.Prepare once, Render per recipient): these are
+// their slot names. A marker is "~HERALD~name~", the form internal/mail's
+// Slot uses.
+const (
+	SlotName            = "name"
+	SlotEmail           = "email"
+	SlotMessageID       = "msgid"
+	SlotGreeting        = "greeting"      // "Hello Anna," — text part
+	SlotGreetingHTML    = "greeting_html" // the same, HTML-escaped
+	SlotUnsubscribe     = "unsubscribe"
+	SlotUnsubscribeHTML = "unsubscribe_html"
+	SlotPreferences     = "preferences"
+	SlotPreferencesHTML = "preferences_html"
+)
+
+// slot is the marker for a personal value (mail.Slot's format).
+func slot(name string) string { return "~HERALD~" + name + "~" }
+
+// contentWidth is the width of the digest's content column: 600 px less
+// the padding on both sides.
+const contentWidth = 552
+
+// composer renders digests: email/digest.html (required) and
+// email/digest.txt (else html2text of the HTML).
+type composer struct {
+	html   *htmltemplate.Template
+	text   *texttemplate.Template // nil: html2text
+	site   Site
+	base   string
+	policy *bluemonday.Policy
+	scheds func(id string) (next func(time.Time) time.Time)
+}
+
+// Email is what email/digest.html and digest.txt are executed with.
+type Email struct {
+	Site       Site
+	Newsletter *Newsletter
+	Run        *Run
+	Subject    string
+	Period     string // "December 2026" (monthly or rarer schedules) or "1 December 2026"
+	Intro      string
+	Articles   []EmailArticle
+	Topics     []string // topic variant: the subscriber's tags that matched; empty: every article
+	Web        bool     // the archive page: no personal links
+	// Absolute URLs.
+	SiteURL, ViewURL, SubscribeURL string
+	// Personal values: slot markers in mail, empty on the web page.
+	Greeting, UnsubscribeURL, PreferencesURL string
+}
+
+// EmailArticle is one article as a digest shows it.
+type EmailArticle struct {
+	Title, URL, Date, Author, Summary string
+	Tags                              []article.Tag
+	Image                             *EmailImage
+}
+
+// EmailImage is a lead image with absolute URL and display size.
+type EmailImage struct {
+	URL, Alt      string
+	Width, Height int // 0 when unknown
+}
+
+func newComposer(cfg Config) (*composer, error) {
+	c := &composer{site: cfg.Site, base: strings.TrimRight(cfg.Site.BaseURL, "/")}
+	src, err := fs.ReadFile(cfg.Templates, "email/digest.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: email/digest.html: %w", err)
+	}
+	c.html, err = htmltemplate.New("digest.html").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("templates: email/digest.html: %w", err)
+	}
+	htmlSrc := src
+	src, err = fs.ReadFile(cfg.Templates, "email/digest.txt")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err == nil && overriddenAlone(htmlSrc, src):
+		// templates.dir replaced digest.html but not digest.txt: the
+		// shipped text would not match it, so the text comes from the HTML.
+	case err != nil:
+		return nil, fmt.Errorf("templates: email/digest.txt: %w", err)
+	default:
+		c.text, err = texttemplate.New("digest.txt").Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("templates: email/digest.txt: %w", err)
+		}
+	}
+	c.policy = emailPolicy()
+	return c, nil
+}
+
+// overriddenAlone reports an operator's digest.html with the shipped
+// digest.txt.
+func overriddenAlone(html, text []byte) bool {
+	shippedHTML, err1 := fs.ReadFile(templates.Embedded(), "email/digest.html")
+	shippedText, err2 := fs.ReadFile(templates.Embedded(), "email/digest.txt")
+	return err1 == nil && err2 == nil && !bytes.Equal(html, shippedHTML) && bytes.Equal(text, shippedText)
+}
+
+// emailPolicy keeps what a table-layout email body needs and drops script,
+// event handlers, forms, frames and unsafe URLs, whatever a template or an
+// article brought in.
+func emailPolicy() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowElements("table", "thead", "tbody", "tfoot", "tr", "td", "th", "div", "span", "p", "br", "hr",
+		"h1", "h2", "h3", "h4", "strong", "b", "em", "i", "small", "ul", "ol", "li", "a", "img", "center", "font",
+		"blockquote", "time")
+	p.AllowAttrs("class", "style", "align", "valign", "width", "height", "bgcolor", "border", "cellpadding",
+		"cellspacing", "role", "lang", "dir", "id", "title", "datetime", "color").Globally()
+	p.AllowAttrs("href", "target").OnElements("a")
+	p.AllowAttrs("src", "alt").OnElements("img")
+	p.AllowURLSchemes("http", "https", "mailto")
+	p.AllowRelativeURLs(true) // slot markers stand in for personal URLs
+	return p
+}
+
+var bodyRe = regexp.MustCompile(`(?is)(<body[^>]*>)(.*)(</body>)`)
+
+// sanitizeBody runs the policy over the document's body only: the head
+// holds the template's CSS, which premailer inlines next.
+func (c *composer) sanitizeBody(doc string) string {
+	m := bodyRe.FindStringSubmatchIndex(doc)
+	if m == nil {
+		return c.policy.Sanitize(doc)
+	}
+	return doc[:m[4]] + c.policy.Sanitize(doc[m[4]:m[5]]) + doc[m[5]:]
+}
+
+// compose renders one variant of a run: subject, HTML with CSS inlined,
+// and text. arts are the variant's articles in the run's order.
+func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key string, web bool, topics ...string) (*Variant, error) {
+	d := &Email{
+		Site: c.site, Newsletter: n, Run: run, Period: period(n, run.SlotAt), Topics: topics, Web: web,
+		SiteURL: c.base + "/", ViewURL: fmt.Sprintf("%s/newsletters/%s/%d", c.base, url.PathEscape(n.ID), run.ID),
+		SubscribeURL: c.base + "/subscribe",
+	}
+	for _, a := range arts {
+		d.Articles = append(d.Articles, c.emailArticle(&a, n.Location))
+	}
+	subject, err := c.subject(n, d)
+	if err != nil {
+		return nil, err
+	}
+	d.Subject = subject
+	d.Intro = intro(c.site.Title, len(arts), topics)
+	if !web {
+		d.Greeting = slot(SlotGreetingHTML)
+		d.UnsubscribeURL, d.PreferencesURL = slot(SlotUnsubscribeHTML), slot(SlotPreferencesHTML)
+	}
+	var buf bytes.Buffer
+	if err := c.html.Execute(&buf, d); err != nil {
+		return nil, fmt.Errorf("templates: email/digest.html: %w", err)
+	}
+	html, err := inlineCSS(c.sanitizeBody(buf.String()))
+	if err != nil {
+		return nil, err
+	}
+	var text string
+	if c.text != nil {
+		if !web {
+			d.Greeting = slot(SlotGreeting)
+			d.UnsubscribeURL, d.PreferencesURL = slot(SlotUnsubscribe), slot(SlotPreferences)
+		}
+		buf.Reset()
+		if err := c.text.Execute(&buf, d); err != nil {
+			return nil, fmt.Errorf("templates: email/digest.txt: %w", err)
+		}
+		text = buf.String()
+	} else {
+		text, err = html2text.FromString(html, html2text.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("digest: text from html: %w", err)
+		}
+		// The text part gets the text forms of the personal values.
+		text = strings.NewReplacer(slot(SlotGreetingHTML), slot(SlotGreeting),
+			slot(SlotUnsubscribeHTML), slot(SlotUnsubscribe), slot(SlotPreferencesHTML), slot(SlotPreferences)).Replace(text)
+	}
+	return &Variant{Key: key, Subject: subject, HTML: html, Text: normalizeText(text)}, nil
+}
+
+// inlineCSS writes the template's CSS into style attributes (go-premailer);
+// rules it cannot inline (media queries) stay in a <style> element.
+func inlineCSS(doc string) (string, error) {
+	p, err := premailer.NewPremailerFromString(doc, premailer.NewOptions())
+	if err != nil {
+		return "", fmt.Errorf("digest: inline css: %w", err)
+	}
+	out, err := p.Transform()
+	if err != nil {
+		return "", fmt.Errorf("digest: inline css: %w", err)
+	}
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(out)), "<!doctype") {
+		out = "<!DOCTYPE html>\n" + out
+	}
+	return out, nil
+}
+
+// normalizeText trims trailing spaces and collapses runs of blank lines.
+func normalizeText(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	var out []string
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if l == "" {
+			blank++
+			if blank > 1 || len(out) == 0 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+func (c *composer) subject(n *Newsletter, d *Email) (string, error) {
+	spec := n.Subject
+	if spec == "" {
+		spec = "{{.Newsletter.Title}} — {{.Period}}"
+	}
+	t, err := texttemplate.New("subject").Parse(spec)
+	if err != nil {
+		return "", fmt.Errorf("newsletter %q: subject: %w", n.ID, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("newsletter %q: subject: %w", n.ID, err)
+	}
+	return strings.Join(strings.Fields(b.String()), " "), nil
+}
+
+func intro(site string, n int, topics []string) string {
+	var b strings.Builder
+	switch n {
+	case 0:
+		b.WriteString("There is no news from " + site + " this time.")
+		return b.String()
+	case 1:
+		b.WriteString("Here is the latest article from " + site)
+	default:
+		b.WriteString("Here are the " + strconv.Itoa(n) + " latest articles from " + site)
+	}
+	if len(topics) > 0 {
+		b.WriteString(" on the topics you follow: " + strings.Join(topics, ", "))
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// period names the issue: its month for monthly or rarer schedules, else
+// its date, in the newsletter's zone.
+func period(n *Newsletter, at time.Time) string {
+	t := at.In(n.Location)
+	if sched, err := ParseSchedule(n.Schedule, n.Location); err == nil {
+		a := sched.Next(t)
+		if b := sched.Next(a); !a.IsZero() && !b.IsZero() && b.Sub(a) >= 27*24*time.Hour {
+			return t.Format("January 2006")
+		}
+	}
+	return t.Format("2 January 2006")
+}
+
+func (c *composer) abs(u string) string {
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		return c.base + u
+	}
+	return u
+}
+
+func (c *composer) emailArticle(a *article.Article, loc *time.Location) EmailArticle {
+	ea := EmailArticle{Title: a.Title, Author: a.AuthorName, Summary: a.Summary, Tags: a.Tags,
+		URL: a.Link, Date: a.Published.In(loc).Format("2 January 2006")}
+	if ea.URL == "" {
+		ea.URL = c.base + "/articles/" + url.PathEscape(a.Slug)
+	}
+	if img := a.Image; img != nil && (img.URL != "" || img.MediaPath != "") {
+		ei := &EmailImage{URL: c.abs(img.URL), Alt: img.Alt}
+		if img.MediaPath != "" {
+			ei.URL = c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
+		}
+		if img.Width > 0 && img.Height > 0 {
+			ei.Width, ei.Height = img.Width, img.Height
+			if ei.Width > contentWidth {
+				ei.Height = img.Height * contentWidth / img.Width
+				ei.Width = contentWidth
+			}
+		}
+		if ei.Alt == "" {
+			ei.Alt = a.Title
+		}
+		ea.Image = ei
+	}
+	return ea
+}
+
+// topicArticles is the part of arts a subscriber with topic tags gets, and
+// the variant key naming that selection ("" when nothing matches).
+func topicArticles(arts []article.Article, tags []string) ([]article.Article, []string, string) {
+	if len(tags) == 0 {
+		return arts, nil, VariantAll
+	}
+	want := map[string]bool{}
+	for _, t := range tags {
+		want[t] = true
+	}
+	var out []article.Article
+	var ids []string
+	names := map[string]bool{}
+	for _, a := range arts {
+		hit := false
+		for _, t := range a.Tags {
+			if want[t.Slug] {
+				hit = true
+				names[t.Name] = true
+			}
+		}
+		if hit {
+			out = append(out, a)
+			ids = append(ids, strconv.FormatInt(a.ID, 10))
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil, ""
+	}
+	if len(out) == len(arts) {
+		// Every article matches: the full variant, said as such.
+		return arts, nil, VariantAll
+	}
+	topics := make([]string, 0, len(names))
+	for n := range names {
+		topics = append(topics, n)
+	}
+	sort.Strings(topics)
+	return out, topics, "a:" + strings.Join(ids, ",")
+}

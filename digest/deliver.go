@@ -1,0 +1,500 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/mail"
+)
+
+// Mailer sends one encoded message (internal/mail's SMTP and outbox
+// transports).
+type Mailer interface {
+	Send(ctx context.Context, env mail.Envelope, raw []byte) error
+}
+
+// Batch sizes. A worker process has at most claimBatch rows leased but
+// not yet sent, and at most Workers messages in hand plus recordBatch
+// outcomes sent but not yet committed: after a crash those (and only
+// those) can go out twice. README states the bound.
+const (
+	claimBatch  = 64
+	recordBatch = 64
+	recordEvery = 200 * time.Millisecond
+)
+
+// Wake makes the background workers look for work now (after planning).
+func (s *Service) Wake() {
+	s.mu.Lock()
+	ch := s.wake
+	s.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// StartWorkers delivers every planned or sending run in the background,
+// looking for work every poll interval and whenever Wake is called, until
+// StopWorkers.
+func (s *Service) StartWorkers(ctx context.Context, poll time.Duration) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	wake := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.workStop, s.workDone, s.wake = cancel, done, wake
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-wake:
+			}
+			wait := poll
+			runs, err := s.cfg.Store.ActiveRuns(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("listing runs failed", slog.Any("err", err))
+			}
+			for i := range runs {
+				if ctx.Err() != nil {
+					return
+				}
+				next, err := s.work(ctx, &runs[i])
+				if err != nil && ctx.Err() == nil {
+					s.log.Error("delivery failed", slog.Int64("run", runs[i].ID), slog.Any("err", err))
+				}
+				if !next.IsZero() {
+					wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+				}
+			}
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
+			t.Reset(wait)
+		}
+	}()
+}
+
+// StopWorkers stops the background workers: each finishes and records the
+// message in hand; rows claimed but not started are given back.
+func (s *Service) StopWorkers() {
+	s.mu.Lock()
+	cancel, done := s.workStop, s.workDone
+	s.workStop, s.workDone, s.wake = nil, nil, nil
+	s.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+// DeliverRun delivers one run in this process until every delivery is
+// settled (or ctx ends), cooperating through leases with any other process
+// working on it.
+func (s *Service) DeliverRun(ctx context.Context, runID int64) error {
+	run, err := s.cfg.Store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	for {
+		if run.Status != RunPlanned && run.Status != RunSending {
+			return nil
+		}
+		next, err := s.work(ctx, run)
+		if err != nil {
+			return err
+		}
+		if next.IsZero() {
+			return nil // done
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(time.Until(next), 10*time.Millisecond)):
+		}
+		if run, err = s.cfg.Store.GetRun(ctx, runID); err != nil {
+			return err
+		}
+	}
+}
+
+// job is one claimed delivery on its way to a worker.
+type job struct{ c Claim }
+
+// runCtx is what the workers share about one run.
+type runCtx struct {
+	s    *Service
+	run  *Run
+	n    *Newsletter
+	arts []article.Article
+
+	mu       sync.Mutex
+	prepared map[string]*mail.Prepared
+}
+
+// work sends every delivery of run that is claimable now. It returns the
+// time more may become claimable (a retry, someone else's lease), or zero
+// when the run is done.
+func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
+	n, err := s.Newsletter(run.Newsletter)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if run.Status == RunPlanned {
+		if err := s.cfg.Store.StartRun(ctx, run.ID, s.cfg.Now()); err != nil {
+			return time.Time{}, err
+		}
+		run.Status = RunSending
+	}
+	arts, err := s.cfg.Store.RunArticles(ctx, run.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}}
+
+	jobs := make(chan job, claimBatch)
+	results := make(chan Outcome, recordBatch)
+	var claimErr, recErr error
+
+	// Claimer: leases batches while workers keep up.
+	claimDone := make(chan struct{})
+	go func() {
+		defer close(claimDone)
+		defer close(jobs)
+		for ctx.Err() == nil {
+			cs, err := s.cfg.Store.ClaimDeliveries(ctx, run.ID, run.Newsletter, claimBatch, s.cfg.Now(), s.cfg.Lease)
+			if err != nil {
+				if ctx.Err() == nil {
+					claimErr = err
+				}
+				return
+			}
+			if len(cs) == 0 {
+				return
+			}
+			for _, c := range cs {
+				jobs <- job{c}
+			}
+		}
+	}()
+
+	// Workers: personalise, send, report. On shutdown the message in hand
+	// is finished; the rest are given back.
+	var wg sync.WaitGroup
+	for i := 0; i < s.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 64<<10)
+			for j := range jobs {
+				if ctx.Err() != nil || time.Until(j.c.LeaseUntil) < s.cfg.Lease/2 {
+					// Stopping, or the lease is half gone: give it back
+					// rather than race another process for it.
+					results <- Outcome{SubscriberID: j.c.SubscriberID, Status: DeliveryPending, Release: true, At: s.cfg.Now()}
+					continue
+				}
+				var o Outcome
+				buf, o = rc.deliver(ctx, buf[:0], j.c)
+				results <- o
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+
+	// Recorder: small batched transactions, committed even during shutdown.
+	rec := context.WithoutCancel(ctx)
+	batch := make([]Outcome, 0, recordBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.cfg.Store.RecordOutcomes(rec, run.ID, batch); err != nil && recErr == nil {
+			recErr = err
+		}
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(run, batch)
+		}
+		batch = batch[:0]
+	}
+	tick := time.NewTicker(recordEvery)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case o, ok := <-results:
+			if !ok {
+				break loop
+			}
+			batch = append(batch, o)
+			if len(batch) >= recordBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+	flush()
+	<-claimDone
+	if err := errors.Join(claimErr, recErr); err != nil {
+		return time.Now().Add(s.cfg.Lease), err
+	}
+	if ctx.Err() != nil {
+		return time.Time{}, ctx.Err()
+	}
+	done, err := s.cfg.Store.FinishRun(ctx, run.ID, s.cfg.Now())
+	if err != nil {
+		return time.Now().Add(time.Second), err
+	}
+	if done {
+		run.Status = RunDone
+		s.log.Info("digest delivered", slog.String("newsletter", run.Newsletter), slog.Int64("run", run.ID))
+		return time.Time{}, nil
+	}
+	next, ok, err := s.cfg.Store.NextDue(ctx, run.ID)
+	if err != nil {
+		return time.Now().Add(time.Second), err
+	}
+	if !ok {
+		next = s.cfg.Now()
+	}
+	return next, nil
+}
+
+// deliver sends one claimed delivery and says what became of it.
+func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Outcome) {
+	s := rc.s
+	o := Outcome{SubscriberID: c.SubscriberID}
+	arts, topics, key := topicArticles(rc.arts, c.Tags)
+	if key == "" {
+		o.Status, o.Reply, o.At = DeliverySkipped, "no article matches the subscriber's topics", s.cfg.Now()
+		return buf, o
+	}
+	p, err := rc.prepare(ctx, key, arts, topics)
+	if err != nil {
+		// Composition failed: not the recipient's fault, retry later.
+		return buf, rc.retry(o, c, fmt.Sprintf("compose: %v", err), BounceNone)
+	}
+	o.MessageID = messageID(rc.run.ID, c.SubscriberID, s.from(rc.n).Email)
+	buf, err = p.Render(buf, rc.values(c, o.MessageID))
+	if err != nil {
+		o.Status, o.Reply, o.At = DeliveryFailed, err.Error(), s.cfg.Now()
+		return buf, o
+	}
+	env := mail.Envelope{From: s.envelopeFrom(rc.n), To: []string{c.Email}}
+	// The send is not cut short by shutdown: the message in hand finishes.
+	err = s.cfg.Mailer.Send(context.WithoutCancel(ctx), env, buf)
+	o.At = s.cfg.Now()
+	var se *mail.SendError
+	switch {
+	case err == nil:
+		o.Status, o.Reply = DeliverySent, "250 accepted"
+	case mail.IsPermanent(err):
+		errors.As(err, &se)
+		o.Status, o.Reply, o.Bounce = DeliveryFailed, reply(err), bounceOf(se)
+	case mail.IsTemporary(err), errors.As(err, &se):
+		// 4xx, a dropped connection, a timeout: retry later (go-mail's
+		// code-0 EOF and broken pipe included).
+		o = rc.retry(o, c, reply(err), BounceSoft)
+	case errors.Is(err, mail.ErrClosed), errors.Is(err, context.Canceled):
+		o.Status, o.Release = DeliveryPending, true
+	default:
+		// Not a reply from the server (a bad address): retrying won't help.
+		o.Status, o.Reply = DeliveryFailed, err.Error()
+	}
+	if o.Status != DeliverySent && o.Status != DeliveryPending {
+		s.log.Warn("delivery failed", slog.Int64("run", rc.run.ID), slog.Int64("subscriber", c.SubscriberID), slog.String("reply", o.Reply))
+	}
+	return buf, o
+}
+
+// retry schedules another attempt with exponential backoff and jitter, or
+// settles the delivery failed once max_attempts are used.
+func (rc *runCtx) retry(o Outcome, c Claim, why string, exhausted Bounce) Outcome {
+	s := rc.s
+	o.At, o.Reply = s.cfg.Now(), why
+	if c.Attempts >= s.cfg.MaxAttempts {
+		o.Status, o.Bounce = DeliveryFailed, exhausted
+		o.Reply = fmt.Sprintf("gave up after %d attempts: %s", c.Attempts, why)
+		return o
+	}
+	o.Status, o.NextAttempt = DeliveryPending, o.At.Add(Backoff(s.cfg.RetryBase, c.Attempts))
+	return o
+}
+
+// Backoff is the delay before the attempt after attempt n (1-based):
+// base·2^(n−1), at most an hour, scaled by a random factor in [0.5, 1).
+func Backoff(base time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, time.Hour)
+	return time.Duration(float64(d) * (0.5 + rand.Float64()/2))
+}
+
+func reply(err error) string {
+	var se *mail.SendError
+	if errors.As(err, &se) && se.Code != 0 {
+		return strings.TrimSpace(fmt.Sprintf("%d %s", se.Code, se.Msg))
+	}
+	return err.Error()
+}
+
+// bounceOf applies the bounce rule: a 5xx saying the mailbox does not exist
+// (550, 551, 553 or an enhanced 5.1.x status) bounces the address at once;
+// any other 5xx counts one hard failure (HardBounceLimit of them bounce it).
+func bounceOf(se *mail.SendError) Bounce {
+	if se == nil {
+		return BounceHard
+	}
+	if strings.HasPrefix(se.Enhanced, "5.1.") || se.Code == 550 || se.Code == 551 || se.Code == 553 {
+		if se.Enhanced == "" || strings.HasPrefix(se.Enhanced, "5.1.") {
+			return BounceUnknownUser
+		}
+	}
+	return BounceHard
+}
+
+// messageID is stable per run and recipient, so a message sent twice after
+// a crash carries one Message-ID and receivers can fold the copies.
+func messageID(runID, subscriberID int64, from string) string {
+	domain := "localhost"
+	if at := strings.LastIndexByte(from, '@'); at >= 0 {
+		domain = from[at+1:]
+	}
+	return fmt.Sprintf("digest.%d.%d@%s", runID, subscriberID, domain)
+}
+
+func (s *Service) from(n *Newsletter) mail.Address {
+	a := n.From
+	if a == nil {
+		a = s.cfg.From
+	}
+	if a == nil {
+		return mail.Address{Email: "news@localhost"}
+	}
+	return mail.Address{Name: a.Name, Email: a.Address}
+}
+
+func (s *Service) envelopeFrom(n *Newsletter) string {
+	if s.cfg.ReturnPath != "" {
+		return s.cfg.ReturnPath
+	}
+	return s.from(n).Email
+}
+
+// values are one recipient's personal values.
+func (rc *runCtx) values(c Claim, msgID string) map[string]string {
+	greet := "Hello,"
+	if c.Name != "" {
+		greet = "Hello " + c.Name + ","
+	}
+	unsub, prefs := rc.s.links(c.SubscriberID, rc.n.ID)
+	return map[string]string{
+		SlotName: c.Name, SlotEmail: c.Email, SlotMessageID: msgID,
+		SlotGreeting: greet, SlotGreetingHTML: html.EscapeString(greet),
+		SlotUnsubscribe: unsub, SlotUnsubscribeHTML: html.EscapeString(unsub),
+		SlotPreferences: prefs, SlotPreferencesHTML: html.EscapeString(prefs),
+	}
+}
+
+func (s *Service) links(subscriberID int64, newsletter string) (unsub, prefs string) {
+	if s.cfg.Links == nil {
+		base := strings.TrimRight(s.cfg.Site.BaseURL, "/")
+		return base + "/unsubscribe", base + "/preferences"
+	}
+	return s.cfg.Links.UnsubscribeURL(subscriberID, newsletter), s.cfg.Links.PreferencesURL(subscriberID)
+}
+
+// prepare returns the encoded variant, composing and keeping it with the
+// run the first time any process needs it.
+func (rc *runCtx) prepare(ctx context.Context, key string, arts []article.Article, topics []string) (*mail.Prepared, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if p := rc.prepared[key]; p != nil {
+		return p, nil
+	}
+	s := rc.s
+	v, found, err := s.cfg.Store.Variant(ctx, rc.run.ID, key)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		if s.comp == nil {
+			return nil, errors.New("digest: no templates configured")
+		}
+		v, err = s.comp.compose(rc.n, rc.run, arts, key, false, topics...)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = s.cfg.Store.PutVariant(ctx, rc.run.ID, *v); err != nil {
+			return nil, err
+		}
+	}
+	p, err := mail.Prepare(s.message(rc.n, rc.run, v))
+	if err != nil {
+		return nil, err
+	}
+	rc.prepared[key] = p
+	return p, nil
+}
+
+// message is a variant as a list mail with slots for personal values.
+func (s *Service) message(n *Newsletter, run *Run, v *Variant) *mail.Message {
+	base := strings.TrimRight(s.cfg.Site.BaseURL, "/")
+	m := &mail.Message{
+		From:            s.from(n),
+		To:              mail.Address{Name: slot(SlotName), Email: slot(SlotEmail)},
+		Subject:         v.Subject,
+		Text:            v.Text,
+		HTML:            v.HTML,
+		ListID:          fmt.Sprintf("%s <%s.%s>", strings.ReplaceAll(n.Title, "\"", ""), n.ID, listHost(base)),
+		ListUnsubscribe: slot(SlotUnsubscribe),
+		OneClick:        strings.HasPrefix(base, "https://"),
+		MessageID:       slot(SlotMessageID),
+		Headers: [][2]string{
+			{"X-Herald-Run", fmt.Sprintf("%d", run.ID)},
+		},
+	}
+	if run.Kind == KindTest {
+		m.Subject = "[Test] " + m.Subject
+		m.Headers = append(m.Headers, [2]string{"X-Herald-Test", "yes"})
+	}
+	return m
+}
+
+func listHost(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "localhost"
+	}
+	h := u.Host
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	return h
+}

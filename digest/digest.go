@@ -1,0 +1,154 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Newsletter is one newsletter's configuration (DESIGN §3.2 newsletters).
+type Newsletter struct {
+	ID, Title   string
+	From        *netmail.Address // nil: Config.From
+	Schedule    string           // cron spec or descriptor (@monthly)
+	Location    *time.Location   // schedules are evaluated here
+	Tags        []string         // tag slugs; empty: every article
+	MaxArticles int
+	SendIfEmpty bool
+	FirstWindow time.Duration
+	CatchUp     time.Duration
+	Subject     string // text/template: {{.Newsletter.Title}} — {{.Period}}
+}
+
+// Site is what a digest says about the site.
+type Site struct {
+	Title, Description, BaseURL, Language, Address string
+}
+
+// Links makes the signed per-subscriber URLs (internal/subscribe's Tokens
+// with the base URL bound).
+type Links interface {
+	UnsubscribeURL(subscriberID int64, newsletter string) string
+	PreferencesURL(subscriberID int64) string
+}
+
+// Config wires a Service.
+type Config struct {
+	Newsletters []Newsletter
+	Site        Site
+	Templates   fs.FS            // templates.FS(dir): email/digest.html, email/digest.txt
+	From        *netmail.Address // mail.from
+	ReturnPath  string           // envelope sender; empty: the From address
+	Store       Store
+	Mailer      Mailer
+	Links       Links
+	Lease       time.Duration // digest.lease
+	MaxAttempts int           // digest.max_attempts
+	RetryBase   time.Duration // first retry delay; doubles per attempt, capped at 1h, jittered
+	Workers     int           // concurrent sends: mail.smtp.connections
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Progress, if set, is told after each recorded batch of a run this
+	// process delivers (the CLI's progress bar).
+	Progress func(run *Run, outs []Outcome)
+}
+
+// Service plans, composes and delivers digests.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	nls   map[string]*Newsletter
+	order []string
+	comp  *composer
+
+	mu        sync.Mutex
+	cron      *cron.Cron
+	cronStop  context.CancelFunc
+	workStop  context.CancelFunc
+	workDone  chan struct{}
+	wake      chan struct{}
+	scheduled map[string]cron.Schedule
+}
+
+// New checks cfg (schedules, templates) and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.MaxAttempts < 1 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = time.Minute
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("digest: no store")
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, nls: map[string]*Newsletter{}, scheduled: map[string]cron.Schedule{}}
+	for i := range cfg.Newsletters {
+		n := &cfg.Newsletters[i]
+		if n.Location == nil {
+			n.Location = time.UTC
+		}
+		if _, dup := s.nls[n.ID]; dup {
+			return nil, fmt.Errorf("newsletter %q: duplicate id", n.ID)
+		}
+		sched, err := ParseSchedule(n.Schedule, n.Location)
+		if err != nil {
+			return nil, fmt.Errorf("newsletter %q: schedule: %w", n.ID, err)
+		}
+		s.scheduled[n.ID] = sched
+		s.nls[n.ID] = n
+		s.order = append(s.order, n.ID)
+	}
+	if cfg.Templates != nil {
+		c, err := newComposer(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.comp = c
+	}
+	return s, nil
+}
+
+// Newsletter returns the configured newsletter with the id.
+func (s *Service) Newsletter(id string) (*Newsletter, error) {
+	n, ok := s.nls[id]
+	if !ok {
+		return nil, fmt.Errorf("no newsletter %q in the configuration (have: %s)", id, strings.Join(s.order, ", "))
+	}
+	return n, nil
+}
+
+// First is the first newsletter in the configuration ("" if none).
+func (s *Service) First() string {
+	if len(s.order) == 0 {
+		return ""
+	}
+	return s.order[0]
+}
+
+// Close stops the scheduler (waiting for running jobs) and then the
+// delivery workers (each finishes and records the message in hand), in
+// DESIGN §8's order. It is safe to call more than once.
+func (s *Service) Close() {
+	s.StopScheduler()
+	s.StopWorkers()
+}

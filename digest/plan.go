@@ -1,0 +1,155 @@
+package digest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/mail"
+)
+
+// PlanSlot plans the scheduled run of a newsletter's slot. A slot already
+// planned (by a restart, another process, a daylight-saving repeat) is
+// ErrAlreadyPlanned.
+func (s *Service) PlanSlot(ctx context.Context, newsletter string, slot time.Time) (*Run, error) {
+	n, err := s.Newsletter(newsletter)
+	if err != nil {
+		return nil, err
+	}
+	return s.plan(ctx, n, slot, SlotKey(slot, n.Location), KindScheduled)
+}
+
+// PlanNow plans a manual run (`digest send --now`): slot = now; it carries
+// articles like any run and moves the window, but is no schedule slot.
+func (s *Service) PlanNow(ctx context.Context, newsletter string) (*Run, error) {
+	n, err := s.Newsletter(newsletter)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	return s.plan(ctx, n, now, "manual-"+now.UTC().Format("20060102T150405.000000Z"), KindManual)
+}
+
+func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key string, kind Kind) (*Run, error) {
+	if s.comp == nil {
+		return nil, fmt.Errorf("digest: no templates configured")
+	}
+	req := PlanRequest{
+		Selection: Selection{Newsletter: n.ID, Tags: n.Tags, SlotAt: slot, FirstWindow: n.FirstWindow, MaxArticles: n.MaxArticles},
+		Slot:      key, Kind: kind, SendIfEmpty: n.SendIfEmpty, Now: s.cfg.Now(),
+	}
+	run, err := s.cfg.Store.PlanRun(ctx, req, func(run *Run, arts []article.Article) ([]Variant, error) {
+		all, err := s.comp.compose(n, run, arts, VariantAll, false)
+		if err != nil {
+			return nil, err
+		}
+		web, err := s.comp.compose(n, run, arts, VariantWeb, true)
+		if err != nil {
+			return nil, err
+		}
+		return []Variant{*all, *web}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("digest planned", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("slot", key),
+		slog.String("kind", string(kind)), slog.String("status", string(run.Status)),
+		slog.Int("articles", run.Articles), slog.Int("recipients", run.Recipients))
+	return run, nil
+}
+
+// Preview renders the digest the newsletter's next run would send now,
+// changing nothing: as the subscriber with the address as (their topics,
+// name and links) when given. format is "html" or "text".
+func (s *Service) Preview(ctx context.Context, newsletter, as, format string) (subject, body string, err error) {
+	n, err := s.Newsletter(newsletter)
+	if err != nil {
+		return "", "", err
+	}
+	if s.comp == nil {
+		return "", "", fmt.Errorf("digest: no templates configured")
+	}
+	now := s.cfg.Now()
+	arts, err := s.cfg.Store.SelectArticles(ctx, Selection{Newsletter: n.ID, Tags: n.Tags, SlotAt: now,
+		FirstWindow: n.FirstWindow, MaxArticles: n.MaxArticles})
+	if err != nil {
+		return "", "", err
+	}
+	c := Claim{Email: as}
+	if as != "" {
+		found, ok, err := s.cfg.Store.LookupSubscriber(ctx, as)
+		if err != nil {
+			return "", "", err
+		}
+		if ok {
+			c = found
+		}
+	}
+	sel, topics, key := topicArticles(arts, c.Tags)
+	if key == "" {
+		return "", "", fmt.Errorf("no article of this digest matches the topics of %s (%s): they would be skipped", as, strings.Join(c.Tags, ", "))
+	}
+	run := &Run{Newsletter: n.ID, SlotAt: now, Kind: KindTest}
+	v, err := s.comp.compose(n, run, sel, key, false, topics...)
+	if err != nil {
+		return "", "", err
+	}
+	rc := &runCtx{s: s, run: run, n: n}
+	vals := rc.values(c, "")
+	var pairs []string
+	for k, val := range vals {
+		pairs = append(pairs, slot(k), val)
+	}
+	r := strings.NewReplacer(pairs...)
+	switch format {
+	case "", "html":
+		return v.Subject, r.Replace(v.HTML), nil
+	case "text":
+		return v.Subject, r.Replace(v.Text), nil
+	}
+	return "", "", fmt.Errorf("unknown format %q (html or text)", format)
+}
+
+// SendTest sends the digest the next run would carry to one address,
+// marked as a test; it changes no window and is kept as a test run.
+func (s *Service) SendTest(ctx context.Context, newsletter, to string) (*Run, error) {
+	n, err := s.Newsletter(newsletter)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Mailer == nil {
+		return nil, fmt.Errorf("digest: no mail transport")
+	}
+	now := s.cfg.Now()
+	n2 := *n
+	n2.SendIfEmpty = true // a test shows what would go, even nothing
+	run, err := s.plan(ctx, &n2, now, "test-"+now.UTC().Format("20060102T150405.000000Z"), KindTest)
+	if err != nil {
+		return nil, err
+	}
+	v, _, err := s.cfg.Store.Variant(ctx, run.ID, VariantAll)
+	if err != nil || v == nil {
+		return nil, fmt.Errorf("digest: test run %d has no variant: %v", run.ID, err)
+	}
+	p, err := mail.Prepare(s.message(n, run, v))
+	if err != nil {
+		return nil, err
+	}
+	c := Claim{Email: to}
+	if found, ok, err := s.cfg.Store.LookupSubscriber(ctx, to); err == nil && ok {
+		c = found
+	}
+	rc := &runCtx{s: s, run: run, n: n}
+	raw, err := p.Render(nil, rc.values(c, messageID(run.ID, 0, s.from(n).Email)))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Mailer.Send(ctx, mail.Envelope{From: s.envelopeFrom(n), To: []string{to}}, raw); err != nil {
+		return nil, fmt.Errorf("test send to %s: %w", to, err)
+	}
+	s.log.Info("test digest sent", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("to", to))
+	return run, nil
+}
