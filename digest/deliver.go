@@ -81,7 +81,7 @@ func (s *Service) StartWorkers(ctx context.Context, poll time.Duration) {
 					s.log.Error("delivery failed", slog.Int64("run", runs[i].ID), slog.Any("err", err))
 				}
 				if !next.IsZero() {
-					wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+					wait = min(wait, max(s.until(next), 10*time.Millisecond))
 				}
 			}
 			if !t.Stop() {
@@ -131,7 +131,7 @@ func (s *Service) DeliverRun(ctx context.Context, runID int64) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(max(time.Until(next), 10*time.Millisecond)):
+		case <-time.After(max(s.until(next), 10*time.Millisecond)):
 		}
 		if run, err = s.cfg.Store.GetRun(ctx, runID); err != nil {
 			return err
@@ -208,10 +208,10 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 			defer wg.Done()
 			buf := make([]byte, 0, 64<<10)
 			for j := range jobs {
-				if ctx.Err() != nil || time.Until(j.c.LeaseUntil) < s.cfg.Lease/2 {
+				if ctx.Err() != nil || s.until(j.c.LeaseUntil) < s.cfg.Lease/2 {
 					// Stopping, or the lease is half gone: give it back
 					// rather than race another process for it.
-					results <- Outcome{SubscriberID: j.c.SubscriberID, Status: DeliveryPending, Release: true, At: s.cfg.Now()}
+					results <- Outcome{SubscriberID: j.c.SubscriberID, Status: DeliveryPending, Release: true, At: s.cfg.Now(), Lease: j.c.LeaseUntil}
 					continue
 				}
 				var o Outcome
@@ -260,14 +260,14 @@ loop:
 	flush()
 	<-claimDone
 	if err := errors.Join(claimErr, recErr); err != nil {
-		return time.Now().Add(s.cfg.Lease), err
+		return s.cfg.Now().Add(s.cfg.Lease), err
 	}
 	if ctx.Err() != nil {
 		return time.Time{}, ctx.Err()
 	}
 	done, err := s.cfg.Store.FinishRun(ctx, run.ID, s.cfg.Now())
 	if err != nil {
-		return time.Now().Add(time.Second), err
+		return s.cfg.Now().Add(time.Second), err
 	}
 	if done {
 		run.Status = RunDone
@@ -276,7 +276,7 @@ loop:
 	}
 	next, ok, err := s.cfg.Store.NextDue(ctx, run.ID)
 	if err != nil {
-		return time.Now().Add(time.Second), err
+		return s.cfg.Now().Add(time.Second), err
 	}
 	if !ok {
 		next = s.cfg.Now()
@@ -287,7 +287,7 @@ loop:
 // deliver sends one claimed delivery and says what became of it.
 func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Outcome) {
 	s := rc.s
-	o := Outcome{SubscriberID: c.SubscriberID}
+	o := Outcome{SubscriberID: c.SubscriberID, Lease: c.LeaseUntil}
 	arts, topics, key := topicArticles(rc.arts, c.Tags)
 	if key == "" {
 		o.Status, o.Reply, o.At = DeliverySkipped, "no article matches the subscriber's topics", s.cfg.Now()
@@ -498,3 +498,6 @@ func listHost(base string) string {
 	}
 	return h
 }
+
+// until is how long from now (by the service's clock) to t.
+func (s *Service) until(t time.Time) time.Duration { return t.Sub(s.cfg.Now()) }

@@ -110,6 +110,7 @@ type Outcome struct {
 	At           time.Time
 	NextAttempt  time.Time // for pending
 	Release      bool      // pending without using up the attempt (shutdown, lease ran out)
+	Lease        time.Time // the claim's lease: a retry or release applies only while it holds
 	Bounce       Bounce
 }
 

@@ -523,8 +523,10 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 	return nil
 }
 
-// RecordOutcomes stores outcomes in one transaction. A row already sent
-// (by another process whose lease overlapped) is never downgraded.
+// RecordOutcomes stores outcomes in one transaction. A retry or a release
+// applies only while the claim's lease still holds the row (the lease is
+// the fencing token); a row already sent (by another process whose lease
+// overlapped) is never downgraded.
 func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.Outcome) error {
 	if len(outs) == 0 {
 		return nil
@@ -535,10 +537,12 @@ func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.O
 			switch {
 			case o.Status == digest.DeliveryPending && o.Release:
 				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0,
-					attempts = MAX(attempts - 1, 0) WHERE run_id = ? AND subscriber_id = ? AND status = 'sending'`, runID, o.SubscriberID)
+					attempts = MAX(attempts - 1, 0) WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
+					runID, o.SubscriberID, micros(o.Lease))
 			case o.Status == digest.DeliveryPending:
 				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0, next_attempt = ?, reply = ?
-					WHERE run_id = ? AND subscriber_id = ? AND status = 'sending'`, micros(o.NextAttempt), o.Reply, runID, o.SubscriberID)
+					WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
+					micros(o.NextAttempt), o.Reply, runID, o.SubscriberID, micros(o.Lease))
 			default:
 				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = ?, lease_until = 0, reply = ?, message_id = ?, sent_at = ?
 					WHERE run_id = ? AND subscriber_id = ? AND status <> 'sent'`,

@@ -200,7 +200,7 @@ func TestDeliveries(t *testing.T) {
 	// a is sent, b retries later, f's worker dies: after its lease f is back.
 	err = st.RecordOutcomes(ctx, run.ID, []digest.Outcome{
 		{SubscriberID: a, Status: digest.DeliverySent, Reply: "250 ok", MessageID: "m1", At: now},
-		{SubscriberID: b, Status: digest.DeliveryPending, Reply: "451 later", NextAttempt: now.Add(time.Minute), At: now},
+		{SubscriberID: b, Status: digest.DeliveryPending, Reply: "451 later", NextAttempt: now.Add(time.Minute), At: now, Lease: claims[1].LeaseUntil},
 	})
 	if err != nil {
 		t.Fatal(err)
