@@ -25,8 +25,8 @@ var migrations embed.FS
 
 // Store is the SQLite store. Its methods are safe for concurrent use.
 type Store struct {
-	w *sql.DB // exactly one connection: SQLite allows one writer
-	r *sql.DB // readers
+	w    *sql.DB // exactly one connection: SQLite allows one writer
+	r    *sql.DB // readers
 	path string
 }
 
