@@ -48,6 +48,8 @@ func commands() map[string]command {
 		"feed":    {"print a feed as the server serves it", cmdFeed},
 		"check":   {"validate the configuration", cmdCheck},
 		"version": {"print the version", cmdVersion},
+		"backup":  {"copy the store consistently, also while serve runs", cmdBackup},
+		"restore": {"put a backup back (serve must be stopped)", cmdRestore},
 	}
 }
 
