@@ -145,6 +145,9 @@ func (s *Service) First() string {
 	return s.order[0]
 }
 
+// SetProgress sets Config.Progress; call it before delivering.
+func (s *Service) SetProgress(p func(run *Run, outs []Outcome)) { s.cfg.Progress = p }
+
 // Close stops the scheduler (waiting for running jobs) and then the
 // delivery workers (each finishes and records the message in hand), in
 // DESIGN §8's order. It is safe to call more than once.

@@ -164,6 +164,7 @@ type SubscribeConfig struct {
 type DigestConfig struct {
 	Lease          Duration `yaml:"lease"`
 	MaxAttempts    int      `yaml:"max_attempts"`
+	RetryBase      Duration `yaml:"retry_base"`
 	KeepDeliveries Duration `yaml:"keep_deliveries"`
 }
 
@@ -254,6 +255,7 @@ func DefaultConfig() Config {
 		Digest: DigestConfig{
 			Lease:          Duration(30 * time.Second),
 			MaxAttempts:    8,
+			RetryBase:      Duration(time.Minute),
 			KeepDeliveries: Duration(365 * 24 * time.Hour),
 		},
 		Secrets: SecretsConfig{TokenKeys: []string{}},
@@ -656,6 +658,9 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if c.Digest.MaxAttempts < 1 {
 		bad("digest.max_attempts", "must be at least 1")
+	}
+	if c.Digest.RetryBase <= 0 {
+		bad("digest.retry_base", "must be positive")
 	}
 	seen := map[string]bool{}
 	for i, n := range c.Newsletters {

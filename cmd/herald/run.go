@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"version": {"print the version", cmdVersion},
 		"backup":  {"copy the store consistently, also while serve runs", cmdBackup},
 		"restore": {"put a backup back (serve must be stopped)", cmdRestore},
+		"digest":  {"preview, send and follow newsletter digests", cmdDigest},
 	}
 }
 

@@ -54,6 +54,7 @@ type daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	web    *web.Server
+	digest *digestRunner // schedules and delivery workers (digest.go)
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
 }
@@ -113,6 +114,9 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.refresh = refresh
+	if d.digest, err = startDigest(bg, cfg, st, log); err != nil {
+		return fail(err)
+	}
 	handler, err := web.New(web.Config{
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": st.Ping,
@@ -234,6 +238,7 @@ func (d *daemon) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	herr := d.http.Shutdown(ctx)
+	d.digest.Close() // scheduler (waiting for running jobs), then delivery workers
 	d.cancel()
 	d.wg.Wait()
 	serr := d.store.Close()

@@ -1,0 +1,462 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/mail"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/templates"
+)
+
+const digestUsage = `herald digest preview [--newsletter ID] [--as EMAIL] [--format html|text] [--out FILE]
+       herald digest send --newsletter ID (--now | --test-to EMAIL)
+       herald digest status [--run ID]`
+
+func cmdDigest(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: "+digestUsage, "digest: no subcommand given (preview, send or status)")
+	}
+	switch args[0] {
+	case "preview":
+		return cmdDigestPreview(e, args[1:])
+	case "send":
+		return cmdDigestSend(e, args[1:])
+	case "status":
+		return cmdDigestStatus(e, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(e.stdout, "usage: "+digestUsage)
+		return nil
+	}
+	return usagef("usage: "+digestUsage, "digest: unknown subcommand %q", args[0])
+}
+
+// mailSender is a transport that can be closed.
+type mailSender interface {
+	digest.Mailer
+	Close() error
+}
+
+// newMailer builds the configured transport (mail.transport).
+func newMailer(cfg *Config, log *slog.Logger) (mailSender, error) {
+	if cfg.Mail.Transport == "smtp" {
+		s := cfg.Mail.SMTP
+		m, err := mail.NewSMTP(mail.SMTPConfig{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password,
+			TLS: s.TLS, HELO: s.HELO, Timeout: s.Timeout.D(), Connections: s.Connections, Rate: s.Rate}, log)
+		if err != nil {
+			return nil, fmt.Errorf("mail.smtp: %w", err)
+		}
+		return m, nil
+	}
+	return newOutbox(cfg.Mail.OutboxDir)
+}
+
+// outbox writes each message as an .eml file (mail.transport: outbox).
+// It stands in until internal/mail's outbox transport is merged.
+type outbox struct {
+	dir string
+	mu  sync.Mutex
+	n   int
+}
+
+func newOutbox(dir string) (*outbox, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("mail.outbox_dir: %w", err)
+	}
+	return &outbox{dir: dir}, nil
+}
+
+func (o *outbox) Send(_ context.Context, env mail.Envelope, raw []byte) error {
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	o.mu.Lock()
+	o.n++
+	n := o.n
+	o.mu.Unlock()
+	to := "unknown"
+	if len(env.To) > 0 {
+		to = strings.NewReplacer("/", "_", "\\", "_", "@", "_at_").Replace(env.To[0])
+	}
+	name := fmt.Sprintf("%s-%04d-%s-%s.eml", time.Now().UTC().Format("20060102T150405"), n%10000, hex.EncodeToString(rnd[:]), to)
+	tmp := filepath.Join(o.dir, "."+name)
+	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+		return &mail.SendError{Temporary: true, Err: err}
+	}
+	if err := os.Rename(tmp, filepath.Join(o.dir, name)); err != nil {
+		return &mail.SendError{Temporary: true, Err: err}
+	}
+	return nil
+}
+
+func (o *outbox) Close() error { return nil }
+
+// siteLinks makes unsubscribe and preference URLs until the subscribe
+// engine's signed tokens are wired in (internal/subscribe.Tokens).
+type siteLinks struct{ base string }
+
+func (l siteLinks) UnsubscribeURL(int64, string) string { return l.base + "/unsubscribe" }
+func (l siteLinks) PreferencesURL(int64) string         { return l.base + "/preferences" }
+
+// newDigest builds the digest service from the configuration.
+func newDigest(cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {
+	from, err := netmail.ParseAddress(cfg.Mail.From)
+	if err != nil {
+		return nil, fmt.Errorf("mail.from: %w", err)
+	}
+	var nls []digest.Newsletter
+	for i, n := range cfg.Newsletters {
+		loc, err := time.LoadLocation(n.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("newsletters[%d].timezone: %w", i, err)
+		}
+		dn := digest.Newsletter{ID: n.ID, Title: n.Title, Schedule: n.Schedule, Location: loc, Tags: n.Tags,
+			MaxArticles: n.MaxArticles, SendIfEmpty: n.SendIfEmpty, FirstWindow: n.FirstWindow.D(), CatchUp: n.CatchUp.D(),
+			Subject: n.Subject}
+		if n.From != "" {
+			if dn.From, err = netmail.ParseAddress(n.From); err != nil {
+				return nil, fmt.Errorf("newsletters[%d].from: %w", i, err)
+			}
+		}
+		nls = append(nls, dn)
+	}
+	returnPath := ""
+	if cfg.Mail.ReturnPath != "" {
+		if a, err := netmail.ParseAddress(cfg.Mail.ReturnPath); err == nil {
+			returnPath = a.Address
+		}
+	}
+	base := strings.TrimRight(cfg.Site.BaseURL, "/")
+	return digest.New(digest.Config{
+		Newsletters: nls,
+		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
+			Language: cfg.Site.Language, Address: cfg.Site.Address},
+		Templates:   templates.FS(cfg.Templates.Dir),
+		From:        from,
+		ReturnPath:  returnPath,
+		Store:       st,
+		Mailer:      m,
+		Links:       siteLinks{base},
+		Lease:       cfg.Digest.Lease.D(),
+		MaxAttempts: cfg.Digest.MaxAttempts,
+		RetryBase:   cfg.Digest.RetryBase.D(),
+		Workers:     max(cfg.Mail.SMTP.Connections, 1),
+		Logger:      log,
+	})
+}
+
+func cmdDigestPreview(e *env, args []string) error {
+	var nl, as, format, out string
+	usage := "herald digest preview [--newsletter ID] [--as EMAIL] [--format html|text] [--out FILE]"
+	pos, err := e.flags("digest preview", usage, func(fs *flag.FlagSet) {
+		fs.StringVar(&nl, "newsletter", "", "newsletter id (default: the first in the configuration)")
+		fs.StringVar(&as, "as", "", "render as this subscriber")
+		fs.StringVar(&format, "format", "html", "html or text")
+		fs.StringVar(&out, "out", "", "write to FILE instead of standard output")
+	}, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(pos) > 0 {
+		return usagef("usage: "+usage, "digest preview: unexpected argument %q", pos[0])
+	}
+	if format != "html" && format != "text" {
+		return usagef("usage: "+usage, "digest preview: --format must be html or text, got %q", format)
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newDigest(cfg, st, nil, log)
+	if err != nil {
+		return err
+	}
+	if nl == "" {
+		if nl = svc.First(); nl == "" {
+			return errors.New("digest preview: no newsletters in the configuration")
+		}
+	}
+	_, body, err := svc.Preview(e.ctx, nl, as, format)
+	if err != nil {
+		return fmt.Errorf("digest preview: %w", err)
+	}
+	if out == "" {
+		_, err = io.WriteString(e.stdout, body)
+		return err
+	}
+	if err := os.WriteFile(out, []byte(body), 0o644); err != nil {
+		return fmt.Errorf("digest preview: %w", err)
+	}
+	return nil
+}
+
+func cmdDigestSend(e *env, args []string) error {
+	var nl, testTo string
+	var now bool
+	usage := "herald digest send --newsletter ID (--now | --test-to EMAIL)"
+	pos, err := e.flags("digest send", usage, func(fs *flag.FlagSet) {
+		fs.StringVar(&nl, "newsletter", "", "newsletter id")
+		fs.BoolVar(&now, "now", false, "plan a manual run now and deliver it")
+		fs.StringVar(&testTo, "test-to", "", "send the would-be digest to this address only, as a test")
+	}, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("usage: "+usage, "digest send: unexpected argument %q", pos[0])
+	case nl == "":
+		return usagef("usage: "+usage, "digest send: --newsletter is required")
+	case now == (testTo != ""):
+		return usagef("usage: "+usage, "digest send: give exactly one of --now and --test-to")
+	}
+	if testTo != "" {
+		if a, err := netmail.ParseAddress(testTo); err != nil || a.Name != "" {
+			return usagef("usage: "+usage, "digest send: --test-to %q is not an email address", testTo)
+		}
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m, err := newMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	svc, err := newDigest(cfg, st, m, log)
+	if err != nil {
+		return err
+	}
+	if testTo != "" {
+		run, err := svc.SendTest(e.ctx, nl, testTo)
+		if err != nil {
+			return fmt.Errorf("digest send: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "test digest (run %d, %d articles) sent to %s\n", run.ID, run.Articles, testTo)
+		return nil
+	}
+	// The run is planned in this process and delivered here; a running
+	// serve helps through the same leases.
+	run, err := svc.PlanNow(e.ctx, nl)
+	if err != nil {
+		return fmt.Errorf("digest send: %w", err)
+	}
+	if run.Status == digest.RunSkipped {
+		fmt.Fprintf(e.stdout, "run %d: nothing new to send (send_if_empty is off); recorded as skipped\n", run.ID)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "run %d: %d articles to %d recipients\n", run.ID, run.Articles, run.Recipients)
+	progress, finish := sendProgress(e, run, log)
+	svc.SetProgress(progress)
+	err = svc.DeliverRun(e.ctx, run.ID)
+	finish()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("digest send: stopped; run %d resumes with the next `herald serve` or `digest send`", run.ID)
+		}
+		return fmt.Errorf("digest send: %w", err)
+	}
+	c, err := st.RunCounts(context.WithoutCancel(e.ctx), run.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "run %d done: %d sent, %d failed, %d skipped\n", run.ID, c.Sent, c.Failed, c.Skipped)
+	if cfg.Mail.Transport == "outbox" {
+		fmt.Fprintf(e.stdout, "messages are in %s\n", cfg.Mail.OutboxDir)
+	}
+	return nil
+}
+
+// sendProgress shows a progress bar with rate and ETA when stdout is a
+// terminal, and a log line every few seconds otherwise.
+func sendProgress(e *env, run *digest.Run, log *slog.Logger) (func(*digest.Run, []digest.Outcome), func()) {
+	var mu sync.Mutex
+	done := 0
+	if f, ok := e.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(run.Recipients,
+			progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("sending"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("msg"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+		return func(_ *digest.Run, outs []digest.Outcome) {
+				n := settled(outs)
+				mu.Lock()
+				bar.Add(n)
+				mu.Unlock()
+			}, func() {
+				bar.Finish()
+			}
+	}
+	last := time.Now()
+	start := last
+	return func(_ *digest.Run, outs []digest.Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		done += settled(outs)
+		if time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			rate := float64(done) / time.Since(start).Seconds()
+			log.Info("sending", slog.Int64("run", run.ID), slog.Int("settled", done), slog.Int("of", run.Recipients),
+				slog.String("rate", fmt.Sprintf("%.0f/s", rate)))
+		}
+	}, func() {}
+}
+
+func settled(outs []digest.Outcome) int {
+	n := 0
+	for _, o := range outs {
+		if o.Status != digest.DeliveryPending {
+			n++
+		}
+	}
+	return n
+}
+
+func cmdDigestStatus(e *env, args []string) error {
+	var runID int64
+	usage := "herald digest status [--run ID]"
+	pos, err := e.flags("digest status", usage, func(fs *flag.FlagSet) {
+		fs.Int64Var(&runID, "run", 0, "list each recipient's outcome for this run")
+	}, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(pos) > 0 {
+		return usagef("usage: "+usage, "digest status: unexpected argument %q", pos[0])
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	if runID == 0 {
+		runs, err := st.ListRuns(e.ctx, "", false, 50)
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			fmt.Fprintln(e.stdout, "no digest runs yet")
+			return nil
+		}
+		fmt.Fprintln(tw, "RUN\tNEWSLETTER\tSLOT\tKIND\tSTATUS\tARTICLES\tPLANNED\tSENT\tFAILED\tSKIPPED\tPENDING")
+		for _, r := range runs {
+			c, err := st.RunCounts(e.ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Newsletter, r.Slot, r.Kind, r.Status,
+				r.Articles, r.Recipients, c.Sent, c.Failed, c.Skipped, c.Open())
+		}
+		return tw.Flush()
+	}
+	r, err := st.GetRun(e.ctx, runID)
+	if err != nil {
+		return fmt.Errorf("digest status: %w", err)
+	}
+	c, err := st.RunCounts(e.ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "run %d of %s, slot %s (%s): %s, subject %q\n", r.ID, r.Newsletter, r.Slot, r.Kind, r.Status, r.Subject)
+	fmt.Fprintf(e.stdout, "planned %d, sent %d, failed %d, skipped %d, pending %d\n", r.Recipients, c.Sent, c.Failed, c.Skipped, c.Open())
+	fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tMESSAGE-ID\tREPLY")
+	err = st.Deliveries(e.ctx, r.ID, func(d digest.DeliveryRow) error {
+		email := d.Email
+		if email == "" {
+			email = fmt.Sprintf("(erased #%d)", d.SubscriberID)
+		}
+		sent := "-"
+		if !d.SentAt.IsZero() {
+			sent = d.SentAt.Format(time.RFC3339)
+		}
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", email, d.Status, d.Attempts, sent, orDash(d.MessageID), orDash(d.Reply))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// digestRunner is serve's digest side: the schedule and the workers.
+type digestRunner struct {
+	svc    *digest.Service
+	mailer mailSender
+}
+
+// startDigest schedules every newsletter (catching up a missed slot) and
+// starts the delivery workers, which also resume runs left unfinished.
+func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (*digestRunner, error) {
+	if len(cfg.Newsletters) == 0 {
+		return nil, nil
+	}
+	m, err := newMailer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := newDigest(cfg, st, m, log)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	if strings.HasPrefix(cfg.Site.BaseURL, "http://") {
+		log.Warn("site.base_url is http: digests carry List-Unsubscribe without one-click List-Unsubscribe-Post (RFC 8058 needs https)")
+	}
+	if err := svc.StartScheduler(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	svc.StartWorkers(ctx, 2*time.Second)
+	return &digestRunner{svc: svc, mailer: m}, nil
+}
+
+// Close stops the scheduler, waits for the workers to record the messages
+// in hand, and closes the transport.
+func (r *digestRunner) Close() {
+	if r == nil {
+		return
+	}
+	r.svc.Close()
+	r.mailer.Close()
+}
