@@ -23,10 +23,12 @@ type Mailer interface {
 	Send(ctx context.Context, env mail.Envelope, raw []byte) error
 }
 
-// Batch sizes. A worker process has at most claimBatch rows leased but
-// not yet sent, and at most Workers messages in hand plus recordBatch
-// outcomes sent but not yet committed: after a crash those (and only
-// those) can go out twice. README states the bound.
+// Batch sizes. A process has at most 2×claimBatch rows leased but not yet
+// sent (given back on shutdown, or after their lease on a crash), and at
+// most 2×Workers + recordBatch messages sent but not yet recorded: Workers
+// in hand, Workers queued for the recorder, recordBatch in its open batch.
+// After a crash (SIGKILL, power loss) those, and only those, can go out
+// twice. README states the bound.
 const (
 	claimBatch  = 64
 	recordBatch = 64
@@ -174,7 +176,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}}
 
 	jobs := make(chan job, claimBatch)
-	results := make(chan Outcome, recordBatch)
+	results := make(chan Outcome, s.cfg.Workers)
 	var claimErr, recErr error
 
 	// Claimer: leases batches while workers keep up.
