@@ -460,3 +460,12 @@ func (r *digestRunner) Close() {
 	r.svc.Close()
 	r.mailer.Close()
 }
+
+// newsletterTitles names the configured newsletters for the archive.
+func newsletterTitles(cfg *Config) map[string]string {
+	m := map[string]string{}
+	for _, n := range cfg.Newsletters {
+		m[n.ID] = n.Title
+	}
+	return m
+}

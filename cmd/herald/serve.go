@@ -89,6 +89,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
+		d.digest.Close()
 		cancel()
 		st.Close()
 		return nil, err
@@ -130,13 +131,15 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		},
 		Site: web.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Location: loc},
-		Store:      st,
-		Feeds:      feeds,
-		Templates:  templates.FS(cfg.Templates.Dir),
-		ContentDir: cfg.Content.Dir,
-		PageSize:   cfg.Feed.Items,
-		MaxItems:   cfg.Feed.MaxItems,
-		Logger:     log,
+		Store:            st,
+		Feeds:            feeds,
+		Templates:        templates.FS(cfg.Templates.Dir),
+		ContentDir:       cfg.Content.Dir,
+		PageSize:         cfg.Feed.Items,
+		MaxItems:         cfg.Feed.MaxItems,
+		Logger:           log,
+		Archive:          st,
+		NewsletterTitles: newsletterTitles(cfg),
 	})
 	if err != nil {
 		return fail(err)

@@ -38,6 +38,7 @@ type pageData struct {
 	Canonical      string
 	Alternates     []alternate
 	HasNewsletters bool
+	HasArchive     bool
 
 	Articles []article.Article
 	Article  *article.Article
@@ -91,7 +92,7 @@ func (s *Server) loadTemplates() error {
 		"updatedLater": func(a *article.Article) bool { return a.Updated.Sub(a.Published) > time.Hour },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"index", "article", "feeds", "error"} {
+	for _, name := range []string{"index", "article", "feeds", "error", "newsletters"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(s.cfg.Templates, "pages/layout.html", "pages/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("templates: pages/%s.html: %w", name, err)
@@ -107,6 +108,7 @@ func (s *Server) loadTemplates() error {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	d.Site = s.cfg.Site
 	d.HasNewsletters = s.cfg.HasNewsletters
+	d.HasArchive = s.cfg.Archive != nil
 	if d.Alternates == nil {
 		d.Alternates = s.alternates("/", s.cfg.Site.Title)
 	}

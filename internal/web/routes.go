@@ -22,6 +22,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.Handle("OPTIONS /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
 		}
 	}
+	if s.cfg.Archive != nil {
+		mux.HandleFunc("GET /newsletters", s.handleNewsletters)
+		mux.HandleFunc("GET /newsletters/{newsletter}/{run}", s.handleNewsletterRun)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
 	})

@@ -52,6 +52,10 @@ type Config struct {
 	Now        func() time.Time
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
+	// Archive, when set, serves /newsletters: every sent digest (archive.go).
+	Archive Archive
+	// NewsletterTitles names the newsletters by id for the archive.
+	NewsletterTitles map[string]string
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)

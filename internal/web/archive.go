@@ -1,0 +1,91 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/herald-news/herald/digest"
+)
+
+// Archive is what the newsletter archive reads: the digest store.
+type Archive interface {
+	ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]digest.Run, error)
+	GetRun(ctx context.Context, runID int64) (*digest.Run, error)
+	Variant(ctx context.Context, runID int64, key string) (*digest.Variant, bool, error)
+}
+
+// archiveEntry is one sent digest in the /newsletters list.
+type archiveEntry struct {
+	URL, Newsletter, Subject string
+	Date                     time.Time
+	Articles                 int
+}
+
+// archiveCSP: a digest page is the email's own HTML, styled inline, with
+// images from anywhere and nothing that runs.
+const archiveCSP = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// handleNewsletters lists every sent digest, newest first.
+func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
+	runs, err := s.cfg.Archive.ListRuns(r.Context(), "", true, 500)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var list []archiveEntry
+	for _, run := range runs {
+		title := s.cfg.NewsletterTitles[run.Newsletter]
+		if title == "" {
+			title = run.Newsletter
+		}
+		list = append(list, archiveEntry{
+			URL:        "/newsletters/" + run.Newsletter + "/" + strconv.FormatInt(run.ID, 10),
+			Newsletter: title, Subject: run.Subject, Date: run.SlotAt, Articles: run.Articles,
+		})
+	}
+	s.render(w, r, http.StatusOK, "newsletters", &pageData{
+		Title: "Newsletters", Canonical: s.abs("/newsletters"), Extra: list,
+		Description: "Every newsletter " + s.cfg.Site.Title + " has sent, to read in the browser.",
+	})
+}
+
+// handleNewsletterRun shows one sent digest as a web page (the full
+// variant, without personal links): the "view in browser" link.
+func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
+	if err != nil || id < 1 {
+		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
+		return
+	}
+	run, err := s.cfg.Archive.GetRun(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sent := (run.Kind == digest.KindScheduled || run.Kind == digest.KindManual) &&
+		(run.Status == digest.RunSending || run.Status == digest.RunDone)
+	if !sent || run.Newsletter != r.PathValue("newsletter") {
+		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
+		return
+	}
+	v, ok, err := s.cfg.Archive.Variant(r.Context(), id, digest.VariantWeb)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.fail(w, r, Errorf(http.StatusNotFound, "This issue has no web version."))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(v.HTML)))
+	h.Set("Content-Security-Policy", archiveCSP)
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method != http.MethodHead {
+		w.Write([]byte(v.HTML))
+	}
+}
