@@ -165,7 +165,7 @@ func TestJudgeMailpit(t *testing.T) {
 	var check struct {
 		Total struct {
 			Supported, Partial, Unsupported float64
-			Nodes, Tests                   int
+			Nodes, Tests                    int
 		}
 		Warnings []struct {
 			Title string
