@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Digest delivery benchmark (DESIGN: BENCHMARKS.md "Digest"): postfix's
+# smtp-sink receives; smtp-source sends messages the size of Herald's
+# digest over 10 connections, three times; then Herald delivers a run to
+# N subscribers over 10 connections to the same sink, personalising every
+# message and recording every outcome, three times. Prints the medians,
+# the ratio, and Herald's peak RSS. Loopback only; cleans up after itself.
+#
+#   bench/digest.sh                 # N=100000
+#   N=1000000 RUNS=1 SKIP_SOURCE=1 bench/digest.sh  # the memory run
+set -euo pipefail
+export GOTOOLCHAIN=local
+N=${N:-100000}
+RUNS=${RUNS:-3}
+CONNS=10
+PORT=${PORT:-25251}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d)
+SINK_PID=""
+cleanup() {
+	if [[ -n "$SINK_PID" ]]; then kill "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for p in smtp-sink smtp-source; do
+	command -v "$p" >/dev/null || { echo "$p is missing: apt-get install postfix (see DESIGN §7)" >&2; exit 1; }
+done
+
+echo "building herald" >&2
+(cd "$ROOT" && go build -o "$WORK/herald" ./cmd/herald && go build -o "$WORK/seed" ./bench/seed)
+
+# smtp-sink refuses to run as root without -u.
+SINK_USER=()
+if [[ $(id -u) == 0 ]]; then SINK_USER=(-u nobody); fi
+smtp-sink "${SINK_USER[@]}" 127.0.0.1:$PORT 256 &
+SINK_PID=$!
+sleep 0.5
+
+cat >"$WORK/config.yaml" <<YAML
+store: {dsn: $WORK/h.db}
+content: {dir: $ROOT/examples/articles, watch: false}
+mail:
+  transport: smtp
+  from: "Herald News <news@example.org>"
+  smtp: {host: 127.0.0.1, port: $PORT, tls: none, connections: $CONNS, timeout: 30s}
+log: {level: warn}
+newsletters:
+  - id: monthly
+    title: Cluster Bridge Monthly
+    schedule: "0 9 1 * *"
+    timezone: Europe/Stockholm
+    max_articles: 3
+    send_if_empty: true
+    first_window: 36500d
+    subject: "{{.Newsletter.Title}} — {{.Period}}"
+YAML
+
+"$WORK/herald" --config "$WORK/config.yaml" import "$ROOT/examples/articles" >/dev/null
+"$WORK/seed" -db "$WORK/h.db" -n "$N"
+
+# The size of one personalised digest: a test send to the outbox.
+sed "s|transport: smtp|transport: outbox\n  outbox_dir: $WORK/outbox|" "$WORK/config.yaml" >"$WORK/outbox.yaml"
+"$WORK/herald" --config "$WORK/outbox.yaml" digest send --newsletter monthly --test-to size@bench.example >/dev/null
+SIZE=$(stat -c %s "$WORK"/outbox/*.eml | head -1)
+echo "digest message: $SIZE bytes; $N recipients; $CONNS connections; $(nproc) cores" >&2
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
+
+src=()
+SOURCE_RUNS=$RUNS
+if [[ -n "${SKIP_SOURCE:-}" ]]; then SOURCE_RUNS=0; src=(0); fi
+for i in $(seq "$SOURCE_RUNS"); do
+	t0=$(now)
+	smtp-source -s $CONNS -m "$N" -l "$SIZE" -f news@example.org -t reader@bench.example 127.0.0.1:$PORT
+	t1=$(now)
+	r=$(echo "$N / ($t1 - $t0)" | bc -l)
+	src+=("$r")
+	printf 'smtp-source run %d: %.0f msg/s\n' "$i" "$r" >&2
+done
+
+her=()
+rss=()
+for i in $(seq "$RUNS"); do
+	t0=$(now)
+	/usr/bin/time -f '%M' -o "$WORK/rss" "$WORK/herald" --config "$WORK/config.yaml" digest send --newsletter monthly --now >"$WORK/send.log"
+	t1=$(now)
+	grep -q "done: $N sent" "$WORK/send.log" || { cat "$WORK/send.log" >&2; echo "not every message was sent" >&2; exit 1; }
+	r=$(echo "$N / ($t1 - $t0)" | bc -l)
+	her+=("$r")
+	rss+=("$(cat "$WORK/rss")")
+	printf 'herald run %d: %.0f msg/s, peak RSS %d KiB\n' "$i" "$r" "$(cat "$WORK/rss")" >&2
+done
+
+S=$(printf '%s\n' "${src[@]}" | median)
+H=$(printf '%s\n' "${her[@]}" | median)
+R=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+printf 'herald median:      %.0f msg/s (plan, personalise, send, record)\nherald peak RSS:    %.1f MiB\n' "$H" "$(echo "$R / 1024" | bc -l)"
+if [[ "$S" != 0 ]]; then
+	printf 'smtp-source median: %.0f msg/s\nratio:              %.2f\n' "$S" "$(echo "$H / $S" | bc -l)"
+fi
