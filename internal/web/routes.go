@@ -13,6 +13,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 
+	// Partner-site embed (embed.go): builder, loader, versioned bundle, no-script frame.
+	mux.HandleFunc("GET /embed", s.handleEmbedBuilder)
+	mux.HandleFunc("GET /embed.js", s.handleEmbedLoader)
+	mux.HandleFunc("GET /embed/v/{file}", s.handleEmbedBundle)
+	mux.HandleFunc("GET /embed/frame", s.handleEmbedFrame)
+
 	if s.cfg.Feeds != nil {
 		for _, f := range []string{"rss", "atom", "json"} {
 			mux.Handle("GET /feed."+f, s.cfg.Feeds.SiteFeed(f))

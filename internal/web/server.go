@@ -51,6 +51,9 @@ type Config struct {
 	Now        func() time.Time
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
+	// Embed configures the partner-site embed (/embed, /embed.js,
+	// /embed/frame).
+	Embed EmbedConfig
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
@@ -62,6 +65,7 @@ type Server struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	embed *embedAssets
 }
 
 // New parses the page templates and builds the routes.
@@ -80,6 +84,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if err := s.loadTemplates(); err != nil {
+		return nil, err
+	}
+	if err := s.loadEmbed(); err != nil {
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
