@@ -101,6 +101,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:   cfg.Feed.Items,
 		MaxItems:   cfg.Feed.MaxItems,
 		Logger:     log,
+		Embed:      embedConfig(cfg),
 	})
 	if err != nil {
 		return fail(err)
@@ -140,6 +141,15 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	}()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
 	return d, nil
+}
+
+// embedConfig is the partner-site embed's part of the configuration.
+func embedConfig(cfg *Config) web.EmbedConfig {
+	e := web.EmbedConfig{AllowedOrigins: cfg.Embed.AllowedOrigins}
+	for _, n := range cfg.Newsletters {
+		e.Newsletters = append(e.Newsletters, web.EmbedNewsletter{ID: n.ID, Title: n.Title, Default: n.Default})
+	}
+	return e
 }
 
 // watchStore polls the store's article generation about once a second
