@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
@@ -57,13 +58,15 @@ type Config struct {
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
+	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
+	ReadyChecks map[string]func(context.Context) error
 }
 
 // Server is the HTTP handler for the whole site.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	pages map[string]*template.Template
+	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
 	embed *embedAssets
 }
@@ -149,5 +152,5 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		msg = "Something went wrong on our side. Please try again in a moment."
 	}
-	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg})
+	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
 }

@@ -3,8 +3,12 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
 
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -59,5 +63,51 @@ func TestRefusesNewerSchema(t *testing.T) {
 	_, err = sqlite.Open(ctx, path)
 	if !errors.Is(err, store.ErrTooNew) {
 		t.Errorf("err = %v, want ErrTooNew", err)
+	}
+}
+
+func TestBackupRestore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &article.Article{Slug: "kept", Title: "Kept", Published: time.Now().Add(-time.Hour), Source: article.SourceAPI}
+	if _, err := s.UpsertArticle(ctx, a, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	bak := filepath.Join(dir, "backups", "h.bak")
+	if err := s.Backup(ctx, bak); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(ctx, bak); err == nil {
+		t.Error("backup over an existing file succeeded")
+	}
+	s.DeleteArticle(ctx, "kept")
+	// Refused while a process has the store open.
+	if err := sqlite.Restore(ctx, path, bak); !errors.Is(err, sqlite.ErrInUse) {
+		t.Errorf("restore while open: %v", err)
+	}
+	s.Close()
+	if err := sqlite.Restore(ctx, path, filepath.Join(dir, "nope")); err == nil {
+		t.Error("restore of a missing file succeeded")
+	}
+	junk := filepath.Join(dir, "junk")
+	os.WriteFile(junk, []byte("not a database"), 0o644)
+	if err := sqlite.Restore(ctx, path, junk); err == nil {
+		t.Error("restore of junk succeeded")
+	}
+	if err := sqlite.Restore(ctx, path, bak); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetArticle(ctx, "kept"); err != nil {
+		t.Errorf("restored store lacks the article: %v", err)
 	}
 }
