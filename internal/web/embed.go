@@ -167,7 +167,9 @@ func compactJS(s string) string {
 	return b.String()
 }
 
-func (s *Server) loadEmbed() error {
+// loadEmbed builds the embed's assets from the templates and adds the
+// builder page to pages; ReloadTemplates (SIGHUP) runs it again.
+func (s *Server) loadEmbed(pages map[string]*template.Template) (*embedAssets, error) {
 	fsys := s.cfg.Templates
 	read := func(name string) (string, error) {
 		b, err := fs.ReadFile(fsys, "embed/"+name)
@@ -179,7 +181,7 @@ func (s *Server) loadEmbed() error {
 	e := &embedAssets{}
 	css, err := read("widget.css")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e.css = compactCSS(css)
 	sum := sha256.Sum256([]byte(e.css))
@@ -187,10 +189,10 @@ func (s *Server) loadEmbed() error {
 
 	widget, err := read("widget.js")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !strings.Contains(widget, "HERALD_CSS") {
-		return fmt.Errorf("templates: embed/widget.js: no HERALD_CSS placeholder for the stylesheet")
+		return nil, fmt.Errorf("templates: embed/widget.js: no HERALD_CSS placeholder for the stylesheet")
 	}
 	cssJSON, _ := json.Marshal(e.css)
 	widget = strings.ReplaceAll(compactJS(widget), "HONEYPOT", HoneypotField)
@@ -201,35 +203,34 @@ func (s *Server) loadEmbed() error {
 
 	loader, err := read("loader.js")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !strings.Contains(loader, "HERALD_BUNDLE") {
-		return fmt.Errorf("templates: embed/loader.js: no HERALD_BUNDLE placeholder for the bundle path")
+		return nil, fmt.Errorf("templates: embed/loader.js: no HERALD_BUNDLE placeholder for the bundle path")
 	}
 	loader = strings.Replace(compactJS(loader), "HERALD_BUNDLE", "/embed/v/"+e.bundleHash+".js", 1)
 	e.loader = newStaticAsset([]byte(loader), "text/javascript; charset=utf-8", loaderCacheControl)
 
 	if e.frame, err = template.New("frame.html").ParseFS(fsys, "embed/frame.html"); err != nil {
-		return fmt.Errorf("templates: embed/frame.html: %w", err)
+		return nil, fmt.Errorf("templates: embed/frame.html: %w", err)
 	}
 	if e.snippets, err = template.New("snippets.html").ParseFS(fsys, "embed/snippets.html"); err != nil {
-		return fmt.Errorf("templates: embed/snippets.html: %w", err)
+		return nil, fmt.Errorf("templates: embed/snippets.html: %w", err)
 	}
 	// The builder page is the error page's layout with its own content:
 	// Clone keeps the shared layout and its functions.
-	page, err := s.pages["error"].Clone()
+	page, err := pages["error"].Clone()
 	if err == nil {
 		page, err = page.Funcs(template.FuncMap{"snippet": func(id, label, text string) snippetBox {
 			return snippetBox{ID: id, Label: label, Text: text}
 		}}).ParseFS(fsys, "pages/embed.html")
 	}
 	if err != nil {
-		return fmt.Errorf("templates: pages/embed.html: %w", err)
+		return nil, fmt.Errorf("templates: pages/embed.html: %w", err)
 	}
-	s.pages["embed"] = page
+	pages["embed"] = page
 	e.ancestors = frameAncestors(s.cfg.Embed.AllowedOrigins)
-	s.embed = e
-	return nil
+	return e, nil
 }
 
 // frameAncestors is the CSP frame-ancestors source list for the allowed
@@ -447,7 +448,8 @@ func (s *Server) handleEmbedFrame(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := frameData{Site: s.cfg.Site, Opts: o, CSS: template.CSS(s.embed.css)}
+	e := s.embed.Load()
+	d := frameData{Site: s.cfg.Site, Opts: o, CSS: template.CSS(e.css)}
 	for i := range list {
 		a := &list[i]
 		it := frameItem{Title: a.Title, URL: s.articleURL(a), ISO: a.Published.UTC().Format(time.RFC3339),
@@ -463,30 +465,31 @@ func (s *Server) handleEmbedFrame(w http.ResponseWriter, r *http.Request) {
 		d.Items = append(d.Items, it)
 	}
 	var buf bytes.Buffer
-	if err := s.embed.frame.Execute(&buf, d); err != nil {
+	if err := e.frame.Execute(&buf, d); err != nil {
 		s.fail(w, r, fmt.Errorf("embed frame: %w", err))
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", frameCacheControl)
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+s.embed.cssCSP+"; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors "+s.embed.ancestors)
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+e.cssCSP+"; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors "+e.ancestors)
 	sum := sha256.Sum256(buf.Bytes())
 	h.Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
 }
 
 func (s *Server) handleEmbedLoader(w http.ResponseWriter, r *http.Request) {
-	s.embed.loader.serve(w, r)
+	s.embed.Load().loader.serve(w, r)
 }
 
 func (s *Server) handleEmbedBundle(w http.ResponseWriter, r *http.Request) {
-	if r.PathValue("file") != s.embed.bundleHash+".js" {
+	e := s.embed.Load()
+	if r.PathValue("file") != e.bundleHash+".js" {
 		// An old hash: the loader (five minutes' cache) points to the new one.
 		s.fail(w, r, Errorf(http.StatusNotFound, "No such widget version."))
 		return
 	}
-	s.embed.bundle.serve(w, r)
+	e.bundle.serve(w, r)
 }
 
 // builderData is what pages/embed.html gets in pageData.Extra.
@@ -538,7 +541,7 @@ func (s *Server) handleEmbedBuilder(w http.ResponseWriter, r *http.Request) {
 	}
 	for name, dst := range map[string]*string{"script": &bd.Script, "iframe": &bd.Frame, "form": &bd.Form} {
 		var buf bytes.Buffer
-		if err := s.embed.snippets.ExecuteTemplate(&buf, name, sd); err != nil {
+		if err := s.embed.Load().snippets.ExecuteTemplate(&buf, name, sd); err != nil {
 			s.fail(w, r, fmt.Errorf("embed snippet %s: %w", name, err))
 			return
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/testenv"
@@ -408,4 +410,77 @@ func TestWidgetIsolation(t *testing.T) {
 			t.Errorf("blocked image kept: %d", n)
 		}
 	})
+}
+
+// TestFrameInBrowser: the iframe embed renders with JavaScript off in a
+// partner page from another origin when embed.allowed_origins allows it
+// ("*" or that origin), and is refused (the browser shows its error page,
+// nothing of ours) when the partner's origin is not on the list.
+func TestFrameInBrowser(t *testing.T) {
+	tests := []struct {
+		name    string
+		origins func(partner string) []string
+		allowed bool
+	}{
+		{"AnyOrigin", func(string) []string { return []string{"*"} }, true},
+		{"ListedOrigin", func(p string) []string { return []string{"https://elsewhere.example", p} }, true},
+		{"ErrOtherOrigin", func(string) []string { return []string{"http://other.example"} }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPartner(t)
+			f := newEmbedFixture(t, embedSetup{allowedOrigins: tt.origins(p.srv.URL)})
+			ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: true})
+			src := f.url("/embed/frame?tags=wp4&limit=2&theme=dark&lang=de")
+			navigate(t, ctx, p.page("/frame", "", `<script>document.title = "script ran"</script>`+
+				`<iframe id="f" src="`+src+`" title="News" width="700" height="420"></iframe>`, ""))
+			if title := evalJS[string](t, ctx, `document.title`); title != "Partner" {
+				t.Fatalf("page title %q: JavaScript is not off", title)
+			}
+			var child *cdp.Frame
+			for range 50 {
+				tree, err := chromedp.Call(ctx, page.GetFrameTree, cdp.Empty{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(tree.FrameTree.ChildFrames) == 1 {
+					child = tree.FrameTree.ChildFrames[0].Frame
+					if child.URL == src || child.UnreachableURL != "" {
+						break
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if child == nil {
+				t.Fatal("no child frame")
+			}
+			nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#f")))
+			if err != nil || len(nodes) != 1 || nodes[0].ContentDocument == nil {
+				t.Fatalf("iframe node: %v", err)
+			}
+			tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			text, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("body"), chromedp.FromNode(nodes[0].ContentDocument)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.allowed {
+				if child.URL != src || child.UnreachableURL != "" {
+					t.Errorf("frame at %q (unreachable %q)", child.URL, child.UnreachableURL)
+				}
+				want := "WP4 partners meet in Aalborg\n27. November 2026\n\nSummary of WP4 partners meet in Aalborg\n\nWP4 baseline report published"
+				if !strings.HasPrefix(text, want) || strings.Contains(text, "voucher") {
+					t.Errorf("frame text %q, want it to start %q", text, want)
+				}
+				screenshot(t, ctx, "frame-"+tt.name+".png")
+				return
+			}
+			if child.URL != "chrome-error://chromewebdata/" || child.UnreachableURL != src {
+				t.Errorf("frame from a disallowed origin loaded: url %q unreachable %q", child.URL, child.UnreachableURL)
+			}
+			if strings.Contains(text, "WP4") {
+				t.Errorf("refused frame shows our content: %q", text)
+			}
+		})
+	}
 }

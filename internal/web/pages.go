@@ -98,6 +98,11 @@ func (s *Server) loadTemplates() error {
 		}
 		pages[name] = t
 	}
+	embed, err := s.loadEmbed(pages)
+	if err != nil {
+		return err
+	}
+	s.embed.Store(embed)
 	s.pages.Store(&pages)
 	return nil
 }

@@ -68,7 +68,7 @@ type Server struct {
 	log   *slog.Logger
 	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
-	embed *embedAssets
+	embed atomic.Pointer[embedAssets] // built with the templates
 }
 
 // New parses the page templates and builds the routes.
@@ -87,9 +87,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	if err := s.loadTemplates(); err != nil {
-		return nil, err
-	}
-	if err := s.loadEmbed(); err != nil {
 		return nil, err
 	}
 	s.mux = http.NewServeMux()
