@@ -311,7 +311,7 @@ func consoleLog(t *testing.T, ctx context.Context) func() []string {
 				return
 			}
 			mu.Lock()
-			msgs = append(msgs, string(m.Type)+": "+m.Text)
+			msgs = append(msgs, string(m.Type)+": "+m.Text+" ("+m.URL+")")
 			mu.Unlock()
 		}
 	}()
@@ -483,4 +483,59 @@ func TestFrameInBrowser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBuilderInBrowser: /embed under the pages' CSP shows a live preview
+// (the real widget), and changing options updates the preview, the
+// snippets and the iframe preview.
+func TestBuilderInBrowser(t *testing.T) {
+	f := newEmbedFixture(t, embedSetup{})
+	ctx := browsertest.New(t, browsertest.Options{})
+	messages := consoleLog(t, ctx)
+	navigate(t, ctx, f.url("/embed?tags=wp4&limit=2"))
+	const preview = `document.querySelector("#preview [data-herald-feed]")`
+	previewTitles := `Array.from(` + preview + `.shadowRoot.querySelectorAll(".title")).map(e => e.textContent).join("|")`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](preview+`?.getAttribute("data-herald-state") === "live"`)); err != nil {
+		t.Fatalf("preview did not render: %v; console %q", err, messages())
+	}
+	if got := evalJS[string](t, ctx, previewTitles); got != "WP4 partners meet in Aalborg|WP4 baseline report published" {
+		t.Errorf("preview titles %q", got)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`input[name=tags][value=wp4]`)),
+		chromedp.Click(chromedp.CSS(`input[name=tags][value=wp2]`)),
+		chromedp.Click(chromedp.CSS(`input[name=layout][value=cards]`)),
+		chromedp.Click(chromedp.CSS(`input[name=images][value=on]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	script, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const v = document.querySelector("#snippet-script").value; return v.includes('data-tags="wp2"') && v.includes('data-layout="cards"') && v.includes('data-images="off"') ? v : null })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("snippet not updated: %v", err)
+	}
+	if !strings.Contains(script, `<script src="`+f.srv.URL+`/embed.js" async></script>`) {
+		t.Errorf("script snippet %q", script)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](preview+`?.getAttribute("data-herald-state") === "live" && `+previewTitles+` === "Cluster managers train in Göteborg|Flanders matchmaking in Gent"`)); err != nil {
+		t.Errorf("preview not updated: %v (%q)", err, evalJS[string](t, ctx, previewTitles))
+	}
+	if src := evalJS[string](t, ctx, `document.querySelector("#frame-preview").getAttribute("src")`); !strings.Contains(src, "tags=wp2&") || !strings.Contains(src, "layout=cards") {
+		t.Errorf("iframe preview src %q", src)
+	}
+	if form := evalJS[string](t, ctx, `document.querySelector("#snippet-form").value`); !strings.Contains(form, `name="tags" value="wp2"`) {
+		t.Errorf("form snippet %q", form)
+	}
+	if loc := evalJS[string](t, ctx, `location.search`); !strings.Contains(loc, "tags=wp2") {
+		t.Errorf("location %q: the options are not in the address", loc)
+	}
+	for _, m := range messages() {
+		if strings.Contains(m, "favicon.ico") {
+			continue // not ours
+		}
+		if strings.Contains(m, "Content Security Policy") || strings.HasPrefix(m, "error") {
+			t.Errorf("console: %s", m)
+		}
+	}
+	screenshot(t, ctx, "builder.png")
 }
