@@ -154,14 +154,14 @@ type rssCheck struct {
 }
 
 type atomCheck struct {
-	XMLName  xml.Name  `xml:"http://www.w3.org/2005/Atom feed"`
-	Lang     string    `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
-	ID       string    `xml:"http://www.w3.org/2005/Atom id"`
-	Updated  string    `xml:"http://www.w3.org/2005/Atom updated"`
-	Title    string    `xml:"http://www.w3.org/2005/Atom title"`
-	Authors  []string  `xml:"http://www.w3.org/2005/Atom author>name"`
-	Links    []xmlLink `xml:"http://www.w3.org/2005/Atom link"`
-	Entries  []struct {
+	XMLName xml.Name  `xml:"http://www.w3.org/2005/Atom feed"`
+	Lang    string    `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	ID      string    `xml:"http://www.w3.org/2005/Atom id"`
+	Updated string    `xml:"http://www.w3.org/2005/Atom updated"`
+	Title   string    `xml:"http://www.w3.org/2005/Atom title"`
+	Authors []string  `xml:"http://www.w3.org/2005/Atom author>name"`
+	Links   []xmlLink `xml:"http://www.w3.org/2005/Atom link"`
+	Entries []struct {
 		ID         string    `xml:"http://www.w3.org/2005/Atom id"`
 		Title      string    `xml:"http://www.w3.org/2005/Atom title"`
 		Updated    string    `xml:"http://www.w3.org/2005/Atom updated"`
