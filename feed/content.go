@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"net/url"
 	"strings"
 
@@ -28,10 +29,19 @@ func contentHTML(body string, page *url.URL) string {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return cleanText(b.String())
+			// The input was clean, and the tokenizer only adds U+FFFD.
+			return b.String()
 		case html.TextToken:
-			if skipping == "" {
-				b.WriteString(html.EscapeString(string(z.Text())))
+			if skipping != "" {
+				continue
+			}
+			// Text as written is kept when it holds no angle bracket (so
+			// no markup can hide in it, e.g. inside a <textarea>):
+			// re-escaping decoded text costs two copies per token.
+			if raw := z.Raw(); bytes.IndexAny(raw, "<>") < 0 {
+				b.Write(raw)
+			} else {
+				writeEscaped(&b, z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			tn, more := z.TagName()
@@ -50,23 +60,22 @@ func contentHTML(body string, page *url.URL) string {
 			for more {
 				var k, v []byte
 				k, v, more = z.TagAttr()
-				key := string(k)
-				val := string(v)
-				if strings.HasPrefix(key, "on") || key == "style" {
+				if bytes.HasPrefix(k, []byte("on")) || string(k) == "style" {
 					continue
 				}
-				if urlAttr(key) {
-					var ok bool
-					if val, ok = absoluteURL(val, page); !ok {
+				if urlAttr(string(k)) {
+					val, ok := absoluteURL(string(v), page)
+					if !ok {
 						continue
 					}
-				} else if key == "srcset" {
-					val = absoluteSrcset(val, page)
+					v = []byte(val)
+				} else if string(k) == "srcset" {
+					v = []byte(absoluteSrcset(string(v), page))
 				}
 				b.WriteByte(' ')
-				b.WriteString(key)
+				b.Write(k)
 				b.WriteString(`="`)
-				b.WriteString(html.EscapeString(val))
+				writeEscaped(&b, v)
 				b.WriteByte('"')
 			}
 			if tt == html.SelfClosingTagToken {
@@ -92,6 +101,33 @@ func contentHTML(body string, page *url.URL) string {
 		// Comments and doctypes are dropped: nothing in them is content,
 		// and "<!--<script>-->" must not survive as text.
 	}
+}
+
+// writeEscaped writes s with &, <, >, " and ' escaped, like
+// html.EscapeString, without building an intermediate string.
+func writeEscaped(b *strings.Builder, s []byte) {
+	last := 0
+	for i, c := range s {
+		var esc string
+		switch c {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		default:
+			continue
+		}
+		b.Write(s[last:i])
+		b.WriteString(esc)
+		last = i + 1
+	}
+	b.Write(s[last:])
 }
 
 // dropElement says whether an element is dropped, and whether its
