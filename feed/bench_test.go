@@ -93,6 +93,13 @@ func BenchmarkQuery100k(b *testing.B) {
 			}
 		})
 	}
+	b.Run("SiteListOnly", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.ListArticles(ctx, article.Query{Now: fixedNow(), Limit: 20}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	run("Site", article.Query{Now: fixedNow(), Limit: 20}, nil)
 	run("Tag", article.Query{Now: fixedNow(), Limit: 20, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
 	run("TagPage50", article.Query{Now: fixedNow(), Limit: 20, Offset: 20 * 49, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
