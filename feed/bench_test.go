@@ -43,18 +43,26 @@ func BenchmarkRender20(b *testing.B) {
 		items[i] = benchArticle(i, fixedNow().Add(-time.Duration(i)*time.Hour))
 	}
 	for _, f := range Formats() {
-		b.Run(string(f), func(b *testing.B) {
-			p := Page{Format: f, SelfURL: "https://news.example.org/feed." + f.Ext()}
-			var n int
-			for b.Loop() {
-				out, err := Render(testSite(), p, items)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n = len(out)
+		for _, memoized := range []bool{false, true} {
+			name := string(f)
+			var memo *contentMemo
+			if memoized {
+				name += "-memo" // the handler's path: bodies prepared once
+				memo = &contentMemo{}
 			}
-			b.SetBytes(int64(n))
-		})
+			b.Run(name, func(b *testing.B) {
+				p := Page{Format: f, SelfURL: "https://news.example.org/feed." + f.Ext()}
+				var n int
+				for b.Loop() {
+					out, err := render(testSite(), p, items, memo)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n = len(out)
+				}
+				b.SetBytes(int64(n))
+			})
+		}
 	}
 }
 
@@ -79,6 +87,10 @@ func BenchmarkQuery100k(b *testing.B) {
 	run := func(name string, q article.Query, tag *article.Tag) {
 		b.Run(name, func(b *testing.B) {
 			p := Page{Format: Atom, SelfURL: "https://news.example.org/feed.atom", Tag: tag}
+			var memo *contentMemo
+			if strings.HasSuffix(name, "Memo") {
+				memo = &contentMemo{} // as the handler renders: bodies prepared once
+			}
 			for b.Loop() {
 				items, err := s.ListArticles(ctx, q)
 				if err != nil {
@@ -87,7 +99,7 @@ func BenchmarkQuery100k(b *testing.B) {
 				if len(items) != 20 {
 					b.Fatalf("%d items", len(items))
 				}
-				if _, err := Render(testSite(), p, items); err != nil {
+				if _, err := render(testSite(), p, items, memo); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,6 +113,7 @@ func BenchmarkQuery100k(b *testing.B) {
 		}
 	})
 	run("Site", article.Query{Now: fixedNow(), Limit: 20}, nil)
+	run("SiteMemo", article.Query{Now: fixedNow(), Limit: 20}, nil)
 	run("Tag", article.Query{Now: fixedNow(), Limit: 20, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
 	run("TagPage50", article.Query{Now: fixedNow(), Limit: 20, Offset: 20 * 49, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
 }

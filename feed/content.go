@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/url"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/html"
 )
@@ -188,4 +189,38 @@ func absoluteSrcset(v string, page *url.URL) string {
 		out = append(out, strings.Join(fields, " "))
 	}
 	return strings.Join(out, ", ")
+}
+
+// contentMemo remembers prepared bodies by article URL and stored body, so
+// a body is tokenised once however many formats and variants carry it. It
+// forgets everything past memoSize entries: a bound, not an LRU, since a
+// refresh touches the same few hundred articles again.
+type contentMemo struct {
+	mu sync.Mutex
+	m  map[memoKey]string
+}
+
+type memoKey struct{ own, body string }
+
+const memoSize = 4096
+
+func (m *contentMemo) content(own, body string, ownURL *url.URL) string {
+	if m == nil {
+		return contentHTML(body, ownURL)
+	}
+	key := memoKey{own, body}
+	m.mu.Lock()
+	out, ok := m.m[key]
+	m.mu.Unlock()
+	if ok {
+		return out
+	}
+	out = contentHTML(body, ownURL)
+	m.mu.Lock()
+	if m.m == nil || len(m.m) >= memoSize {
+		m.m = make(map[memoKey]string)
+	}
+	m.m[key] = out
+	m.mu.Unlock()
+	return out
 }

@@ -47,6 +47,7 @@ type Handler struct {
 	start time.Time // the Updated of empty feeds, so they do not change on every Refresh
 
 	main      atomic.Pointer[snapshot]
+	memo      contentMemo
 	lru       *lru
 	gz        gzipPool
 	refreshMu sync.Mutex
@@ -313,7 +314,7 @@ func (h *Handler) build(v Variant, tags map[string]article.Tag, items []article.
 		}
 	}
 	p.Updated = mod
-	body, err := Render(h.site, p, items)
+	body, err := render(h.site, p, items, &h.memo)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,13 @@ var ErrBadSite = errors.New("feed: invalid site or page")
 // site is cleaned of what XML cannot carry first, so the output is
 // well-formed whatever the articles contain.
 func Render(site Site, p Page, items []article.Article) ([]byte, error) {
-	c, err := newRenderContext(site, p, items)
+	return render(site, p, items, nil)
+}
+
+// render is Render with a memo of prepared bodies (nil: none), which the
+// handler keeps so three formats and many variants tokenise a body once.
+func render(site Site, p Page, items []article.Article, memo *contentMemo) ([]byte, error) {
+	c, err := newRenderContext(site, p, items, memo)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +66,7 @@ func writeXML(buf *bytes.Buffer, v any) error {
 // renderContext is the format-independent view of one document: cleaned
 // strings, absolute URLs, stable ids.
 type renderContext struct {
+	memo      *contentMemo
 	site      Site
 	page      Page
 	base      string // BaseURL without trailing slash
@@ -97,7 +104,7 @@ type imageRef struct {
 	width, height int
 }
 
-func newRenderContext(site Site, p Page, items []article.Article) (*renderContext, error) {
+func newRenderContext(site Site, p Page, items []article.Article, memo *contentMemo) (*renderContext, error) {
 	if !p.Format.Valid() {
 		return nil, fmt.Errorf("%w: format %q", ErrBadSite, p.Format)
 	}
@@ -107,6 +114,7 @@ func newRenderContext(site Site, p Page, items []article.Article) (*renderContex
 		return nil, fmt.Errorf("%w: base URL %q must be an absolute http(s) URL", ErrBadSite, site.BaseURL)
 	}
 	c := &renderContext{
+		memo:     memo,
 		site:     site,
 		page:     p,
 		base:     base,
@@ -179,7 +187,7 @@ func (c *renderContext) item(a *article.Article) item {
 		link:        own,
 		title:       cleanText(a.Title),
 		summary:     cleanText(a.Summary),
-		content:     contentHTML(a.BodyHTML, ownURL),
+		content:     c.memo.content(own, a.BodyHTML, ownURL),
 		authorName:  cleanText(a.AuthorName),
 		authorEmail: cleanText(a.AuthorEmail),
 		published:   a.Published.UTC().Truncate(time.Second),
