@@ -91,6 +91,47 @@ func TestSMTPSendsParseableMail(t *testing.T) {
 	}
 }
 
+func TestSMTPImplicitTLS(t *testing.T) {
+	srv := mailtest.NewServer(t, mailtest.Options{TLS: mailtest.SelfSigned(t), ImplicitTLS: true, Username: "u", Password: "p"})
+	env := Envelope{From: "a@example.org", To: []string{"b@example.net"}}
+	s := newTestSMTP(t, srv, func(c *SMTPConfig) { c.TLS, c.Username, c.Password = "tls", "u", "p" })
+	if err := s.Send(context.Background(), env, encodeFor(t, "b@example.net", false)); err == nil {
+		t.Error("self-signed certificate accepted without InsecureSkipVerify")
+	}
+	s = newTestSMTP(t, srv, func(c *SMTPConfig) { c.TLS, c.InsecureSkipVerify, c.Username, c.Password = "tls", true, "u", "p" })
+	if err := s.Send(context.Background(), env, encodeFor(t, "b@example.net", false)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("%d messages", n)
+	}
+}
+
+func TestSMTPWaitForConnectionHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := mailtest.NewServer(t, mailtest.Options{OnData: func(mailtest.Message) *mailtest.Reply {
+		<-release
+		return nil
+	}})
+	s := newTestSMTP(t, srv, nil) // one connection
+	env := Envelope{From: "a@example.org", To: []string{"b@example.net"}}
+	busy := make(chan error, 1)
+	go func() { busy <- s.Send(context.Background(), env, []byte("Subject: x\r\n\r\nx\r\n")) }()
+	for srv.Active() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := s.Send(ctx, env, []byte("Subject: y\r\n\r\ny\r\n"))
+	close(release)
+	if !errors.Is(err, context.DeadlineExceeded) || !IsTemporary(err) {
+		t.Errorf("err = %v", err)
+	}
+	if err := <-busy; err != nil {
+		t.Error(err)
+	}
+}
+
 func TestSMTPRequiresSTARTTLS(t *testing.T) {
 	srv := mailtest.NewServer(t, mailtest.Options{}) // no TLS offered
 	s := newTestSMTP(t, srv, func(c *SMTPConfig) { c.TLS = "starttls" })

@@ -57,6 +57,9 @@ type Options struct {
 	Username, Password string
 	// TLS, when set, offers STARTTLS with this configuration (see SelfSigned).
 	TLS *tls.Config
+	// ImplicitTLS makes the listener speak TLS from the first byte (port
+	// 465 style) with the TLS configuration.
+	ImplicitTLS bool
 }
 
 // Server is a running test server; Close happens in t.Cleanup.
@@ -91,6 +94,13 @@ func NewServer(t testing.TB, opts Options) *Server {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("mailtest: listen: %v", err)
+	}
+	if opts.ImplicitTLS {
+		if opts.TLS == nil {
+			t.Fatal("mailtest: ImplicitTLS needs TLS")
+		}
+		ln = tls.NewListener(ln, opts.TLS)
+		srv.TLSConfig = nil // no STARTTLS inside TLS
 	}
 	s.srv = srv
 	s.Addr = ln.Addr().String()
