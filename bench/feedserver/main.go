@@ -22,6 +22,8 @@ import (
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/templates"
 )
 
 func main() {
@@ -70,8 +72,17 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/feed.atom", h.Site(feed.Atom))
+	// The daemon's own HTTP stack (routes and middleware), not a bare mux,
+	// so the figure is what `herald serve` delivers.
+	mux, err := web.New(web.Config{
+		Site:      web.Site{Title: "Herald bench", BaseURL: "http://127.0.0.1", Language: "en"},
+		Store:     st,
+		Feeds:     feedRoutes{h},
+		Templates: templates.FS(""),
+	})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -99,6 +110,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+type feedRoutes struct{ h *feed.Handler }
+
+func (f feedRoutes) SiteFeed(format string) http.Handler { return f.h.Site(feed.Format(format)) }
+func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.Format(format)) }
 
 type headerCapture struct{ h http.Header }
 
