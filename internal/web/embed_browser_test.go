@@ -229,14 +229,60 @@ func TestWidgetHostileTitle(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelector("#w").shadowRoot.querySelectorAll("img, script, b, a[href^='javascript']").length`); n != 0 {
 		t.Errorf("%d elements made from feed text or unsafe links", n)
 	}
-	if tag := evalJS[string](t, ctx, `document.querySelector("#w").shadowRoot.querySelector(".title").tagName`); tag != "SPAN" {
-		t.Errorf("javascript: link rendered as %s", tag)
+	// The feed replaced the javascript: link with the article's page.
+	if href := evalJS[string](t, ctx, `document.querySelector("#w").shadowRoot.querySelector(".title").href`); href != f.url("/articles/hostile") {
+		t.Errorf("link %q", href)
 	}
 	time.Sleep(300 * time.Millisecond) // a failed image would fire onerror by now
 	if pwned := evalJS[string](t, ctx, `typeof window.__pwned`); pwned != "undefined" {
 		t.Errorf("window.__pwned is %s: feed text ran as script", pwned)
 	}
 	screenshot(t, ctx, "widget-hostile-title.png")
+}
+
+// TestWidgetDistrustsFeed: the widget checks what it gets even when the
+// feed is hostile (a compromised or impersonated server): javascript: and
+// data: links are not links, images from elsewhere are not loaded, fields
+// of the wrong type are skipped, bad dates are left out.
+func TestWidgetDistrustsFeed(t *testing.T) {
+	f := newEmbedFixture(t, embedSetup{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/feed.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Content-Type", "application/feed+json")
+		fmt.Fprint(w, `{"version": "https://jsonfeed.org/version/1.1", "items": [
+			{"id": "1", "url": "javascript:window.__pwned=4", "title": "<img src=x onerror=window.__pwned=5>",
+			 "summary": "<svg onload=window.__pwned=6>", "image": "javascript:window.__pwned=7", "date_published": "2026-11-27T10:00:00Z"},
+			{"id": "2", "url": "https://example.org/", "title": {"toString": "x"}},
+			{"id": "3", "url": " data:text/html,<script>window.__pwned=8</script>", "title": "Data link"},
+			{"id": "4", "url": "https://example.org/ok", "title": "Fine", "image": "https://tracker.example/pixel.png", "date_published": "garbage"}
+		]}`)
+	})
+	mux.Handle("/", f.srv.Config.Handler) // the loader and bundle, from this origin
+	evil := httptest.NewServer(mux)
+	t.Cleanup(evil.Close)
+	p := newPartner(t)
+	ctx := browsertest.New(t, browsertest.Options{})
+	navigate(t, ctx, p.page("/evil", "", widget(evil.URL, `data-limit="10"`), ""))
+	if s := widgetState(t, ctx); s != "live" {
+		t.Fatalf("state %q", s)
+	}
+	got := evalJS[[]string](t, ctx, `Array.from(document.querySelector("#w").shadowRoot.querySelectorAll("li.item")).map(li => {
+		const a = li.querySelector(".title");
+		return [a.tagName, a.textContent, a.href || "", li.querySelectorAll("img").length, li.querySelector("time") ? "date" : "nodate"].join(" | ");
+	})`)
+	want := []string{
+		"SPAN | <img src=x onerror=window.__pwned=5> |  | 0 | date",
+		"SPAN | Data link |  | 0 | nodate",
+		"A | Fine | https://example.org/ok | 0 | nodate",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("items:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if pwned := evalJS[string](t, ctx, `typeof window.__pwned`); pwned != "undefined" {
+		t.Errorf("window.__pwned is %s", pwned)
+	}
 }
 
 // TestWidgetCachedWhenHeraldDown: after one load, with Herald stopped, a

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -20,10 +19,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
@@ -37,8 +36,6 @@ type embedFixture struct {
 	store *sqlite.Store
 	// feedCache is the Cache-Control of the feed responses.
 	feedCache string
-	// feedHits counts feed requests.
-	feedHits atomic.Int64
 }
 
 type embedSetup struct {
@@ -105,10 +102,18 @@ func newEmbedFixture(t *testing.T, setup embedSetup) *embedFixture {
 	base := "http://" + f.srv.Listener.Addr().String()
 	dir := t.TempDir()
 	writePNG(t, filepath.Join(dir, "images", "pic.png"), 40, 30)
+	// The real feed handler, as serve wires it (cmd/herald/feeds.go).
+	fh := feed.NewHandler(st, feed.Site{Title: "Herald Test", BaseURL: base, Language: "en", Author: "Test"}, feed.Options{
+		Items: 20, MaxItems: 100, CacheControl: f.feedCache, AllowedOrigins: setup.allowedOrigins,
+		Now: func() time.Time { return embedNow },
+	})
+	if _, err := fh.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	s, err := web.New(web.Config{
 		Site:       web.Site{Title: "Herald Test", Description: "Test site", BaseURL: base, Language: "en", Location: time.UTC},
 		Store:      st,
-		Feeds:      &testFeeds{f: f, base: base},
+		Feeds:      feedRoutes{fh},
 		Templates:  templates.FS(""),
 		ContentDir: dir,
 		PageSize:   20,
@@ -520,67 +525,11 @@ func luminance(t *testing.T, hex string) float64 {
 	return l
 }
 
-// testFeeds stands in for the feed package's handler until it is merged:
-// /feed.json with ?tags= and ?limit=, CORS for any origin, an ETag.
-type testFeeds struct {
-	f    *embedFixture
-	base string
-}
+// feedRoutes adapts the feed handler to web.Feeds, as cmd/herald does.
+type feedRoutes struct{ h *feed.Handler }
 
-func (tf *testFeeds) SiteFeed(format string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tf.f.feedHits.Add(1)
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		if format != "json" || r.Method == http.MethodOptions {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		q := article.Query{Now: embedNow, Limit: 20}
-		if v := r.URL.Query().Get("tags"); v != "" {
-			q.Tags = strings.Split(v, ",")
-		}
-		if v := r.URL.Query().Get("limit"); v != "" {
-			q.Limit, _ = strconv.Atoi(v)
-		}
-		list, err := tf.f.store.ListArticles(r.Context(), q)
-		if err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		type item struct {
-			ID            string `json:"id"`
-			URL           string `json:"url"`
-			Title         string `json:"title"`
-			Summary       string `json:"summary,omitempty"`
-			Image         string `json:"image,omitempty"`
-			DatePublished string `json:"date_published"`
-		}
-		doc := struct {
-			Version string `json:"version"`
-			Title   string `json:"title"`
-			Items   []item `json:"items"`
-		}{Version: "https://jsonfeed.org/version/1.1", Title: "Herald Test", Items: []item{}}
-		for _, a := range list {
-			it := item{ID: "tag:test," + a.Slug, URL: tf.base + "/articles/" + a.Slug, Title: a.Title, Summary: a.Summary,
-				DatePublished: a.Published.Format(time.RFC3339)}
-			if a.Link != "" {
-				it.URL = a.Link
-			}
-			if a.Image != nil {
-				it.Image = tf.base + "/media/" + a.Image.MediaPath
-			}
-			doc.Items = append(doc.Items, it)
-		}
-		b, _ := json.Marshal(doc)
-		sum := sha256.Sum256(b)
-		w.Header().Set("Content-Type", "application/feed+json")
-		w.Header().Set("Cache-Control", tf.f.feedCache)
-		w.Header().Set("ETag", fmt.Sprintf(`"%x"`, sum[:8]))
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
-	})
-}
-
-func (tf *testFeeds) TagFeed(format string) http.Handler { return tf.SiteFeed(format) }
+func (f feedRoutes) SiteFeed(format string) http.Handler { return f.h.Site(feed.Format(format)) }
+func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.Format(format)) }
 
 func writeFile(t *testing.T, p, data string) {
 	t.Helper()
