@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/herald-news/herald/internal/browsertest"
@@ -181,14 +182,24 @@ func TestWidgetInBrowser(t *testing.T) {
 // on one partner page.
 func writeDocScreenshot(t *testing.T, ctx context.Context, f *embedFixture, p *partnerSite) {
 	t.Helper()
+	// The example article's illustration, for a picture worth showing.
+	img, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "examples", "articles", "images", "harbour-workshop.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(f.dir, "images", "pic.png"), string(img))
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
 	body := `<div style="display:grid;grid-template-columns:1fr 1fr;gap:24px;max-width:1100px">` +
-		`<section><h2>List, light</h2>` + strings.Replace(widget(f.srv.URL, `data-tags="wp4,wp2" data-limit="3" data-theme="light"`), `id="w"`, `id="w"`, 1) + `</section>` +
+		`<section><h2>List, light</h2>` + widget(f.srv.URL, `data-tags="wp4,wp2" data-limit="3" data-theme="light" data-subscribe="on"`) + `</section>` +
 		`<section><h2>Cards, dark</h2><div data-herald-feed data-tags="wp4,wp2" data-limit="4" data-layout="cards" data-theme="dark"></div></section></div>`
 	navigate(t, ctx, p.page("/doc", `<style>body{font-family:Georgia,serif;margin:24px;background:#f3efe4}</style>`, body, ""))
 	widgetState(t, ctx)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll("[data-herald-feed]")).every(e => e.getAttribute("data-herald-state") === "live")`)); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(500 * time.Millisecond) // lazy images
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
