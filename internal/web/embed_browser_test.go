@@ -2,12 +2,15 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -580,7 +583,7 @@ func TestBuilderInBrowser(t *testing.T) {
 	if src := evalJS[string](t, ctx, `document.querySelector("#frame-preview").getAttribute("src")`); !strings.Contains(src, "tags=wp2&") || !strings.Contains(src, "layout=cards") {
 		t.Errorf("iframe preview src %q", src)
 	}
-	if form := evalJS[string](t, ctx, `document.querySelector("#snippet-form").value`); !strings.Contains(form, `name="tags" value="wp2"`) {
+	if form := evalJS[string](t, ctx, `document.querySelector("#snippet-form").value`); !strings.Contains(form, `name="tag" value="wp2"`) {
 		t.Errorf("form snippet %q", form)
 	}
 	if loc := evalJS[string](t, ctx, `location.search`); !strings.Contains(loc, "tags=wp2") {
@@ -595,4 +598,138 @@ func TestBuilderInBrowser(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "builder.png")
+}
+
+// subscribeStub stands in for POST /subscribe (the subs surface, not yet
+// merged here) in front of Herald: it records what the embeds send and
+// answers as that surface does (JSON for Accept: application/json, a
+// "check your inbox" page for a form; CORS for any origin).
+type subscribeStub struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []stubRequest
+}
+
+type stubRequest struct {
+	method, contentType, accept, origin string
+	form                                map[string][]string
+	json                                map[string]any
+}
+
+func newSubscribeStub(t *testing.T, herald http.Handler) *subscribeStub {
+	t.Helper()
+	st := &subscribeStub{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/subscribe", func(w http.ResponseWriter, r *http.Request) {
+		rec := stubRequest{method: r.Method, contentType: r.Header.Get("Content-Type"), accept: r.Header.Get("Accept"), origin: r.Header.Get("Origin")}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		switch {
+		case r.Method == http.MethodOptions:
+			w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Accept")
+			w.WriteHeader(http.StatusNoContent)
+		case strings.HasPrefix(rec.contentType, "application/json"):
+			json.NewDecoder(r.Body).Decode(&rec.json)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status": "ok", "message": "Check your inbox to confirm."}`)
+		default:
+			r.ParseForm()
+			rec.form = r.PostForm
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprint(w, `<!doctype html><title>Check your inbox</title><h1>Check your inbox</h1>`)
+		}
+		st.mu.Lock()
+		st.reqs = append(st.reqs, rec)
+		st.mu.Unlock()
+	})
+	mux.Handle("/", herald)
+	st.srv = httptest.NewServer(mux)
+	t.Cleanup(st.srv.Close)
+	return st
+}
+
+func (st *subscribeStub) requests() []stubRequest {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]stubRequest(nil), st.reqs...)
+}
+
+// TestSubscribeEmbeds: the widget's form (data-subscribe="on") posts JSON
+// with fetch and shows the answer in place; the plain HTML form snippet
+// from the builder posts cross-origin and lands on Herald's page. Against
+// a stub of /subscribe: TestSubscribeEmbedsCreatePending is the end-to-end
+// test for when the subscriber surface is merged.
+func TestSubscribeEmbeds(t *testing.T) {
+	f := newEmbedFixture(t, embedSetup{})
+	stub := newSubscribeStub(t, f.srv.Config.Handler)
+	p := newPartner(t)
+	ctx := browsertest.New(t, browsertest.Options{})
+
+	t.Run("Widget", func(t *testing.T) {
+		navigate(t, ctx, p.page("/sub", "", widget(stub.srv.URL, `data-tags="wp4,wp2" data-limit="1" data-subscribe="on" data-newsletters="monthly"`), ""))
+		if s := widgetState(t, ctx); s != "live" {
+			t.Fatalf("state %q", s)
+		}
+		evalJS[bool](t, ctx, `(() => { const r = document.querySelector("#w").shadowRoot; r.querySelector("input[type=email]").value = "ada@partner.example"; r.querySelector("form").requestSubmit(); return true })()`)
+		msg, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const t = document.querySelector("#w").shadowRoot.querySelector(".msg").textContent; return t && t !== "…" ? t : null })()`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil || msg != "Check your inbox to confirm." {
+			t.Fatalf("message %q (%v)", msg, err)
+		}
+		var post *stubRequest
+		for _, r := range stub.requests() {
+			if r.method == "POST" {
+				post = &r
+			}
+		}
+		if post == nil {
+			t.Fatal("no POST /subscribe")
+		}
+		if post.accept != "application/json" || post.origin != p.srv.URL || !strings.HasPrefix(post.contentType, "application/json") {
+			t.Errorf("request: %+v", *post)
+		}
+		if got := fmt.Sprint(post.json); got != "map[email:ada@partner.example newsletters:[monthly] tags:[wp4 wp2] website:]" {
+			t.Errorf("JSON sent: %s", got)
+		}
+		screenshot(t, ctx, "widget-subscribed.png")
+	})
+
+	t.Run("PlainForm", func(t *testing.T) {
+		_, page := get(t, stub.srv.URL+"/embed?tags=wp4")
+		m := regexp.MustCompile(`(?s)<textarea id="snippet-form"[^>]*>(.*?)</textarea>`).FindSubmatch(page)
+		if m == nil {
+			t.Fatal("no form snippet on the builder")
+		}
+		// The snippet names site.base_url (Herald itself); the stub is in
+		// front of it on another port.
+		snippet := strings.ReplaceAll(html.UnescapeString(string(m[1])), f.srv.URL, stub.srv.URL)
+		navigate(t, ctx, p.page("/form", "", snippet, ""))
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#herald-email"), "grace@partner.example"),
+			chromedp.Click(chromedp.CSS("button[type=submit]")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		// The submit navigates: poll from Go, across the navigation.
+		var loc, h1 string
+		for range 100 {
+			loc, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+			h1, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("h1")?.textContent || ""`))
+			if loc == stub.srv.URL+"/subscribe" && h1 == "Check your inbox" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if loc != stub.srv.URL+"/subscribe" || h1 != "Check your inbox" {
+			t.Fatalf("landed on %q (%q)", loc, h1)
+		}
+		reqs := stub.requests()
+		last := reqs[len(reqs)-1]
+		if got := fmt.Sprint(last.form); got != "map[email:[grace@partner.example] name:[] newsletter:[monthly] tag:[wp4] website:[]]" {
+			t.Errorf("form sent: %s", got)
+		}
+		if last.origin != p.srv.URL {
+			t.Errorf("origin %q", last.origin)
+		}
+	})
 }

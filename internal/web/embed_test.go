@@ -104,14 +104,7 @@ func newEmbedFixture(t *testing.T, setup embedSetup) *embedFixture {
 	dir := t.TempDir()
 	f.dir = dir
 	writePNG(t, filepath.Join(dir, "images", "pic.png"), 40, 30)
-	// The real feed handler, as serve wires it (cmd/herald/feeds.go).
-	fh := feed.NewHandler(st, feed.Site{Title: "Herald Test", BaseURL: base, Language: "en", Author: "Test"}, feed.Options{
-		Items: 20, MaxItems: 100, CacheControl: f.feedCache, AllowedOrigins: setup.allowedOrigins,
-		Now: func() time.Time { return embedNow },
-	})
-	if _, err := fh.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	fh := newTestFeedHandler(t, st, base, setup.allowedOrigins, f.feedCache)
 	s, err := web.New(web.Config{
 		Site:       web.Site{Title: "Herald Test", Description: "Test site", BaseURL: base, Language: "en", Location: time.UTC},
 		Store:      st,
@@ -426,8 +419,8 @@ func TestEmbedBuilderPage(t *testing.T) {
 		`id="frame-preview" class="embed-frame" src="/embed/frame?tags=wp4,partners&amp;limit=3&amp;layout=cards&amp;theme=dark&amp;lang=sv&amp;images=off&amp;summaries=on"`,
 		// The subscribe form snippet.
 		`&lt;form action=&#34;` + base + `/subscribe&#34; method=&#34;post&#34;&gt;`,
-		`name=&#34;newsletters&#34; value=&#34;monthly&#34; checked&gt; Monthly`,
-		`&lt;input type=&#34;hidden&#34; name=&#34;tags&#34; value=&#34;wp4&#34;&gt;`,
+		`name=&#34;newsletter&#34; value=&#34;monthly&#34; checked&gt; Monthly`,
+		`&lt;input type=&#34;hidden&#34; name=&#34;tag&#34; value=&#34;wp4&#34;&gt;`,
 		`name=&#34;` + web.HoneypotField + `&#34; tabindex=&#34;-1&#34;`,
 		// The form keeps the choices.
 		`value="wp4" checked`, `value="cards" checked`, `<option value="dark" selected>`, `<option value="sv" selected>`,
@@ -526,6 +519,20 @@ func luminance(t *testing.T, hex string) float64 {
 		l += w * c
 	}
 	return l
+}
+
+// newTestFeedHandler is the real feed handler, as serve wires it
+// (cmd/herald/feeds.go), at embedNow.
+func newTestFeedHandler(t *testing.T, st *sqlite.Store, base string, origins []string, cacheControl string) *feed.Handler {
+	t.Helper()
+	fh := feed.NewHandler(st, feed.Site{Title: "Herald Test", BaseURL: base, Language: "en", Author: "Test"}, feed.Options{
+		Items: 20, MaxItems: 100, CacheControl: cacheControl, AllowedOrigins: origins,
+		Now: func() time.Time { return embedNow },
+	})
+	if _, err := fh.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return fh
 }
 
 // feedRoutes adapts the feed handler to web.Feeds, as cmd/herald does.

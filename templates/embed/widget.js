@@ -100,16 +100,13 @@
     f.append(label, row, hp, msg);
     f.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      var body = new URLSearchParams();
-      body.append("email", input.value);
-      body.append("HONEYPOT", hp.value);
-      o.newsletters.forEach(function (n) { body.append("newsletters", n); });
-      if (o.tags) o.tags.split(",").forEach(function (t) { body.append("tags", t); });
+      var body = { email: input.value, newsletters: o.newsletters, tags: o.tags ? o.tags.split(",") : [] };
+      body.HONEYPOT = hp.value;
       button.disabled = true;
       msg.textContent = "…";
-      // A form-encoded POST with Accept is a simple CORS request: no preflight.
       fetch(origin + "/subscribe", {
-        method: "POST", body: body, credentials: "omit", headers: { Accept: "application/json" }
+        method: "POST", body: JSON.stringify(body), credentials: "omit",
+        headers: { "Content-Type": "application/json", Accept: "application/json" }
       }).then(function (r) {
         return r.json().then(function (j) { return { ok: r.ok, j: j || {} }; });
       }).then(function (res) {
