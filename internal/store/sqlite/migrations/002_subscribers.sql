@@ -15,9 +15,12 @@ CREATE TABLE subscribers (
     confirm_sent_at INTEGER,                          -- last confirmation mail: resend_interval guard
     hard_failures   INTEGER NOT NULL DEFAULT 0,
     soft_failures   INTEGER NOT NULL DEFAULT 0,
+    pending_choice  TEXT,                             -- JSON subscribe.Choice: a re-subscription awaiting confirmation
     updated_at      INTEGER NOT NULL
 );
 CREATE INDEX subscribers_status ON subscribers (status, id);
+-- The cleanup of unconfirmed subscribers walks this.
+CREATE INDEX subscribers_pending ON subscribers (confirm_sent_at) WHERE status = 'pending';
 
 -- Which newsletters a subscriber receives.
 CREATE TABLE subscriptions (
