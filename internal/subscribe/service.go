@@ -130,6 +130,11 @@ func New(cfg Config) (*Service, error) {
 // Tokens returns the token signer.
 func (s *Service) Tokens() *Tokens { return s.cfg.Tokens }
 
+// PreferencesURL is the preferences link of subscriber id.
+func (s *Service) PreferencesURL(id int64) string {
+	return s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, id)
+}
+
 // Newsletters returns the configured newsletters.
 func (s *Service) Newsletters() []Newsletter { return s.cfg.Newsletters }
 

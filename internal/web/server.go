@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // Store is what the pages read.
@@ -54,6 +55,8 @@ type Config struct {
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
+	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
+	Subscribe *SubscribeConfig
 }
 
 // Server is the HTTP handler for the whole site.
@@ -62,6 +65,8 @@ type Server struct {
 	log   *slog.Logger
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	// limiter limits subscribe requests per client IP.
+	limiter *subscribe.Limiter
 }
 
 // New parses the page templates and builds the routes.
@@ -97,6 +102,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Error statuses: the one place errors become HTTP responses.
 func statusOf(err error) int {
+	if st := subscribeStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -136,11 +144,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		msg = he.Msg
+	case publicMessage(err) != "":
+		msg = publicMessage(err)
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "The request is too large."
 	case status == http.StatusNotFound:
 		msg = "There is no page at this address. It may have moved or been unpublished."
 	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		msg = "Something went wrong on our side. Please try again in a moment."
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": msg, "status": status})
+		return
 	}
 	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg})
 }
