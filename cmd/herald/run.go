@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/web"
 )
 
 // usageError is a mistake in the command line: exit status 2.
@@ -48,6 +49,8 @@ func commands() map[string]command {
 		"feed":    {"print a feed as the server serves it", cmdFeed},
 		"check":   {"validate the configuration", cmdCheck},
 		"version": {"print the version", cmdVersion},
+		"backup":  {"copy the store consistently, also while serve runs", cmdBackup},
+		"restore": {"put a backup back (serve must be stopped)", cmdRestore},
 	}
 }
 
@@ -139,9 +142,9 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(web.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(web.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {

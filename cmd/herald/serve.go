@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/herald-news/herald/internal/content"
@@ -50,8 +53,27 @@ type daemon struct {
 	ln     net.Listener
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	web    *web.Server
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
+}
+
+// reload re-reads templates and rescans the content folder (SIGHUP),
+// without dropping a connection.
+func (d *daemon) reload(ctx context.Context) {
+	if err := d.web.ReloadTemplates(); err != nil {
+		d.log.Error("template reload failed; keeping the old templates", slog.Any("err", err))
+	} else {
+		d.log.Info("templates reloaded")
+	}
+	if d.cfg.Content.Dir != "" && fileExists(d.cfg.Content.Dir) {
+		rep, err := d.syncer.Sync(ctx)
+		if err != nil {
+			d.log.Error("content rescan failed", slog.Any("err", err))
+			return
+		}
+		d.log.Info("content rescanned", slog.String("result", rep.String()))
+	}
 }
 
 // Addr is the address the daemon listens on.
@@ -92,6 +114,16 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	}
 	d.refresh = refresh
 	handler, err := web.New(web.Config{
+		ReadyChecks: map[string]func(context.Context) error{
+			"store": st.Ping,
+			"migrations": func(ctx context.Context) error {
+				v, err := st.SchemaVersion(ctx)
+				if err == nil && v != sqlite.LatestVersion() {
+					err = fmt.Errorf("schema version %d, binary wants %d", v, sqlite.LatestVersion())
+				}
+				return err
+			},
+		},
 		Site: web.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Location: loc},
 		Store:      st,
@@ -105,6 +137,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	if err != nil {
 		return fail(err)
 	}
+	d.web = handler
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fail(fmt.Errorf("http.listen: %w", err))
@@ -137,6 +170,21 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	go func() {
 		defer d.wg.Done()
 		d.watchStore(bg)
+	}()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-hup:
+				d.reload(bg)
+			}
+		}
 	}()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
 	return d, nil

@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -19,6 +21,14 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 )
+
+// pageCSP is the Content-Security-Policy of every HTML page.
+const pageCSP = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; " +
+	"connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+// ReloadTemplates re-reads the page templates (SIGHUP); on error the old
+// ones stay in use.
+func (s *Server) ReloadTemplates() error { return s.loadTemplates() }
 
 // pageData is what every page template gets.
 type pageData struct {
@@ -42,7 +52,8 @@ type pageData struct {
 	TagFeeds []feedLink
 	MaxItems int
 
-	Message string
+	Message   string
+	RequestID string
 	// Subscribe is the subscribe form (subscribe.go), where a page has one.
 	Subscribe *subscribeForm
 	// Extra carries surface-specific data (subscribe forms and the like).
@@ -81,15 +92,16 @@ func (s *Server) loadTemplates() error {
 		},
 		"updatedLater": func(a *article.Article) bool { return a.Updated.Sub(a.Published) > time.Hour },
 	}
-	s.pages = map[string]*template.Template{}
+	pages := map[string]*template.Template{}
 	for _, name := range append([]string{"index", "article", "feeds", "error"}, subscribePages...) {
 		files := append([]string{"pages/layout.html", "pages/" + name + ".html"}, pageExtras[name]...)
 		t, err := template.New(name).Funcs(funcs).ParseFS(s.cfg.Templates, files...)
 		if err != nil {
 			return fmt.Errorf("templates: pages/%s.html: %w", name, err)
 		}
-		s.pages[name] = t
+		pages[name] = t
 	}
+	s.pages.Store(&pages)
 	return nil
 }
 
@@ -103,7 +115,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		d.Alternates = s.alternates("/", s.cfg.Site.Title)
 	}
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+	if err := (*s.pages.Load())[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		s.log.ErrorContext(r.Context(), "template failed", slog.String("page", name), slog.Any("err", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -113,6 +125,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-cache")
+	}
+	if h.Get("Content-Security-Policy") == "" {
+		// No inline script or style anywhere; only /embed/frame may be framed
+		// (its handler sets its own policy).
+		h.Set("Content-Security-Policy", pageCSP)
+		h.Set("X-Frame-Options", "DENY")
 	}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
@@ -296,5 +314,31 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte("ok\n"))
+}
+
+// handleReadyz runs every readiness check: 200 when all pass, else 503,
+// with each check's result in JSON.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	status := http.StatusOK
+	for name, check := range s.cfg.ReadyChecks {
+		if err := check(ctx); err != nil {
+			checks[name] = err.Error()
+			status = http.StatusServiceUnavailable
+		} else {
+			checks[name] = "ok"
+		}
+	}
+	word := "ok"
+	if status != http.StatusOK {
+		word = "unavailable"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"status": word, "checks": checks})
 }

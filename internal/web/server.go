@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
@@ -55,6 +56,8 @@ type Config struct {
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
+	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
+	ReadyChecks map[string]func(context.Context) error
 	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
 	Subscribe *SubscribeConfig
 }
@@ -63,7 +66,7 @@ type Config struct {
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	pages map[string]*template.Template
+	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
 	// limiter limits subscribe requests per client IP.
 	limiter *subscribe.Limiter
@@ -155,8 +158,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "Something went wrong on our side. Please try again in a moment."
 	}
 	if wantsJSON(r) {
-		writeJSON(w, status, map[string]any{"error": msg, "status": status})
+		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
 		return
 	}
-	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg})
+	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
 }

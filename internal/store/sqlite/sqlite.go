@@ -25,9 +25,10 @@ var migrations embed.FS
 
 // Store is the SQLite store. Its methods are safe for concurrent use.
 type Store struct {
-	w *sql.DB // exactly one connection: SQLite allows one writer
-	r *sql.DB // readers
+	w    *sql.DB // exactly one connection: SQLite allows one writer
+	r    *sql.DB // readers
 	path string
+	lock *os.File // shared lock: restore refuses while any process has the store
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
@@ -48,8 +49,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	dsnW := "file:" + path + "?" + q.Encode() + "&_txlock=immediate"
 	dsnR := "file:" + path + "?" + q.Encode()
+	lock, err := lockFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
 	w, err := sql.Open("sqlite", dsnW)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
@@ -57,11 +63,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r, err := sql.Open("sqlite", dsnR)
 	if err != nil {
 		w.Close()
+		lock.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s := &Store{w: w, r: r, path: path}
+	s := &Store{w: w, r: r, path: path, lock: lock}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -71,7 +78,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
 }
 
 // Path is the database file.

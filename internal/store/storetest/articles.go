@@ -1,0 +1,255 @@
+// Package storetest is the conformance suite every store backend passes:
+// the SQLite store now, PostgreSQL later. A backend's test calls Run with
+// a function that opens a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// ArticleStore is the part of a store the article suite exercises.
+type ArticleStore interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	SetRemoved(ctx context.Context, slug string, removed bool) error
+	DeleteArticle(ctx context.Context, slug string) error
+	GetArticle(ctx context.Context, slug string) (*article.Article, error)
+	ListArticles(ctx context.Context, q article.Query) ([]article.Article, error)
+	CountArticles(ctx context.Context, q article.Query) (int, error)
+	ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error)
+	GetTag(ctx context.Context, slug string) (article.Tag, error)
+	FileArticles(ctx context.Context) ([]article.FileRecord, error)
+	ArticlesGeneration(ctx context.Context) (int64, error)
+	NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error)
+}
+
+var t0 = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+
+func mk(slug string, day int, tags ...string) *article.Article {
+	a := &article.Article{
+		Slug: slug, Title: "Title " + slug, Summary: "Summary", Body: "Body", BodyHTML: "<p>Body</p>",
+		AuthorName: "Åsa Lindqvist", Published: t0.AddDate(0, 0, day),
+		Source: article.SourceFile, SourcePath: slug + ".md", ContentHash: "h-" + slug,
+	}
+	for _, tg := range tags {
+		a.Tags = append(a.Tags, article.Tag{Name: tg, Slug: article.Slugify(tg)})
+	}
+	return a
+}
+
+func slugs(as []article.Article) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Slug
+	}
+	return out
+}
+
+func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+// RunArticles runs the article conformance suite.
+func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
+	ctx := context.Background()
+	now := t0.AddDate(0, 1, 0)
+
+	t.Run("UpsertAndGet", func(t *testing.T) {
+		s := open(t)
+		a := mk("one", 0, "Göteborg", "WP2")
+		a.Image = &article.Image{MediaPath: "img/x.png", Alt: "alt", Width: 10, Height: 20}
+		a.AuthorEmail = "asa@example.org"
+		a.Link = "https://example.org/one"
+		changed, err := s.UpsertArticle(ctx, a, now)
+		if err != nil || !changed {
+			t.Fatalf("insert: changed=%v err=%v", changed, err)
+		}
+		got, err := s.GetArticle(ctx, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title != a.Title || got.AuthorName != "Åsa Lindqvist" || !got.Published.Equal(a.Published) ||
+			!got.Updated.Equal(a.Published) || got.Image == nil || *got.Image != *a.Image || got.Link != a.Link ||
+			len(got.Tags) != 2 || got.Tags[0] != (article.Tag{Name: "Göteborg", Slug: "goteborg"}) || got.ID == 0 {
+			t.Errorf("got %+v", got)
+		}
+		if got.FirstSeen.IsZero() {
+			t.Error("first_seen not set for a published article")
+		}
+		if _, err := s.GetArticle(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing: %v", err)
+		}
+	})
+
+	t.Run("UnchangedIsNoop", func(t *testing.T) {
+		s := open(t)
+		a := mk("one", 0)
+		s.UpsertArticle(ctx, a, now)
+		g1, _ := s.ArticlesGeneration(ctx)
+		changed, err := s.UpsertArticle(ctx, mk("one", 0), now.Add(time.Hour))
+		g2, _ := s.ArticlesGeneration(ctx)
+		if err != nil || changed || g1 != g2 {
+			t.Errorf("re-upsert of unchanged: changed=%v err=%v gen %d→%d", changed, err, g1, g2)
+		}
+	})
+
+	t.Run("ChangedKeepsIDNewUpdated", func(t *testing.T) {
+		s := open(t)
+		a := mk("one", 0, "x")
+		s.UpsertArticle(ctx, a, now)
+		id := a.ID
+		b := mk("one", 0, "y")
+		b.Title, b.ContentHash = "Retitled", "h2"
+		later := now.Add(48 * time.Hour)
+		changed, err := s.UpsertArticle(ctx, b, later)
+		if err != nil || !changed {
+			t.Fatalf("changed=%v err=%v", changed, err)
+		}
+		got, _ := s.GetArticle(ctx, "one")
+		if got.ID != id || got.Title != "Retitled" || !got.Updated.Equal(later) || len(got.Tags) != 1 || got.Tags[0].Slug != "y" {
+			t.Errorf("got %+v", got)
+		}
+	})
+
+	t.Run("ErrConflict", func(t *testing.T) {
+		s := open(t)
+		s.UpsertArticle(ctx, mk("one", 0), now)
+		b := mk("one", 0)
+		b.SourcePath = "other.md"
+		if _, err := s.UpsertArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("two files, one slug: %v", err)
+		}
+		c := mk("one", 0)
+		c.Source = article.SourceAPI
+		if _, err := s.UpsertArticle(ctx, c, now); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("api over file: %v", err)
+		}
+	})
+
+	t.Run("ListNewestFirstWithPaging", func(t *testing.T) {
+		s := open(t)
+		for i := 0; i < 7; i++ {
+			s.UpsertArticle(ctx, mk(fmt.Sprintf("a%d", i), i, "all"), now)
+		}
+		draft := mk("draft", 3, "all")
+		draft.Draft = true
+		s.UpsertArticle(ctx, draft, now)
+		future := mk("future", 100, "all")
+		s.UpsertArticle(ctx, future, now)
+		for _, tags := range [][]string{nil, {"all"}, {"all", "none"}} {
+			got, err := s.ListArticles(ctx, article.Query{Now: now, Limit: 3, Offset: 3, Tags: tags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"a3", "a2", "a1"}; !eq(slugs(got), want) {
+				t.Errorf("tags %v: got %v, want %v", tags, slugs(got), want)
+			}
+			n, _ := s.CountArticles(ctx, article.Query{Now: now, Tags: tags})
+			if n != 7 {
+				t.Errorf("tags %v: count = %d", tags, n)
+			}
+		}
+		all, _ := s.ListArticles(ctx, article.Query{})
+		if len(all) != 8 || all[0].Slug != "future" {
+			t.Errorf("no time bound: %v", slugs(all))
+		}
+		next, ok, err := s.NextPublication(ctx, now)
+		if err != nil || !ok || !next.Equal(future.Published) {
+			t.Errorf("next publication = %v %v %v", next, ok, err)
+		}
+	})
+
+	t.Run("TagsAnyOf", func(t *testing.T) {
+		s := open(t)
+		s.UpsertArticle(ctx, mk("a", 1, "red"), now)
+		s.UpsertArticle(ctx, mk("b", 2, "blue"), now)
+		s.UpsertArticle(ctx, mk("c", 3, "red", "blue"), now)
+		s.UpsertArticle(ctx, mk("d", 4, "green"), now)
+		got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"red", "blue"}})
+		if want := []string{"c", "b", "a"}; !eq(slugs(got), want) {
+			t.Errorf("got %v, want %v", slugs(got), want)
+		}
+		tags, _ := s.ListTags(ctx, now)
+		if len(tags) != 3 || tags[0].Slug != "blue" || tags[0].Count != 2 {
+			t.Errorf("tags = %+v", tags)
+		}
+		if tg, err := s.GetTag(ctx, "green"); err != nil || tg.Name != "green" {
+			t.Errorf("GetTag = %+v %v", tg, err)
+		}
+		if _, err := s.GetTag(ctx, "mauve"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown tag: %v", err)
+		}
+	})
+
+	t.Run("RemovedAndBack", func(t *testing.T) {
+		s := open(t)
+		s.UpsertArticle(ctx, mk("a", 1, "x"), now)
+		g1, _ := s.ArticlesGeneration(ctx)
+		if err := s.SetRemoved(ctx, "a", true); err != nil {
+			t.Fatal(err)
+		}
+		g2, _ := s.ArticlesGeneration(ctx)
+		if got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}}); len(got) != 0 || g1 == g2 {
+			t.Errorf("removed still listed: %v (gen %d→%d)", slugs(got), g1, g2)
+		}
+		a, _ := s.GetArticle(ctx, "a")
+		if !a.Removed || a.Visible(now) {
+			t.Errorf("removed = %v", a.Removed)
+		}
+		fa, _ := s.FileArticles(ctx)
+		if len(fa) != 1 || !fa[0].Removed || fa[0].SourcePath != "a.md" {
+			t.Errorf("file articles = %+v", fa)
+		}
+		// The file comes back: the same content hash restores it.
+		changed, err := s.UpsertArticle(ctx, mk("a", 1, "x"), now)
+		if err != nil || !changed {
+			t.Errorf("restore: %v %v", changed, err)
+		}
+		if got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}}); len(got) != 1 {
+			t.Errorf("restored not listed")
+		}
+		// A renamed file may take over a removed article's slug.
+		s.SetRemoved(ctx, "a", true)
+		b := mk("a", 1, "x")
+		b.SourcePath = "renamed.md"
+		if _, err := s.UpsertArticle(ctx, b, now); err != nil {
+			t.Errorf("rename takeover: %v", err)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s := open(t)
+		s.UpsertArticle(ctx, mk("a", 1, "x"), now)
+		if err := s.DeleteArticle(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteArticle(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second delete: %v", err)
+		}
+		if n, _ := s.CountArticles(ctx, article.Query{}); n != 0 {
+			t.Errorf("count = %d", n)
+		}
+	})
+
+	t.Run("DraftBecomesPublished", func(t *testing.T) {
+		s := open(t)
+		d := mk("d", 1)
+		d.Draft = true
+		s.UpsertArticle(ctx, d, now)
+		got, _ := s.GetArticle(ctx, "d")
+		if !got.FirstSeen.IsZero() {
+			t.Errorf("draft has first_seen %v", got.FirstSeen)
+		}
+		p := mk("d", 1)
+		p.ContentHash = "h-published"
+		s.UpsertArticle(ctx, p, now)
+		got, _ = s.GetArticle(ctx, "d")
+		if !got.FirstSeen.Equal(now) {
+			t.Errorf("first_seen = %v, want %v", got.FirstSeen, now)
+		}
+	})
+}
