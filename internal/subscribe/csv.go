@@ -133,11 +133,12 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
 			continue
 		}
-		if first, dup := firstLine[sub.Email]; dup {
+		key := strings.ToLower(sub.Email)
+		if first, dup := firstLine[key]; dup {
 			rep.Errors = append(rep.Errors, &RowError{line, fmt.Sprintf("%s is also on line %d", sub.Email, first)})
 			continue
 		}
-		firstLine[sub.Email] = line
+		firstLine[key] = line
 		subs = append(subs, sub)
 	}
 	created, err := s.cfg.Store.ImportSubscribers(ctx, subs, now)
@@ -161,7 +162,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 			}
 			if err := s.sendConfirm(ctx, sub, now); err != nil {
 				s.log.ErrorContext(ctx, "confirmation mail failed", slog.String("email", sub.Email), slog.Any("err", err))
-				rep.Errors = append(rep.Errors, &RowError{firstLine[sub.Email], "confirmation mail: " + err.Error()})
+				rep.Errors = append(rep.Errors, &RowError{firstLine[strings.ToLower(sub.Email)], "confirmation mail: " + err.Error()})
 				continue
 			}
 			if err := s.cfg.Store.MarkConfirmSent(ctx, sub.ID, now); err != nil {

@@ -1,7 +1,7 @@
 -- Subscribers, what they receive, and their consent (DESIGN §4).
 CREATE TABLE subscribers (
     id              INTEGER PRIMARY KEY,
-    email           TEXT    NOT NULL UNIQUE,          -- normalised: lowercase domain (punycode), trimmed
+    email           TEXT    NOT NULL COLLATE NOCASE UNIQUE, -- normalised: local part as typed, lowercase punycode domain; unique ignoring case
     name            TEXT    NOT NULL DEFAULT '',
     status          TEXT    NOT NULL DEFAULT 'pending'
                     CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
