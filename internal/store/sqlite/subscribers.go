@@ -512,89 +512,148 @@ func (s *Store) Erasures(ctx context.Context) (int, error) {
 }
 
 // importBatch is how many rows one import transaction holds.
-const importBatch = 20000
+const importBatch = 25000
 
 // ImportSubscribers adds the subscribers that are not in the store yet,
-// in large transactions with prepared statements; an address already
-// stored is left exactly as it is (so importing a file twice changes
-// nothing). It sets each sub's ID; for an existing address it also sets
-// Status and ConfirmSentAt from the store. created[i] reports whether
+// in large transactions with multi-row INSERTs; an address already stored
+// (ignoring case) is left exactly as it is, so importing a file twice
+// changes nothing. It sets each sub's ID; for an existing address it also
+// sets Status and ConfirmSentAt from the store. created[i] reports whether
 // subs[i] was added.
 func (s *Store) ImportSubscribers(ctx context.Context, subs []*subscribe.Subscriber, now time.Time) (created []bool, err error) {
 	created = make([]bool, len(subs))
 	for start := 0; start < len(subs); start += importBatch {
 		end := min(start+importBatch, len(subs))
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			ins, err := tx.PrepareContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at,
-				consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (email) DO NOTHING RETURNING id`)
-			if err != nil {
-				return err
-			}
-			defer ins.Close()
-			get, err := tx.PrepareContext(ctx, `SELECT id, status, confirm_sent_at FROM subscribers WHERE email = ?`)
-			if err != nil {
-				return err
-			}
-			defer get.Close()
-			insNL, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at) VALUES (?, ?, ?)`)
-			if err != nil {
-				return err
-			}
-			defer insNL.Close()
-			insTag, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug) VALUES (?, ?)`)
-			if err != nil {
-				return err
-			}
-			defer insTag.Close()
-			for i := start; i < end; i++ {
-				sub := subs[i]
-				at := sub.Consent.At
-				if at.IsZero() {
-					at = now
-				}
-				var confirmed, unsub any
-				if sub.Status == subscribe.StatusActive {
-					confirmed = micros(at)
-				}
-				if sub.Status == subscribe.StatusUnsubscribed {
-					unsub = micros(now)
-				}
-				var id int64
-				err := ins.QueryRowContext(ctx, sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
-					micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text).Scan(&id)
-				if errors.Is(err, sql.ErrNoRows) {
-					var status string
-					var sent sql.NullInt64
-					if err := get.QueryRowContext(ctx, sub.Email).Scan(&id, &status, &sent); err != nil {
-						return fmt.Errorf("sqlite: import %s: %w", sub.Email, err)
-					}
-					sub.ID, sub.Status, sub.ConfirmSentAt = id, subscribe.Status(status), fromNull(sent)
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("sqlite: import %s: %w", sub.Email, err)
-				}
-				sub.ID = id
-				created[i] = true
-				if sub.Status != subscribe.StatusUnsubscribed {
-					for _, nl := range sub.Newsletters {
-						if _, err := insNL.ExecContext(ctx, nl, id, micros(at)); err != nil {
-							return fmt.Errorf("sqlite: import %s: %w", sub.Email, err)
-						}
-					}
-				}
-				for _, t := range sub.Tags {
-					if _, err := insTag.ExecContext(ctx, id, t); err != nil {
-						return fmt.Errorf("sqlite: import %s: %w", sub.Email, err)
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.inTx(ctx, func(tx *sql.Tx) error { return importBatchTx(ctx, tx, subs[start:end], created[start:end], now) }); err != nil {
 			return created, err
 		}
 	}
 	return created, nil
+}
+
+// multiInsert runs INSERT prefix VALUES (…),(…) over rows of cols
+// values each, perRow placeholders at a time.
+type multiInsert struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	prefix string
+	cols   int
+	max    int // rows per statement
+	args   []any
+	n      int
+	before *multiInsert // flushed first: the rows these reference
+}
+
+func (m *multiInsert) add(vals ...any) error {
+	m.args = append(m.args, vals...)
+	m.n++
+	if m.n >= m.max {
+		return m.flush()
+	}
+	return nil
+}
+
+func (m *multiInsert) flush() error {
+	if m.n == 0 {
+		return nil
+	}
+	if m.before != nil {
+		if err := m.before.flush(); err != nil {
+			return err
+		}
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", m.cols), ",") + ")"
+	q := m.prefix + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", m.n), ",")
+	if _, err := m.tx.ExecContext(m.ctx, q, m.args...); err != nil {
+		return fmt.Errorf("sqlite: import: %w", err)
+	}
+	m.args, m.n = m.args[:0], 0
+	return nil
+}
+
+func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber, created []bool, now time.Time) error {
+	type known struct {
+		id     int64
+		status string
+		sent   sql.NullInt64
+	}
+	existing := map[string]known{}
+	const chunk = 500
+	for i := 0; i < len(subs); i += chunk {
+		part := subs[i:min(i+chunk, len(subs))]
+		args := make([]any, len(part))
+		for j, sub := range part {
+			args[j] = sub.Email
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, email, status, confirm_sent_at FROM subscribers WHERE email IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: import: %w", err)
+		}
+		for rows.Next() {
+			var k known
+			var email string
+			if err := rows.Scan(&k.id, &email, &k.status, &k.sent); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: import: %w", err)
+			}
+			existing[strings.ToLower(email)] = k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: import: %w", err)
+		}
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM subscribers`).Scan(&next); err != nil {
+		return fmt.Errorf("sqlite: import: %w", err)
+	}
+	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 12, max: 80, prefix: `INSERT INTO subscribers (id, email, name, status, created_at, updated_at,
+		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)`}
+	insNL := &multiInsert{ctx: ctx, tx: tx, cols: 3, max: 300, before: insSub, prefix: `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at)`}
+	insTag := &multiInsert{ctx: ctx, tx: tx, cols: 2, max: 400, before: insSub, prefix: `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug)`}
+	for i, sub := range subs {
+		key := strings.ToLower(sub.Email)
+		if k, ok := existing[key]; ok {
+			sub.ID, sub.Status, sub.ConfirmSentAt = k.id, subscribe.Status(k.status), fromNull(k.sent)
+			continue
+		}
+		at := sub.Consent.At
+		if at.IsZero() {
+			at = now
+		}
+		var confirmed, unsub any
+		if sub.Status == subscribe.StatusActive {
+			confirmed = micros(at)
+		}
+		if sub.Status == subscribe.StatusUnsubscribed {
+			unsub = micros(now)
+		}
+		sub.ID = next
+		next++
+		existing[key] = known{id: sub.ID, status: string(sub.Status)}
+		created[i] = true
+		if err := insSub.add(sub.ID, sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
+			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text); err != nil {
+			return err
+		}
+		if sub.Status != subscribe.StatusUnsubscribed {
+			for _, nl := range sub.Newsletters {
+				if err := insNL.add(nl, sub.ID, micros(at)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, t := range sub.Tags {
+			if err := insTag.add(sub.ID, t); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range []*multiInsert{insSub, insNL, insTag} {
+		if err := m.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
