@@ -108,7 +108,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
 		}
 	}
-	feeds, refresh, err := wireFeeds(ctx, cfg, st, log)
+	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg)
 	if err != nil {
 		return fail(err)
 	}

@@ -23,9 +23,9 @@ import (
 	"github.com/herald-news/herald/internal/subscribe/subscribetest"
 )
 
-// startTestDaemon runs serve in-process with mail going to the outbox
+// startSubsDaemon runs serve in-process with mail going to the outbox
 // folder; base "" means http://ADDR of the daemon itself.
-func startTestDaemon(t *testing.T, base string) (*daemon, string) {
+func startSubsDaemon(t *testing.T, base string) (*daemon, string) {
 	t.Helper()
 	env, dir := testEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -119,7 +119,7 @@ func pathOf(t *testing.T, link string) string {
 }
 
 func TestSubscriberMail(t *testing.T) {
-	d, dir := startTestDaemon(t, "https://news.example.org")
+	d, dir := startSubsDaemon(t, "https://news.example.org")
 	srv := "http://" + d.Addr()
 	name := "Åsa Lindqvist-Berg" // the interim go-mail mailer drops double quotes in an encoded name; internal/mail will not
 	resp, err := http.PostForm(srv+"/subscribe", url.Values{"email": {"asa@Example.org"}, "name": {name}})
@@ -184,7 +184,7 @@ func TestSubscriberMail(t *testing.T) {
 
 func TestSubscribeInBrowser(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Options{})
-	d, dir := startTestDaemon(t, "")
+	d, dir := startSubsDaemon(t, "")
 	base := "http://" + d.Addr()
 	text := func(sel string) string {
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))

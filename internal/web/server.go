@@ -68,6 +68,8 @@ type Server struct {
 	log   *slog.Logger
 	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
+	ids   *requestIDs
+	h     http.Handler // mux behind the middleware, built once
 	// limiter limits subscribe requests per client IP.
 	limiter *subscribe.Limiter
 }
@@ -86,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, ids: newRequestIDs()}
 	if err := s.loadTemplates(); err != nil {
 		return nil, err
 	}
@@ -95,12 +97,13 @@ func New(cfg Config) (*Server, error) {
 	for _, extra := range cfg.Extra {
 		extra(s.mux)
 	}
+	s.h = s.middleware(s.mux)
 	return s, nil
 }
 
 // ServeHTTP serves every route behind the common middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.middleware(s.mux).ServeHTTP(w, r)
+	s.h.ServeHTTP(w, r)
 }
 
 // Error statuses: the one place errors become HTTP responses.
