@@ -21,8 +21,9 @@ import (
 	"github.com/herald-news/herald/templates"
 )
 
-// subscribeMailer builds the Mailer subscribe sends with; tests replace it.
-type mailerFactory func(cfg *Config, log *slog.Logger) (subscribe.Mailer, error)
+// mailerFactory builds the Mailer subscribe sends with and its Close;
+// tests replace it.
+type mailerFactory func(cfg *Config, log *slog.Logger) (subscribe.Mailer, func() error, error)
 
 // tokenKeys are secrets.token_keys, or the key kept in the store.
 func tokenKeys(ctx context.Context, cfg *Config, st *sqlite.Store) ([][]byte, error) {
@@ -78,12 +79,13 @@ func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
 // one-click cannot work (an http base URL), and returns the cleanup loop
 // of unconfirmed subscribers for serve to run until shutdown.
 func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (*subscribe.Service, func(context.Context), error) {
-	mailer, err := newSubscribeMailer(cfg, log)
+	mailer, closeMail, err := newSubscribeMailer(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
 	svc, err := newSubscribeService(ctx, cfg, st, mailer, log)
 	if err != nil {
+		closeMail()
 		return nil, nil, err
 	}
 	if !svc.OneClick() {
@@ -91,7 +93,12 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 			slog.String("base_url", cfg.Site.BaseURL))
 	}
 	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
-	return svc, func(ctx context.Context) { svc.RunCleanup(ctx, every) }, nil
+	return svc, func(ctx context.Context) {
+		svc.RunCleanup(ctx, every)
+		if err := closeMail(); err != nil {
+			log.Warn("closing the mail transport", slog.Any("err", err))
+		}
+	}, nil
 }
 
 const subscribersUsage = `herald subscribers list [--status S] [--newsletter ID] [--json]
@@ -176,10 +183,11 @@ func cmdSubscribers(e *env, args []string) error {
 	if factory == nil {
 		factory = newSubscribeMailer
 	}
-	mailer, err := factory(cfg, log)
+	mailer, closeMail, err := factory(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer closeMail()
 	svc, err := newSubscribeService(e.ctx, cfg, st, mailer, log)
 	if err != nil {
 		return err

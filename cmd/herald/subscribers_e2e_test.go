@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,21 +14,26 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/herald-news/herald/internal/browsertest"
+	"github.com/herald-news/herald/internal/mail/mailtest"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/subscribe/subscribetest"
 )
 
 // startSubsDaemon runs serve in-process with mail going to the outbox
 // folder; base "" means http://ADDR of the daemon itself.
-func startSubsDaemon(t *testing.T, base string) (*daemon, string) {
+func startSubsDaemon(t *testing.T, base string, extra ...string) (*daemon, string) {
 	t.Helper()
 	env, dir := testEnv(t)
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -75,12 +81,16 @@ func readOutbox(t *testing.T, dir string, n int) *parsedMail {
 		t.Fatalf("outbox has %d mails, want %d", len(files), n)
 	}
 	sort.Strings(files)
-	f, err := os.Open(files[n-1])
+	raw, err := os.ReadFile(files[n-1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
+	return parseMail(t, raw)
+}
+
+func parseMail(t *testing.T, raw []byte) *parsedMail {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +128,27 @@ func pathOf(t *testing.T, link string) string {
 	return u.RequestURI()
 }
 
+// TestSubscriberMail sends the confirmation and welcome mail over SMTP to
+// an in-process server (mailtest) and parses them with net/mail and
+// mime/multipart.
 func TestSubscriberMail(t *testing.T) {
-	d, dir := startSubsDaemon(t, "https://news.example.org")
+	smtpd := mailtest.NewServer(t, mailtest.Options{})
+	d, _ := startSubsDaemon(t, "https://news.example.org", "HERALD_MAIL_TRANSPORT", "smtp", "HERALD_MAIL_SMTP_HOST", smtpd.Host,
+		"HERALD_MAIL_SMTP_PORT", strconv.Itoa(smtpd.Port), "HERALD_MAIL_SMTP_TLS", "none", "HERALD_MAIL_RETURN_PATH", "bounces@example.org")
+	received := func(n int) *parsedMail {
+		t.Helper()
+		msgs := smtpd.WaitMessages(n, 10*time.Second)
+		if len(msgs) < n {
+			t.Fatalf("SMTP server got %d messages, want %d", len(msgs), n)
+		}
+		m := msgs[n-1]
+		if m.From != "bounces@example.org" || len(m.To) != 1 || m.To[0] != "asa@example.org" {
+			t.Fatalf("envelope %q → %q", m.From, m.To)
+		}
+		return parseMail(t, m.Data)
+	}
 	srv := "http://" + d.Addr()
-	name := "Åsa Lindqvist-Berg" // the interim go-mail mailer drops double quotes in an encoded name; internal/mail will not
+	name := `Åsa "Q" Lindqvist`
 	resp, err := http.PostForm(srv+"/subscribe", url.Values{"email": {"asa@Example.org"}, "name": {name}})
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("subscribe: %v %v", resp, err)
@@ -134,7 +161,7 @@ func TestSubscriberMail(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	c := readOutbox(t, dir, 1)
+	c := received(1)
 	to, err := c.Header.AddressList("To")
 	if err != nil || len(to) != 1 || to[0].Name != name || to[0].Address != "asa@example.org" {
 		t.Fatalf("To %q: %v %v", c.Header.Get("To"), to, err)
@@ -162,7 +189,7 @@ func TestSubscriberMail(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	w := readOutbox(t, dir, 2)
+	w := received(2)
 	lu := w.Header.Get("List-Unsubscribe")
 	if !strings.HasPrefix(lu, "<https://news.example.org/unsubscribe?token=") || !strings.HasSuffix(lu, ">") ||
 		w.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" ||

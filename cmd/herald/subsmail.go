@@ -2,91 +2,88 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/mail"
-	"os"
-	"path/filepath"
-	"time"
+	netmail "net/mail"
 
+	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/subscribe"
-	gomail "github.com/wneessen/go-mail"
 )
 
-// goMailer sends subscribe's mail (confirm, welcome) with go-mail: into
-// the outbox folder as .eml files, or over SMTP. It stands in until the
-// internal/mail package is merged, which then replaces it.
-type goMailer struct {
-	cfg  *Config
-	from *mail.Address
-	log  *slog.Logger
+// newMailSender builds the configured transport (mail.transport: outbox
+// or smtp), signing with DKIM when mail.dkim is set.
+func newMailSender(cfg *Config, log *slog.Logger) (mail.Sender, error) {
+	var s mail.Sender
+	switch cfg.Mail.Transport {
+	case "smtp":
+		sc := cfg.Mail.SMTP
+		smtp, err := mail.NewSMTP(mail.SMTPConfig{Host: sc.Host, Port: sc.Port, Username: sc.Username, Password: sc.Password,
+			TLS: sc.TLS, HELO: sc.HELO, Timeout: sc.Timeout.D(), Connections: sc.Connections, Rate: sc.Rate}, log)
+		if err != nil {
+			return nil, err
+		}
+		s = smtp
+	default:
+		ob, err := mail.NewOutbox(cfg.Mail.OutboxDir, log)
+		if err != nil {
+			return nil, err
+		}
+		s = ob
+	}
+	if d := cfg.Mail.DKIM; d.Domain != "" {
+		key, err := mail.LoadDKIMKey(d.KeyFile)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("mail.dkim.key_file: %w", err)
+		}
+		signer, err := mail.NewDKIM(mail.DKIMConfig{Domain: d.Domain, Selector: d.Selector, Key: key})
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s = signer.Wrap(s)
+	}
+	return s, nil
 }
 
-func newSubscribeMailer(cfg *Config, log *slog.Logger) (subscribe.Mailer, error) {
-	from, err := mail.ParseAddress(cfg.Mail.From)
-	if err != nil {
-		return nil, fmt.Errorf("mail.from: %w", err)
-	}
-	return &goMailer{cfg: cfg, from: from, log: log}, nil
+// subscribeMailer turns subscribe's mail (confirm, welcome) into messages
+// with internal/mail and hands them to a mail.Sender.
+type subscribeMailer struct {
+	from       mail.Address
+	returnPath string
+	sender     mail.Sender
 }
 
-func (g *goMailer) Send(ctx context.Context, m *subscribe.Mail) error {
-	msg := gomail.NewMsg()
-	if err := msg.FromFormat(g.from.Name, g.from.Address); err != nil {
-		return fmt.Errorf("mail: from: %w", err)
-	}
-	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
-		return fmt.Errorf("mail: to: %w", err)
-	}
-	msg.Subject(m.Subject)
-	msg.SetDate()
-	msg.SetMessageID()
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
-	}
-	if m.ListID != "" {
-		msg.SetGenHeaderPreformatted(gomail.Header("List-Id"), m.ListID)
-	}
-	if m.ListUnsubscribe != "" {
-		if m.OneClick {
-			if err := msg.SetListUnsubscribeOneClick(m.ListUnsubscribe); err != nil {
-				return fmt.Errorf("mail: list-unsubscribe: %w", err)
-			}
-		} else {
-			msg.SetListUnsubscribe(m.ListUnsubscribe)
-		}
-	}
-	if g.cfg.Mail.Transport == "outbox" {
-		if err := os.MkdirAll(g.cfg.Mail.OutboxDir, 0o750); err != nil {
-			return fmt.Errorf("mail: outbox: %w", err)
-		}
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		name := filepath.Join(g.cfg.Mail.OutboxDir, time.Now().UTC().Format("20060102T150405.000000")+"-"+m.Kind+"-"+hex.EncodeToString(rnd[:])+".eml")
-		return msg.WriteToFile(name)
-	}
-	sc := g.cfg.Mail.SMTP
-	policy := gomail.TLSMandatory
-	opts := []gomail.Option{gomail.WithPort(sc.Port), gomail.WithTimeout(sc.Timeout.D())}
-	switch sc.TLS {
-	case "tls":
-		opts = append(opts, gomail.WithSSLPort(false))
-	case "none":
-		policy = gomail.NoTLS
-	}
-	opts = append(opts, gomail.WithTLSPolicy(policy))
-	if sc.HELO != "" {
-		opts = append(opts, gomail.WithHELO(sc.HELO))
-	}
-	if sc.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(sc.Username), gomail.WithPassword(sc.Password))
-	}
-	c, err := gomail.NewClient(sc.Host, opts...)
+// newSubscribeMailer returns the Mailer subscribe uses and its sender's Close.
+func newSubscribeMailer(cfg *Config, log *slog.Logger) (subscribe.Mailer, func() error, error) {
+	from, err := netmail.ParseAddress(cfg.Mail.From)
 	if err != nil {
-		return fmt.Errorf("mail: smtp: %w", err)
+		return nil, nil, fmt.Errorf("mail.from: %w", err)
 	}
-	return c.DialAndSendWithContext(ctx, msg)
+	rp := from.Address
+	if cfg.Mail.ReturnPath != "" {
+		a, err := netmail.ParseAddress(cfg.Mail.ReturnPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("mail.return_path: %w", err)
+		}
+		rp = a.Address
+	}
+	s, err := newMailSender(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &subscribeMailer{from: mail.Address{Name: from.Name, Email: from.Address}, returnPath: rp, sender: s}, s.Close, nil
+}
+
+func (m *subscribeMailer) Send(ctx context.Context, sm *subscribe.Mail) error {
+	raw, err := mail.Encode(&mail.Message{
+		From: m.from, To: mail.Address{Name: sm.ToName, Email: sm.To},
+		Subject: sm.Subject, Text: sm.Text, HTML: sm.HTML,
+		ListID: sm.ListID, ListUnsubscribe: sm.ListUnsubscribe, OneClick: sm.OneClick,
+		Headers: [][2]string{{"X-Herald-Mail", sm.Kind}},
+	})
+	if err != nil {
+		return err
+	}
+	return m.sender.Send(ctx, mail.Envelope{From: m.returnPath, To: []string{sm.To}}, raw)
 }
