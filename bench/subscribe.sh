@@ -36,4 +36,4 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "wrk -t$THREADS -c$CONNS -d$DURATION -s post.lua http://127.0.0.1:$PORT/subscribe"
 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s "$tmp/post.lua" "http://127.0.0.1:$PORT/subscribe" | tee "$tmp/wrk.out"
 if grep -Eq "Non-2xx|Socket errors" "$tmp/wrk.out"; then echo "FAIL: errors during the run"; exit 1; fi
-echo "confirmation mails written: $(ls "$tmp/outbox" | wc -l)"
+echo "confirmation mails written: $(ls "$tmp/outbox" | grep -c "\.eml$")"
