@@ -113,7 +113,12 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.refresh = refresh
+	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log)
+	if err != nil {
+		return fail(err)
+	}
 	handler, err := web.New(web.Config{
+		Subscribe: subscribeWeb(cfg, subs),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": st.Ping,
 			"migrations": func(ctx context.Context) error {
@@ -171,6 +176,11 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	go func() {
 		defer d.wg.Done()
 		d.watchStore(bg)
+	}()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

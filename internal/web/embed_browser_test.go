@@ -600,10 +600,11 @@ func TestBuilderInBrowser(t *testing.T) {
 	screenshot(t, ctx, "builder.png")
 }
 
-// subscribeStub stands in for POST /subscribe (the subs surface, not yet
-// merged here) in front of Herald: it records what the embeds send and
-// answers as that surface does (JSON for Accept: application/json, a
-// "check your inbox" page for a form; CORS for any origin).
+// subscribeStub stands in for POST /subscribe in front of Herald: it
+// records exactly what the embeds send and answers as the subscriber
+// surface does (JSON for Accept: application/json, a "check your inbox"
+// page for a form; CORS for any origin). The end-to-end test with the real
+// surface is TestSubscribeEmbedsCreatePending.
 type subscribeStub struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
@@ -656,9 +657,7 @@ func (st *subscribeStub) requests() []stubRequest {
 
 // TestSubscribeEmbeds: the widget's form (data-subscribe="on") posts JSON
 // with fetch and shows the answer in place; the plain HTML form snippet
-// from the builder posts cross-origin and lands on Herald's page. Against
-// a stub of /subscribe: TestSubscribeEmbedsCreatePending is the end-to-end
-// test for when the subscriber surface is merged.
+// from the builder posts cross-origin and lands on Herald's page.
 func TestSubscribeEmbeds(t *testing.T) {
 	f := newEmbedFixture(t, embedSetup{})
 	stub := newSubscribeStub(t, f.srv.Config.Handler)

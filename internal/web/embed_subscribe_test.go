@@ -1,10 +1,3 @@
-//go:build herald_subs
-
-// This test needs the subscriber surface (branch subs: web.SubscribeConfig,
-// internal/subscribe). It is written against that branch's API and built
-// only with -tags herald_subs until subs is merged into main; then drop the
-// build line.
-
 package web_test
 
 import (
@@ -108,5 +101,9 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 			t.Fatal(err)
 		}
 		pending(t, "grace@partner.example", "monthly,wp4", "wp4")
+		title, err := chromedp.Run(bctx, chromedp.Poll[string](`location.href === "`+base+`/subscribe" && document.title`))
+		if err != nil || !strings.HasPrefix(title, "Check your inbox") {
+			t.Errorf("landed on %q (%v)", title, err)
+		}
 	})
 }

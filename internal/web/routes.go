@@ -28,6 +28,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.Handle("OPTIONS /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
 		}
 	}
+	if s.cfg.Subscribe != nil {
+		s.subscribeRoutes(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
 	})

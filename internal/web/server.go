@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // Store is what the pages read.
@@ -60,6 +61,8 @@ type Config struct {
 	Extra []func(*http.ServeMux)
 	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
 	ReadyChecks map[string]func(context.Context) error
+	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
+	Subscribe *SubscribeConfig
 }
 
 // Server is the HTTP handler for the whole site.
@@ -69,8 +72,10 @@ type Server struct {
 	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
 	ids   *requestIDs
-	h     http.Handler                // mux behind the middleware, built once
-	embed atomic.Pointer[embedAssets] // built with the templates
+	h     http.Handler // mux behind the middleware, built once
+	// limiter limits subscribe requests per client IP.
+	limiter *subscribe.Limiter
+	embed   atomic.Pointer[embedAssets] // built with the templates
 }
 
 // New parses the page templates and builds the routes.
@@ -107,6 +112,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Error statuses: the one place errors become HTTP responses.
 func statusOf(err error) int {
+	if st := subscribeStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -146,11 +154,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		msg = he.Msg
+	case publicMessage(err) != "":
+		msg = publicMessage(err)
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "The request is too large."
 	case status == http.StatusNotFound:
 		msg = "There is no page at this address. It may have moved or been unpublished."
 	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		msg = "Something went wrong on our side. Please try again in a moment."
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
+		return
 	}
 	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
 }
