@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/templates"
 	"github.com/inbucket/html2text"
 	"github.com/microcosm-cc/bluemonday"
@@ -37,8 +38,8 @@ const (
 	SlotPreferencesHTML = "preferences_html"
 )
 
-// slot is the marker for a personal value (mail.Slot's format).
-func slot(name string) string { return "~HERALD~" + name + "~" }
+// slot is the marker for a personal value.
+func slot(name string) string { return mail.Slot(name) }
 
 // contentWidth is the width of the digest's content column: 600 px less
 // the padding on both sides.

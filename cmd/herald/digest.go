@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +9,6 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -21,8 +18,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/herald-news/herald/digest"
-	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/templates"
 )
 
@@ -54,68 +51,29 @@ type mailSender interface {
 	Close() error
 }
 
-// newMailer builds the configured transport (mail.transport).
+// newMailer builds the configured transport (mail.transport), DKIM-signing
+// when mail.dkim is set.
 func newMailer(cfg *Config, log *slog.Logger) (mailSender, error) {
-	if cfg.Mail.Transport == "smtp" {
-		s := cfg.Mail.SMTP
-		m, err := mail.NewSMTP(mail.SMTPConfig{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password,
-			TLS: s.TLS, HELO: s.HELO, Timeout: s.Timeout.D(), Connections: s.Connections, Rate: s.Rate}, log)
-		if err != nil {
-			return nil, fmt.Errorf("mail.smtp: %w", err)
-		}
-		return m, nil
-	}
-	return newOutbox(cfg.Mail.OutboxDir)
+	return newMailSender(cfg, log)
 }
 
-// outbox writes each message as an .eml file (mail.transport: outbox).
-// It stands in until internal/mail's outbox transport is merged.
-type outbox struct {
-	dir string
-	mu  sync.Mutex
-	n   int
+// tokenLinks makes the signed unsubscribe and preference URLs.
+type tokenLinks struct {
+	t    *subscribe.Tokens
+	base string
 }
 
-func newOutbox(dir string) (*outbox, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("mail.outbox_dir: %w", err)
-	}
-	return &outbox{dir: dir}, nil
+func (l tokenLinks) UnsubscribeURL(id int64, newsletter string) string {
+	return l.t.UnsubscribeURL(l.base, id, newsletter)
 }
-
-func (o *outbox) Send(_ context.Context, env mail.Envelope, raw []byte) error {
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	o.mu.Lock()
-	o.n++
-	n := o.n
-	o.mu.Unlock()
-	to := "unknown"
-	if len(env.To) > 0 {
-		to = strings.NewReplacer("/", "_", "\\", "_", "@", "_at_").Replace(env.To[0])
-	}
-	name := fmt.Sprintf("%s-%04d-%s-%s.eml", time.Now().UTC().Format("20060102T150405"), n%10000, hex.EncodeToString(rnd[:]), to)
-	tmp := filepath.Join(o.dir, "."+name)
-	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
-		return &mail.SendError{Temporary: true, Err: err}
-	}
-	if err := os.Rename(tmp, filepath.Join(o.dir, name)); err != nil {
-		return &mail.SendError{Temporary: true, Err: err}
-	}
-	return nil
-}
-
-func (o *outbox) Close() error { return nil }
-
-// siteLinks makes unsubscribe and preference URLs until the subscribe
-// engine's signed tokens are wired in (internal/subscribe.Tokens).
-type siteLinks struct{ base string }
-
-func (l siteLinks) UnsubscribeURL(int64, string) string { return l.base + "/unsubscribe" }
-func (l siteLinks) PreferencesURL(int64) string         { return l.base + "/preferences" }
+func (l tokenLinks) PreferencesURL(id int64) string { return l.t.PreferencesURL(l.base, id) }
 
 // newDigest builds the digest service from the configuration.
-func newDigest(cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {
+func newDigest(ctx context.Context, cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {
+	keys, err := tokenKeys(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
 	from, err := netmail.ParseAddress(cfg.Mail.From)
 	if err != nil {
 		return nil, fmt.Errorf("mail.from: %w", err)
@@ -152,7 +110,7 @@ func newDigest(cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger)
 		ReturnPath:  returnPath,
 		Store:       st,
 		Mailer:      m,
-		Links:       siteLinks{base},
+		Links:       tokenLinks{subscribe.NewTokens(keys), base},
 		Lease:       cfg.Digest.Lease.D(),
 		MaxAttempts: cfg.Digest.MaxAttempts,
 		RetryBase:   cfg.Digest.RetryBase.D(),
@@ -189,7 +147,7 @@ func cmdDigestPreview(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	svc, err := newDigest(cfg, st, nil, log)
+	svc, err := newDigest(e.ctx, cfg, st, nil, log)
 	if err != nil {
 		return err
 	}
@@ -252,7 +210,7 @@ func cmdDigestSend(e *env, args []string) error {
 		return err
 	}
 	defer m.Close()
-	svc, err := newDigest(cfg, st, m, log)
+	svc, err := newDigest(e.ctx, cfg, st, m, log)
 	if err != nil {
 		return err
 	}
@@ -435,13 +393,10 @@ func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.L
 	if err != nil {
 		return nil, err
 	}
-	svc, err := newDigest(cfg, st, m, log)
+	svc, err := newDigest(ctx, cfg, st, m, log)
 	if err != nil {
 		m.Close()
 		return nil, err
-	}
-	if strings.HasPrefix(cfg.Site.BaseURL, "http://") {
-		log.Warn("site.base_url is http: digests carry List-Unsubscribe without one-click List-Unsubscribe-Post (RFC 8058 needs https)")
 	}
 	if err := svc.StartScheduler(ctx); err != nil {
 		m.Close()

@@ -97,7 +97,7 @@ func TestDigestOutbox(t *testing.T) {
 		t.Fatalf("%d .eml files", len(emls))
 	}
 	raw, _ := os.ReadFile(emls[0])
-	for _, want := range []string{"List-Unsubscribe: <http://localhost:8080/unsubscribe>", "List-Id: ", "Message-ID: <digest.1.",
+	for _, want := range []string{"List-Unsubscribe: <http://localhost:8080/unsubscribe?token=", "List-Id: ", "Message-ID: <digest.1.",
 		"Content-Type: multipart/alternative", "To: \"Reader "} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf(".eml lacks %q", want)
@@ -132,9 +132,16 @@ func TestDigestOutbox(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("test send: %s", errs)
 	}
-	emls, _ = filepath.Glob(filepath.Join(dir, "outbox", "*editor_at_example.org.eml"))
-	if len(emls) != 1 {
-		t.Fatalf("test send wrote %d files", len(emls))
+	emls, _ = filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
+	tests := 0
+	for _, p := range emls {
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), "X-Herald-Test: yes") && strings.Contains(string(b), "To: <editor@example.org>") {
+			tests++
+		}
+	}
+	if tests != 1 {
+		t.Fatalf("test send wrote %d files to editor@example.org", tests)
 	}
 }
 

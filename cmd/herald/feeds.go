@@ -2,18 +2,109 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
+	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/internal/websub"
 )
 
-// wireFeeds builds the feed handler and the function that refreshes it.
-// Placeholder until the feed package lands: no feeds.
-func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (web.Feeds, func(context.Context) error, error) {
-	return nil, nil, nil
+// newFeedHandler builds the feed handler from the config: serve and
+// `herald feed` share it, so both give the same bytes.
+func newFeedHandler(cfg *Config, st *sqlite.Store, log *slog.Logger) *feed.Handler {
+	return feed.NewHandler(st, feed.Site{
+		Title:       cfg.Site.Title,
+		Description: cfg.Site.Description,
+		BaseURL:     cfg.Site.BaseURL,
+		Language:    cfg.Site.Language,
+		Author:      cfg.Site.Author,
+		Hubs:        cfg.WebSub.Hubs,
+	}, feed.Options{
+		Items:          cfg.Feed.Items,
+		MaxItems:       cfg.Feed.MaxItems,
+		CacheControl:   cfg.HTTP.CacheControl,
+		AllowedOrigins: cfg.Embed.AllowedOrigins,
+		Logger:         log,
+	})
 }
 
+// feedRoutes adapts the feed handler to the web server's Feeds.
+type feedRoutes struct{ h *feed.Handler }
+
+func (f feedRoutes) SiteFeed(format string) http.Handler { return f.h.Site(feed.Format(format)) }
+func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.Format(format)) }
+
+// wireFeeds builds the feed handler and the refresh that serve runs when
+// the store changes: re-render the main variants, then ping WebSub hubs
+// for the feeds whose bytes changed (serve owns pings; DESIGN §1).
+func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }) (web.Feeds, func(context.Context) error, error) {
+	h := newFeedHandler(cfg, st, log)
+	if _, err := h.Refresh(ctx); err != nil {
+		return nil, nil, fmt.Errorf("feeds: %w", err)
+	}
+	var pub *websub.Publisher
+	if len(cfg.WebSub.Hubs) > 0 {
+		pub = websub.NewPublisher(cfg.WebSub.Hubs, &http.Client{Timeout: 30 * time.Second}, log)
+		wg.Go(func() { pub.Run(bg) })
+	}
+	refresh := func(ctx context.Context) error {
+		changed, err := h.Refresh(ctx)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			log.Info("feeds refreshed", slog.Int("changed", len(changed)))
+			if pub != nil {
+				pub.Publish(changed)
+			}
+		}
+		return nil
+	}
+	return feedRoutes{h}, refresh, nil
+}
+
+const feedUsage = "herald feed [--format rss|atom|json] [--tag NAME-OR-SLUG] [--limit N]"
+
 func cmdFeed(e *env, args []string) error {
-	return usagef("", "feed: not built yet")
+	var format, tag string
+	var limit int
+	rest, err := e.flags("feed", feedUsage, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", "atom", "rss, atom or json")
+		fs.StringVar(&tag, "tag", "", "a tag's name or slug")
+		fs.IntVar(&limit, "limit", 0, "items (default feed.items)")
+	}, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(rest) > 0 {
+		return usagef("usage: "+feedUsage, "feed: unexpected argument %q", rest[0])
+	}
+	f := feed.Format(format)
+	if !f.Valid() {
+		return usagef("usage: "+feedUsage, "feed: --format must be rss, atom or json, got %q", format)
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	if limit < 0 || limit > cfg.Feed.MaxItems {
+		return usagef("usage: "+feedUsage, "feed: --limit must be 1 to %d (feed.max_items)", cfg.Feed.MaxItems)
+	}
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h := newFeedHandler(cfg, st, slog.New(slog.DiscardHandler))
+	b, err := h.Bytes(e.ctx, feed.Variant{Format: f, Tag: tag, Limit: limit})
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	_, err = e.stdout.Write(b)
+	return err
 }

@@ -110,7 +110,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
 		}
 	}
-	feeds, refresh, err := wireFeeds(ctx, cfg, st, log)
+	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +118,12 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	if d.digest, err = startDigest(bg, cfg, st, log); err != nil {
 		return fail(err)
 	}
+	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log)
+	if err != nil {
+		return fail(err)
+	}
 	handler, err := web.New(web.Config{
+		Subscribe: subscribeWeb(cfg, subs),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": st.Ping,
 			"migrations": func(ctx context.Context) error {
@@ -131,13 +136,14 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		},
 		Site: web.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Location: loc},
-		Store:            st,
-		Feeds:            feeds,
-		Templates:        templates.FS(cfg.Templates.Dir),
-		ContentDir:       cfg.Content.Dir,
-		PageSize:         cfg.Feed.Items,
-		MaxItems:         cfg.Feed.MaxItems,
-		Logger:           log,
+		Store:      st,
+		Feeds:      feeds,
+		Templates:  templates.FS(cfg.Templates.Dir),
+		ContentDir: cfg.Content.Dir,
+		PageSize:   cfg.Feed.Items,
+		MaxItems:   cfg.Feed.MaxItems,
+		Logger:     log,
+		Embed:      embedConfig(cfg),
 		Archive:          st,
 		NewsletterTitles: newsletterTitles(cfg),
 	})
@@ -178,6 +184,11 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		defer d.wg.Done()
 		d.watchStore(bg)
 	}()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	d.wg.Add(1)
@@ -195,6 +206,15 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	}()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
 	return d, nil
+}
+
+// embedConfig is the partner-site embed's part of the configuration.
+func embedConfig(cfg *Config) web.EmbedConfig {
+	e := web.EmbedConfig{AllowedOrigins: cfg.Embed.AllowedOrigins}
+	for _, n := range cfg.Newsletters {
+		e.Newsletters = append(e.Newsletters, web.EmbedNewsletter{ID: n.ID, Title: n.Title, Default: n.Default})
+	}
+	return e
 }
 
 // watchStore polls the store's article generation about once a second

@@ -22,7 +22,25 @@ type Address struct{ Name, Email string }
 // String formats the address for a header per RFC 5322: the display name is
 // quoted when it is printable ASCII and an RFC 2047 encoded word otherwise.
 func (a Address) String() string {
-	return (&netmail.Address{Name: a.Name, Address: a.Email}).String()
+	if !netmailMisencodes(a.Name) {
+		return (&netmail.Address{Name: a.Name, Address: a.Email}).String()
+	}
+	return mime.BEncoding.Encode("utf-8", a.Name) + " " + (&netmail.Address{Address: a.Email}).String()
+}
+
+// netmailMisencodes reports names that net/mail's Address.String (which
+// go-mail uses) turns into a Q-encoded word with a bare backslash, which
+// RFC 2047 forbids in a phrase and net/mail itself cannot parse back.
+func netmailMisencodes(name string) bool {
+	if !strings.ContainsRune(name, '\\') {
+		return false
+	}
+	for _, r := range name {
+		if r >= utf8.RuneSelf || (r < ' ' && r != '\t') || r == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // Message is one mail as Herald composes it. List mail goes to one recipient
@@ -64,13 +82,34 @@ var reservedHeaders = map[string]bool{
 	"list-unsubscribe-post": true, "sender": true, "return-path": true, "dkim-signature": true,
 }
 
-// checkHeaderValue rejects values that could inject header fields.
+// maxHeaderValue keeps every header line under RFC 5322's 998-character
+// limit even when a value has no space to fold at.
+const maxHeaderValue = 900
+
+// checkHeaderValue rejects values that could inject header fields or make
+// a header line longer than 998 characters.
 func checkHeaderValue(field, v string) error {
 	if strings.ContainsAny(v, "\r\n\x00") {
 		return fmt.Errorf("%s: %w", field, ErrHeaderInjection)
 	}
+	if len(v) > maxHeaderValue {
+		return fmt.Errorf("mail: %s: %d bytes, longer than %d", field, len(v), maxHeaderValue)
+	}
 	if !utf8.ValidString(v) {
 		return fmt.Errorf("mail: %s: not valid UTF-8", field)
+	}
+	return nil
+}
+
+// maxName bounds display names: a long name without spaces cannot be folded.
+const maxName = 256
+
+func checkName(field, name string) error {
+	if err := checkHeaderValue(field, name); err != nil {
+		return err
+	}
+	if len(name) > maxName {
+		return fmt.Errorf("mail: %s: %d bytes, longer than %d", field, len(name), maxName)
 	}
 	return nil
 }
@@ -79,6 +118,9 @@ func checkHeaderValue(field, v string) error {
 func checkEmail(field, email string) error {
 	if err := checkHeaderValue(field, email); err != nil {
 		return err
+	}
+	if len(email) > 254 { // RFC 5321 path limit
+		return fmt.Errorf("mail: %s: address longer than 254 bytes", field)
 	}
 	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
@@ -139,14 +181,14 @@ func (m *Message) validateStatic() error {
 	if err := checkEmail("From", m.From.Email); err != nil {
 		return err
 	}
-	if err := checkHeaderValue("From name", m.From.Name); err != nil {
+	if err := checkName("From name", m.From.Name); err != nil {
 		return err
 	}
 	if m.ReplyTo != nil {
 		if err := checkEmail("Reply-To", m.ReplyTo.Email); err != nil {
 			return err
 		}
-		if err := checkHeaderValue("Reply-To name", m.ReplyTo.Name); err != nil {
+		if err := checkName("Reply-To name", m.ReplyTo.Name); err != nil {
 			return err
 		}
 	}
@@ -209,7 +251,7 @@ func (m *Message) validate() error {
 	if err := checkEmail("To", m.To.Email); err != nil {
 		return err
 	}
-	if err := checkHeaderValue("To name", m.To.Name); err != nil {
+	if err := checkName("To name", m.To.Name); err != nil {
 		return err
 	}
 	if m.ListUnsubscribe != "" {
@@ -266,12 +308,12 @@ func (m *Message) write(msgID string, to Address, unsub string) ([]byte, error) 
 		g.SetGenHeaderPreformatted(gomail.Header("List-Id"), encodeListID(m.ListID))
 	}
 	if unsub != "" {
+		// Not SetListUnsubscribeOneClick: it re-serialises the URL through
+		// net/url (dropping an empty "#", say); the URL is already checked
+		// (https for one-click) and goes out exactly as given.
+		g.SetListUnsubscribe(unsub)
 		if m.OneClick {
-			if err := g.SetListUnsubscribeOneClick(unsub); err != nil {
-				return nil, fmt.Errorf("mail: %w", err)
-			}
-		} else {
-			g.SetListUnsubscribe(unsub)
+			g.SetListUnsubscribePost()
 		}
 	}
 	for _, h := range m.Headers {
@@ -286,7 +328,52 @@ func (m *Message) write(msgID string, to Address, unsub string) ([]byte, error) 
 	if _, err := g.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("mail: encode: %w", err)
 	}
-	return buf.Bytes(), nil
+	raw := buf.Bytes()
+	for _, f := range []struct {
+		name string
+		a    *Address
+	}{{"From", &m.From}, {"To", &to}, {"Reply-To", m.ReplyTo}} {
+		if f.a != nil && netmailMisencodes(f.a.Name) {
+			raw = replaceField(raw, f.name, f.a.String())
+		}
+	}
+	return raw, nil
+}
+
+// replaceField rewrites the first header field called name.
+func replaceField(raw []byte, name, value string) []byte {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 {
+		return raw
+	}
+	for off := 0; off < end+2; {
+		n := fieldLen(raw[off : end+2])
+		field := raw[off : off+n]
+		if k, _, _ := bytes.Cut(field, []byte(":")); strings.EqualFold(string(k), name) {
+			out := make([]byte, 0, len(raw)+len(value))
+			out = append(out, raw[:off]...)
+			out = appendFolded(out, name, value)
+			return append(out, raw[off+n:]...)
+		}
+		off += n
+	}
+	return raw
+}
+
+// fieldLen returns the length of the first header field in h, with its
+// continuation lines and final CRLF.
+func fieldLen(h []byte) int {
+	n := 0
+	for {
+		i := bytes.Index(h[n:], []byte("\r\n"))
+		if i < 0 {
+			return len(h)
+		}
+		n += i + 2
+		if n >= len(h) || (h[n] != ' ' && h[n] != '\t') {
+			return n
+		}
+	}
 }
 
 // encodeListID encodes the phrase of "Phrase <list.id>" as an RFC 2047 word

@@ -173,18 +173,7 @@ func (b *segBuilder) finish() []segment {
 // field is an error: it would go out as a literal marker.
 func (b *segBuilder) header(h []byte, dyn map[string]segKind) error {
 	for len(h) > 0 {
-		n := 0
-		for {
-			i := bytes.Index(h[n:], []byte("\r\n"))
-			if i < 0 {
-				n = len(h)
-				break
-			}
-			n += i + 2
-			if n >= len(h) || (h[n] != ' ' && h[n] != '\t') {
-				break
-			}
-		}
+		n := fieldLen(h)
 		field := h[:n]
 		h = h[n:]
 		name, _, _ := bytes.Cut(field, []byte(":"))
@@ -337,6 +326,9 @@ func (p *Prepared) appendTo(dst []byte, values map[string]string) ([]byte, error
 		return dst, err
 	}
 	a := Address{Name: p.toName.expand(values), Email: email}
+	if err := checkName("To name", a.Name); err != nil {
+		return dst, err
+	}
 	return appendFolded(dst, "To", a.String()), nil
 }
 

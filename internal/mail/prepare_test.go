@@ -72,6 +72,7 @@ var renderCases = []struct {
 	{"Spaces", map[string]string{"name": "  spaced  out  ", "email": "s@example.com", "rid": "6", "unsub": "https://e.org/u"}},
 	{"LongName", map[string]string{"name": strings.Repeat("Märta-Lisa ", 20), "email": "m@example.com", "rid": "7",
 		"unsub": "https://e.org/u"}},
+	{"NonASCIIBackslash", map[string]string{"name": `Zoë \ Backslash` + "\x15", "email": "z@example.com", "rid": "9", "unsub": "https://e.org/u#"}},
 	{"EqualsAndTabs", map[string]string{"name": "a=b\tc", "email": "e@example.com", "rid": "8", "unsub": "https://e.org/u?a=b&c=d"}},
 }
 

@@ -14,6 +14,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 
+	// Partner-site embed (embed.go): builder, loader, versioned bundle, no-script frame.
+	mux.HandleFunc("GET /embed", s.handleEmbedBuilder)
+	mux.HandleFunc("GET /embed.js", s.handleEmbedLoader)
+	mux.HandleFunc("GET /embed/v/{file}", s.handleEmbedBundle)
+	mux.HandleFunc("GET /embed/frame", s.handleEmbedFrame)
+
 	if s.cfg.Feeds != nil {
 		for _, f := range []string{"rss", "atom", "json"} {
 			mux.Handle("GET /feed."+f, s.cfg.Feeds.SiteFeed(f))
@@ -25,6 +31,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.cfg.Archive != nil {
 		mux.HandleFunc("GET /newsletters", s.handleNewsletters)
 		mux.HandleFunc("GET /newsletters/{newsletter}/{run}", s.handleNewsletterRun)
+	}
+	if s.cfg.Subscribe != nil {
+		s.subscribeRoutes(mux)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // Store is what the pages read.
@@ -56,11 +57,16 @@ type Config struct {
 	Archive Archive
 	// NewsletterTitles names the newsletters by id for the archive.
 	NewsletterTitles map[string]string
+	// Embed configures the partner-site embed (/embed, /embed.js,
+	// /embed/frame).
+	Embed EmbedConfig
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
 	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
 	ReadyChecks map[string]func(context.Context) error
+	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
+	Subscribe *SubscribeConfig
 }
 
 // Server is the HTTP handler for the whole site.
@@ -69,6 +75,11 @@ type Server struct {
 	log   *slog.Logger
 	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
 	mux   *http.ServeMux
+	ids   *requestIDs
+	h     http.Handler // mux behind the middleware, built once
+	// limiter limits subscribe requests per client IP.
+	limiter *subscribe.Limiter
+	embed   atomic.Pointer[embedAssets] // built with the templates
 }
 
 // New parses the page templates and builds the routes.
@@ -85,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, ids: newRequestIDs()}
 	if err := s.loadTemplates(); err != nil {
 		return nil, err
 	}
@@ -94,16 +105,20 @@ func New(cfg Config) (*Server, error) {
 	for _, extra := range cfg.Extra {
 		extra(s.mux)
 	}
+	s.h = s.middleware(s.mux)
 	return s, nil
 }
 
 // ServeHTTP serves every route behind the common middleware.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.middleware(s.mux).ServeHTTP(w, r)
+	s.h.ServeHTTP(w, r)
 }
 
 // Error statuses: the one place errors become HTTP responses.
 func statusOf(err error) int {
+	if st := subscribeStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -143,11 +158,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		msg = he.Msg
+	case publicMessage(err) != "":
+		msg = publicMessage(err)
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "The request is too large."
 	case status == http.StatusNotFound:
 		msg = "There is no page at this address. It may have moved or been unpublished."
 	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		msg = "Something went wrong on our side. Please try again in a moment."
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
+		return
 	}
 	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
 }

@@ -57,6 +57,9 @@ type Options struct {
 	Username, Password string
 	// TLS, when set, offers STARTTLS with this configuration (see SelfSigned).
 	TLS *tls.Config
+	// ImplicitTLS makes the listener speak TLS from the first byte (port
+	// 465 style) with the TLS configuration.
+	ImplicitTLS bool
 }
 
 // Server is a running test server; Close happens in t.Cleanup.
@@ -73,12 +76,13 @@ type Server struct {
 	active   int
 	peak     int
 	sessions int
+	conns    map[*smtp.Conn]bool
 }
 
 // NewServer starts a server on 127.0.0.1:0 and stops it when the test ends.
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, conns: map[*smtp.Conn]bool{}}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "mailtest.localhost"
 	srv.AllowInsecureAuth = true
@@ -91,6 +95,13 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("mailtest: listen: %v", err)
 	}
+	if opts.ImplicitTLS {
+		if opts.TLS == nil {
+			t.Fatal("mailtest: ImplicitTLS needs TLS")
+		}
+		ln = tls.NewListener(ln, opts.TLS)
+		srv.TLSConfig = nil // no STARTTLS inside TLS
+	}
 	s.srv = srv
 	s.Addr = ln.Addr().String()
 	tcp := ln.Addr().(*net.TCPAddr)
@@ -102,6 +113,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		_ = ln.Close() // Close misses a listener that Serve has not registered yet
 		<-done
 	})
 	return s
@@ -126,8 +138,8 @@ func (s *Server) WaitMessages(n int, d time.Duration) []Message {
 	}
 }
 
-// Sessions returns how many sessions (connections that said EHLO) were
-// opened in total and the most that were open at once.
+// Sessions returns how many connections said EHLO in total and the most
+// sessions that were open at once.
 func (s *Server) Sessions() (total, peak int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,7 +155,10 @@ func (s *Server) Active() int {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
-	s.sessions++
+	if !s.conns[c] { // STARTTLS starts a second session on one connection
+		s.conns[c] = true
+		s.sessions++
+	}
 	s.active++
 	s.peak = max(s.peak, s.active)
 	s.mu.Unlock()

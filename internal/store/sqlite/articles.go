@@ -66,7 +66,9 @@ func (s *Store) UpsertArticle(ctx context.Context, a *article.Article, now time.
 				return fmt.Errorf("slug %q is already used by %s: %w", a.Slug, where, store.ErrConflict)
 			}
 			if old.ContentHash == a.ContentHash && a.ContentHash != "" && !old.Removed && old.SourcePath == a.SourcePath {
+				tags := a.Tags // same source, same tags; old was read without them
 				*a = *old
+				a.Tags = tags
 				return nil
 			}
 		}
@@ -283,8 +285,21 @@ func prefixCols(alias string) string {
 
 // CountArticles counts listed articles matching q (Limit and Offset ignored).
 func (s *Store) CountArticles(ctx context.Context, q article.Query) (int, error) {
-	where, args := listedWhere(q)
 	var n int
+	if len(q.Tags) == 1 {
+		// One tag: count its index range, no join with articles.
+		query := `SELECT COUNT(*) FROM article_tags at JOIN tags t ON t.id = at.tag_id AND t.slug = ? WHERE at.listed = 1`
+		args := []any{q.Tags[0]}
+		if !q.Now.IsZero() {
+			query += ` AND at.published <= ?`
+			args = append(args, micros(q.Now))
+		}
+		if err := s.r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("sqlite: count articles: %w", err)
+		}
+		return n, nil
+	}
+	where, args := listedWhere(q)
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM articles a WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count articles: %w", err)
 	}
@@ -341,10 +356,12 @@ func (s *Store) ListTags(ctx context.Context, now time.Time) ([]article.TagCount
 	return out, rows.Err()
 }
 
-// GetTag returns the tag with the slug.
+// GetTag returns the tag with the slug, if any listed article (published
+// or scheduled) carries it: a tag whose articles are all gone is gone too.
 func (s *Store) GetTag(ctx context.Context, slug string) (article.Tag, error) {
 	t := article.Tag{Slug: slug}
-	err := s.r.QueryRowContext(ctx, `SELECT name FROM tags WHERE slug = ?`, slug).Scan(&t.Name)
+	err := s.r.QueryRowContext(ctx, `SELECT name FROM tags t WHERE slug = ?
+		AND EXISTS (SELECT 1 FROM article_tags at WHERE at.tag_id = t.id AND at.listed = 1)`, slug).Scan(&t.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("tag %q: %w", slug, store.ErrNotFound)
 	}

@@ -23,20 +23,6 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func nullMicros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return micros(t)
-}
-
-func fromNull(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMicros(v.Int64)
-}
-
 // NewsletterState returns what the newsletter remembers between runs.
 func (s *Store) NewsletterState(ctx context.Context, newsletter string) (digest.State, bool, error) {
 	return newsletterState(ctx, s.r, newsletter)

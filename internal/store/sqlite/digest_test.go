@@ -12,7 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/article"
 )
 
-func openTest(t testing.TB) *Store {
+func openDigestTest(t testing.TB) *Store {
 	t.Helper()
 	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
 	if err != nil {
@@ -77,7 +77,7 @@ func plan(t testing.TB, st *Store, slot time.Time, kind digest.Kind, max int, ta
 }
 
 func TestPlanRunSelection(t *testing.T) {
-	st := openTest(t)
+	st := openDigestTest(t)
 	day := 24 * time.Hour
 	addArticle(t, st, "ancient", t0.Add(-40*day), false)        // before the horizon: never goes
 	addArticle(t, st, "a1", t0.Add(-20*day), false, "ports")    //
@@ -131,7 +131,7 @@ func TestPlanRunSelection(t *testing.T) {
 }
 
 func TestPlanRunTagsAndTest(t *testing.T) {
-	st := openTest(t)
+	st := openDigestTest(t)
 	addArticle(t, st, "p", t0.Add(-time.Hour), false, "ports")
 	addArticle(t, st, "q", t0.Add(-2*time.Hour), false, "training")
 	// A test run shows what would go out and changes no window.
@@ -154,7 +154,7 @@ func TestPlanRunTagsAndTest(t *testing.T) {
 
 func TestDeliveries(t *testing.T) {
 	ctx := context.Background()
-	st := openTest(t)
+	st := openDigestTest(t)
 	addArticle(t, st, "p", t0.Add(-time.Hour), false, "ports")
 	a := addSubscriber(t, st, "a@example.org", "active", []string{"monthly"})
 	b := addSubscriber(t, st, "b@example.org", "active", []string{"monthly"}, "ports", "training")
@@ -259,7 +259,7 @@ func TestDeliveries(t *testing.T) {
 
 func TestVariants(t *testing.T) {
 	ctx := context.Background()
-	st := openTest(t)
+	st := openDigestTest(t)
 	addArticle(t, st, "p", t0.Add(-time.Hour), false, "ports")
 	run, _, err := plan(t, st, t0, digest.KindScheduled, 10)
 	if err != nil {
@@ -283,7 +283,7 @@ func TestVariants(t *testing.T) {
 // single INSERT … SELECT (target: < 10 s).
 func BenchmarkPlanDeliveries(b *testing.B) {
 	ctx := context.Background()
-	st := openTest(b)
+	st := openDigestTest(b)
 	const n = 1_000_000
 	addArticle(b, st, "p", t0.Add(-time.Hour), false)
 	if _, err := st.w.ExecContext(ctx, `WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)

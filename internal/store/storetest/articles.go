@@ -87,13 +87,17 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 
 	t.Run("UnchangedIsNoop", func(t *testing.T) {
 		s := open(t)
-		a := mk("one", 0)
+		a := mk("one", 0, "x")
 		s.UpsertArticle(ctx, a, now)
 		g1, _ := s.ArticlesGeneration(ctx)
-		changed, err := s.UpsertArticle(ctx, mk("one", 0), now.Add(time.Hour))
+		again := mk("one", 0, "x")
+		changed, err := s.UpsertArticle(ctx, again, now.Add(time.Hour))
 		g2, _ := s.ArticlesGeneration(ctx)
 		if err != nil || changed || g1 != g2 {
 			t.Errorf("re-upsert of unchanged: changed=%v err=%v gen %d→%d", changed, err, g1, g2)
+		}
+		if len(again.Tags) != 1 || again.ID != a.ID {
+			t.Errorf("unchanged upsert lost fields: %+v", again)
 		}
 	})
 
@@ -182,6 +186,13 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		}
 		if _, err := s.GetTag(ctx, "mauve"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown tag: %v", err)
+		}
+		if n, _ := s.CountArticles(ctx, article.Query{Now: now, Tags: []string{"red"}}); n != 2 {
+			t.Errorf("count of one tag = %d", n)
+		}
+		s.SetRemoved(ctx, "d", true)
+		if _, err := s.GetTag(ctx, "green"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("tag of removed articles only: %v", err)
 		}
 	})
 

@@ -1,0 +1,114 @@
+package mail
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Outbox writes each message as an .eml file instead of sending it: the
+// default transport, so a fresh install never mails anyone by accident and
+// every message can be opened in a mail client.
+type Outbox struct {
+	dir string
+	log *slog.Logger
+}
+
+// outboxEnvelope is the JSON written beside each .eml (NAME.envelope.json):
+// an .eml file carries no envelope, and the return path and recipients
+// matter when checking what would have been sent.
+type outboxEnvelope struct {
+	From string   `json:"from"`
+	To   []string `json:"to"`
+}
+
+// NewOutbox returns an outbox writing into dir, which it creates if missing.
+func NewOutbox(dir string, log *slog.Logger) (*Outbox, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("mail: outbox: empty directory")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("mail: outbox: %w", err)
+	}
+	return &Outbox{dir: dir, log: log}, nil
+}
+
+// Send writes NAME.envelope.json and then NAME.eml, each atomically (a temp
+// file in the same folder, fsync, rename), so a reader never sees a partial
+// message or an .eml without its envelope. NAME is
+// <UTC timestamp>-<random>, which sorts in sending order.
+func (o *Outbox) Send(ctx context.Context, env Envelope, raw []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := env.validate(); err != nil {
+		return err
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	name := strings.Replace(time.Now().UTC().Format("20060102T150405.000000000Z"), ".", "", 1) + "-" + hex.EncodeToString(rnd[:])
+	envJSON, err := json.MarshalIndent(outboxEnvelope{From: env.From, To: env.To}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	if err := writeAtomic(o.dir, name+".envelope.json", append(envJSON, '\n')); err != nil {
+		return err
+	}
+	path := filepath.Join(o.dir, name+".eml")
+	if err := writeAtomic(o.dir, name+".eml", raw); err != nil {
+		return err
+	}
+	syncDir(o.dir)
+	o.log.Info("mail written to outbox", slog.String("path", path), slog.Any("to", env.To))
+	return nil
+}
+
+// Close does nothing: every Send is complete on disk when it returns.
+func (o *Outbox) Close() error { return nil }
+
+func writeAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	if err != nil {
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("mail: outbox: write %s: %w", name, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("mail: outbox: sync %s: %w", name, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("mail: outbox: close %s: %w", name, err)
+	}
+	if err = os.Chmod(f.Name(), 0o640); err != nil {
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("mail: outbox: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes the renames durable; best effort (not every OS allows it).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
