@@ -33,7 +33,7 @@ func seed(path string, n int, nl string) error {
 		`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
 		 INSERT INTO subscribers (email, name, status, created_at, updated_at)
 		 SELECT 'reader' || i || '@bench.example', 'Reader ' || i, 'active', 0, 0 FROM seq`,
-		`INSERT INTO subscriptions (newsletter, subscriber_id, created_at) SELECT ?, id, 0 FROM subscribers WHERE status = 'active'`,
+		`INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at) SELECT ?, id, 0 FROM subscribers WHERE status = 'active'`,
 	}
 	if _, err := db.Exec(stmts[0], n); err != nil {
 		return err
