@@ -189,6 +189,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		defer d.wg.Done()
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
+	d.wg.Go(func() { d.retention(bg) })
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	d.wg.Add(1)
@@ -206,6 +207,33 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	}()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
 	return d, nil
+}
+
+// retention prunes delivery rows older than digest.keep_deliveries into
+// their runs' counts, at start and then every six hours, until shutdown.
+func (d *daemon) retention(ctx context.Context) {
+	keep := d.cfg.Digest.KeepDeliveries.D()
+	if keep <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Minute) // not in the way of start-up
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		n, err := d.store.PruneDeliveries(ctx, now.Add(-keep), now)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Error("pruning old deliveries failed", slog.Any("err", err))
+		case n > 0:
+			d.log.Info("old deliveries summarised and deleted", slog.Int64("rows", n), slog.String("older_than", d.cfg.Digest.KeepDeliveries.String()))
+		}
+		t.Reset(6 * time.Hour)
+	}
 }
 
 // embedConfig is the partner-site embed's part of the configuration.

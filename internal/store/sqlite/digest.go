@@ -320,8 +320,15 @@ func (s *Store) ListRuns(ctx context.Context, newsletter string, sentOnly bool, 
 	return s.listRuns(ctx, q, args...)
 }
 
-// RunCounts counts a run's deliveries by status.
+// RunCounts counts a run's deliveries by status (for a pruned run, the
+// counts kept when its rows were deleted).
 func (s *Store) RunCounts(ctx context.Context, runID int64) (digest.Counts, error) {
+	if c, ok, err := s.prunedCounts(ctx, runID); err != nil || ok {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return c, err
+	}
 	var c digest.Counts
 	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM digest_deliveries WHERE run_id = ? GROUP BY status`, runID)
 	if err != nil {

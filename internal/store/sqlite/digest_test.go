@@ -255,6 +255,27 @@ func TestDeliveries(t *testing.T) {
 	if len(runs) != 1 || runs[0].Status != digest.RunDone {
 		t.Fatalf("archive runs %+v", runs)
 	}
+
+	// Retention: rows of runs finished before the cutoff are summarised
+	// into the run and deleted; the counts stay.
+	if n, err := st.PruneDeliveries(ctx, now, now); err != nil || n != 0 {
+		t.Fatalf("prune of a run finished at the cutoff: %d %v", n, err)
+	}
+	n, err := st.PruneDeliveries(ctx, now.Add(time.Second), now.Add(time.Hour))
+	if err != nil || n != 4 {
+		t.Fatalf("pruned %d rows (%v), want 4", n, err)
+	}
+	if counts, err := st.RunCounts(ctx, run.ID); err != nil || (counts != digest.Counts{Planned: 4, Sent: 2, Failed: 1, Skipped: 1}) {
+		t.Fatalf("counts after prune %+v %v", counts, err)
+	}
+	rows = nil
+	st.Deliveries(ctx, run.ID, func(d digest.DeliveryRow) error { rows = append(rows, d); return nil })
+	if len(rows) != 0 {
+		t.Fatalf("rows left after prune: %d", len(rows))
+	}
+	if n, _ := st.PruneDeliveries(ctx, now.Add(time.Second), now.Add(time.Hour)); n != 0 {
+		t.Fatalf("second prune deleted %d", n)
+	}
 }
 
 func TestVariants(t *testing.T) {

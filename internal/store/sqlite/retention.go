@@ -1,0 +1,69 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/digest"
+)
+
+// PruneDeliveries summarises the delivery rows of runs that finished
+// before cutoff into their run's counts and deletes them, one run per
+// transaction so a large prune never holds the writer for long. It
+// returns how many rows it deleted.
+func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM digest_runs
+		WHERE pruned_at IS NULL AND finished_at IS NOT NULL AND finished_at < ?
+		AND status IN ('done', 'cancelled', 'skipped')`, micros(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlite: prune: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var total int64
+	for _, id := range ids {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET
+				sent_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'sent'),
+				failed_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'failed'),
+				skipped_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'skipped'),
+				pruned_at = ? WHERE id = ?`, id, id, id, micros(now), id); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM digest_deliveries WHERE run_id = ?`, id)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune run %d: %w", id, err)
+		}
+	}
+	return total, nil
+}
+
+// prunedCounts returns the summarised counts of a pruned run.
+func (s *Store) prunedCounts(ctx context.Context, runID int64) (digest.Counts, bool, error) {
+	var pruned sql.NullInt64
+	var c digest.Counts
+	err := s.r.QueryRowContext(ctx, `SELECT pruned_at, sent_count, failed_count, skipped_count FROM digest_runs WHERE id = ?`, runID).
+		Scan(&pruned, &c.Sent, &c.Failed, &c.Skipped)
+	if err != nil || !pruned.Valid {
+		return c, false, err
+	}
+	c.Planned = c.Sent + c.Failed + c.Skipped
+	return c, true, nil
+}
