@@ -133,6 +133,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:   cfg.Feed.Items,
 		MaxItems:   cfg.Feed.MaxItems,
 		Logger:     log,
+		API:        apiConfig(cfg, st, d.syncer.Parser, log),
 	})
 	if err != nil {
 		return fail(err)

@@ -22,6 +22,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.Handle("OPTIONS /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
 		}
 	}
+	if s.cfg.API != nil {
+		// The admin API: its routes are the table apiRoutes (api_routes.go).
+		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
 	})

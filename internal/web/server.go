@@ -57,6 +57,8 @@ type Config struct {
 	Extra []func(*http.ServeMux)
 	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
 	ReadyChecks map[string]func(context.Context) error
+	// API enables the admin API under /api/v1 (api.go); nil: none.
+	API *APIConfig
 }
 
 // Server is the HTTP handler for the whole site.
@@ -111,6 +113,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict
+	case errors.As(err, new(*http.MaxBytesError)):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.Canceled):
 		return 499 // client went away; nothing is written
 	default:
@@ -118,10 +122,12 @@ func statusOf(err error) int {
 	}
 }
 
-// HTTPError carries a status and a message safe to show.
+// HTTPError carries a status and a message safe to show; Field names the
+// input field at fault, if any (the admin API reports it).
 type HTTPError struct {
 	Status int
 	Msg    string
+	Field  string
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }

@@ -1,0 +1,80 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+)
+
+// stateWhere is the SQL condition (over articles aliased a) for a state.
+func stateWhere(state string) (string, bool) {
+	switch state {
+	case "":
+		return "1 = 1", true
+	case article.StatePublished:
+		return "a.draft = 0 AND a.removed = 0 AND a.published <= ?", true
+	case article.StateScheduled:
+		return "a.draft = 0 AND a.removed = 0 AND a.published > ?", true
+	case article.StateDraft:
+		return "a.draft = 1 AND a.removed = 0", true
+	case article.StateRemoved:
+		return "a.removed = 1", true
+	}
+	return "", false
+}
+
+// ListAllArticles lists articles in any state matching f, newest first by
+// (published, id), with tags: what the admin API pages through.
+func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error) {
+	cond, ok := stateWhere(f.State)
+	if !ok {
+		return nil, fmt.Errorf("sqlite: unknown article state %q: %w", f.State, store.ErrNotFound)
+	}
+	where := []string{cond}
+	var args []any
+	if strings.Contains(cond, "?") {
+		args = append(args, micros(f.Now))
+	}
+	if f.Tag != "" {
+		where = append(where, `a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.slug = ?)`)
+		args = append(args, f.Tag)
+	}
+	if f.After != nil {
+		p := micros(f.After.Published)
+		where = append(where, "(a.published < ? OR (a.published = ? AND a.id < ?))")
+		args = append(args, p, p, f.After.ID)
+	}
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY a.published DESC, a.id DESC`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+	}
+	defer rows.Close()
+	var out []article.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+	}
+	ptrs := make([]*article.Article, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.loadTags(ctx, ptrs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
