@@ -54,6 +54,7 @@ type daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	web    *web.Server
+	obs    *daemonMetrics // metrics.go
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
 }
@@ -88,6 +89,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
+		d.obs.Close(context.Background())
 		cancel()
 		st.Close()
 		return nil, err
@@ -108,7 +110,10 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
 		}
 	}
-	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg)
+	if d.obs, err = startMetrics(cfg, st, log); err != nil {
+		return fail(err)
+	}
+	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg, d.obs.onFeedServe)
 	if err != nil {
 		return fail(err)
 	}
@@ -134,6 +139,8 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		MaxItems:   cfg.Feed.MaxItems,
 		Logger:     log,
 		API:        apiConfig(cfg, st, d.syncer.Parser, log),
+		Observer:   d.obs.m,
+		Metrics:    d.obs.mainHandler(),
 	})
 	if err != nil {
 		return fail(err)
@@ -235,6 +242,7 @@ func (d *daemon) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	herr := d.http.Shutdown(ctx)
+	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
 	serr := d.store.Close()

@@ -13,6 +13,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
 	if s.cfg.Feeds != nil {
 		for _, f := range []string{"rss", "atom", "json"} {

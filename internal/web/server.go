@@ -59,6 +59,17 @@ type Config struct {
 	ReadyChecks map[string]func(context.Context) error
 	// API enables the admin API under /api/v1 (api.go); nil: none.
 	API *APIConfig
+	// Observer hears every request's route pattern, status and duration
+	// (the metrics); nil: none.
+	Observer RequestObserver
+	// Metrics, if set, is served at GET /metrics on this listener.
+	Metrics http.Handler
+}
+
+// RequestObserver receives each request once it is served: the pattern
+// the mux matched ("" when none did), the status and the time it took.
+type RequestObserver interface {
+	ObserveRequest(pattern string, status int, took time.Duration)
 }
 
 // Server is the HTTP handler for the whole site.

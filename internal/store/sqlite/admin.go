@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
@@ -77,4 +78,42 @@ func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]ar
 		return nil, err
 	}
 	return out, nil
+}
+
+// ArticleStateCounts counts articles by state at now; every state is
+// present, zero or not (the metrics' gauges).
+func (s *Store) ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range article.States() {
+		out[st] = 0
+	}
+	err := s.countBy(ctx, out, `SELECT CASE WHEN removed = 1 THEN 'removed' WHEN draft = 1 THEN 'draft'
+		WHEN published > ? THEN 'scheduled' ELSE 'published' END, COUNT(*) FROM articles GROUP BY 1`, micros(now))
+	return out, err
+}
+
+// SubscriberStatusCounts counts subscribers by status; every status is
+// present.
+func (s *Store) SubscriberStatusCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{"pending": 0, "active": 0, "unsubscribed": 0, "bounced": 0}
+	err := s.countBy(ctx, out, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
+	return out, err
+}
+
+// countBy adds the (key, count) rows of query to out.
+func (s *Store) countBy(ctx context.Context, out map[string]int, query string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return fmt.Errorf("sqlite: counts: %w", err)
+		}
+		out[k] = n
+	}
+	return rows.Err()
 }
