@@ -693,6 +693,11 @@ func (c *Config) Validate() ConfigErrors {
 			bad(fmt.Sprintf("embed.allowed_origins[%d]", i), "must be * or an origin like https://partner.example, got %q", o)
 		}
 	}
+	for i, k := range c.Secrets.TokenKeys {
+		if len(k) < 32 {
+			bad(fmt.Sprintf("secrets.token_keys[%d]", i), "must be at least 32 characters (e.g. openssl rand -hex 32)")
+		}
+	}
 	for i, t := range c.Admin.Tokens {
 		if t.Name == "" {
 			bad(fmt.Sprintf("admin.tokens[%d].name", i), "must not be empty")

@@ -47,6 +47,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ErrBadYAML", "site: [\n", []string{"config.yaml:"}},
 		{"ErrSeveral", "feed:\n  items: 0\nlog:\n  level: loud\n", []string{":2: feed.items", ":4: log.level"}},
 		{"ErrTransport", "mail:\n  transport: pigeon\n", []string{":2: mail.transport"}},
+		{"ErrShortKey", "secrets:\n  token_keys: [short]\n", []string{"secrets.token_keys[0]: must be at least 32"}},
 		{"ErrOrigin", "embed:\n  allowed_origins: [\"partner.example\"]\n", []string{"embed.allowed_origins[0]"}},
 	}
 	for _, tt := range tests {
@@ -96,7 +97,7 @@ func TestEnvOverrides(t *testing.T) {
 		"HERALD_MAIL_SMTP_PASSWORD":    "s3cret",
 		"HERALD_MAIL_SMTP_PORT":        "2525",
 		"HERALD_WEBSUB_HUBS":           "https://hub.example/a, https://hub.example/b",
-		"HERALD_SECRETS_TOKEN_KEYS":    "k1,k2",
+		"HERALD_SECRETS_TOKEN_KEYS":    "k1-0123456789abcdef0123456789abcdef,k2-0123456789abcdef0123456789abcdef",
 		"HERALD_ADMIN_TOKEN":           "0123456789abcdef0123",
 		"HERALD_CONTENT_WATCH":         "false",
 		"HERALD_SUBSCRIBE_CONFIRM_TTL": "2d",
@@ -111,7 +112,7 @@ func TestEnvOverrides(t *testing.T) {
 	if !reflect.DeepEqual(cfg.WebSub.Hubs, []string{"https://hub.example/a", "https://hub.example/b"}) {
 		t.Errorf("hubs = %q", cfg.WebSub.Hubs)
 	}
-	if !reflect.DeepEqual(cfg.Secrets.TokenKeys, []string{"k1", "k2"}) {
+	if !reflect.DeepEqual(cfg.Secrets.TokenKeys, []string{"k1-0123456789abcdef0123456789abcdef", "k2-0123456789abcdef0123456789abcdef"}) {
 		t.Errorf("token keys = %q", cfg.Secrets.TokenKeys)
 	}
 	if cfg.Admin.Tokens[0].Name != "default" || cfg.Admin.Tokens[0].Token != "0123456789abcdef0123" {

@@ -35,6 +35,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	config string // --config given before the command
+	// mailer, when set, replaces the configured mail transport (tests).
+	mailer mailerFactory
 }
 
 type command struct {
@@ -44,13 +46,14 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the daemon: pages, feeds, sync, schedules", cmdServe},
-		"import":  {"import Markdown articles from files or folders", cmdImport},
-		"feed":    {"print a feed as the server serves it", cmdFeed},
-		"check":   {"validate the configuration", cmdCheck},
-		"version": {"print the version", cmdVersion},
-		"backup":  {"copy the store consistently, also while serve runs", cmdBackup},
-		"restore": {"put a backup back (serve must be stopped)", cmdRestore},
+		"serve":       {"run the daemon: pages, feeds, sync, schedules", cmdServe},
+		"import":      {"import Markdown articles from files or folders", cmdImport},
+		"feed":        {"print a feed as the server serves it", cmdFeed},
+		"check":       {"validate the configuration", cmdCheck},
+		"version":     {"print the version", cmdVersion},
+		"backup":      {"copy the store consistently, also while serve runs", cmdBackup},
+		"restore":     {"put a backup back (serve must be stopped)", cmdRestore},
+		"subscribers": {"list, add, remove, erase, import and export subscribers", cmdSubscribers},
 	}
 }
 

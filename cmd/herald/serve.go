@@ -118,7 +118,12 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.refresh = refresh
+	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log)
+	if err != nil {
+		return fail(err)
+	}
 	handler, err := web.New(web.Config{
+		Subscribe: subscribeWeb(cfg, subs),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": st.Ping,
 			"migrations": func(ctx context.Context) error {
@@ -141,6 +146,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		API:        apiConfig(cfg, st, d.syncer.Parser, log),
 		Observer:   d.obs.m,
 		Metrics:    d.obs.mainHandler(),
+		Embed:      embedConfig(cfg),
 	})
 	if err != nil {
 		return fail(err)
@@ -179,6 +185,11 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		defer d.wg.Done()
 		d.watchStore(bg)
 	}()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	d.wg.Add(1)
@@ -196,6 +207,15 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	}()
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.Site.BaseURL))
 	return d, nil
+}
+
+// embedConfig is the partner-site embed's part of the configuration.
+func embedConfig(cfg *Config) web.EmbedConfig {
+	e := web.EmbedConfig{AllowedOrigins: cfg.Embed.AllowedOrigins}
+	for _, n := range cfg.Newsletters {
+		e.Newsletters = append(e.Newsletters, web.EmbedNewsletter{ID: n.ID, Title: n.Title, Default: n.Default})
+	}
+	return e
 }
 
 // watchStore polls the store's article generation about once a second

@@ -54,6 +54,8 @@ type pageData struct {
 
 	Message   string
 	RequestID string
+	// Subscribe is the subscribe form (subscribe.go), where a page has one.
+	Subscribe *subscribeForm
 	// Extra carries surface-specific data (subscribe forms and the like).
 	Extra any
 }
@@ -91,13 +93,19 @@ func (s *Server) loadTemplates() error {
 		"updatedLater": func(a *article.Article) bool { return a.Updated.Sub(a.Published) > time.Hour },
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"index", "article", "feeds", "error"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(s.cfg.Templates, "pages/layout.html", "pages/"+name+".html")
+	for _, name := range append([]string{"index", "article", "feeds", "error"}, subscribePages...) {
+		files := append([]string{"pages/layout.html", "pages/" + name + ".html"}, pageExtras[name]...)
+		t, err := template.New(name).Funcs(funcs).ParseFS(s.cfg.Templates, files...)
 		if err != nil {
 			return fmt.Errorf("templates: pages/%s.html: %w", name, err)
 		}
 		pages[name] = t
 	}
+	embed, err := s.loadEmbed(pages)
+	if err != nil {
+		return err
+	}
+	s.embed.Store(embed)
 	s.pages.Store(&pages)
 	return nil
 }
@@ -107,6 +115,7 @@ func (s *Server) loadTemplates() error {
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	d.Site = s.cfg.Site
 	d.HasNewsletters = s.cfg.HasNewsletters
+	s.addSubscribeForm(r, name, d)
 	if d.Alternates == nil {
 		d.Alternates = s.alternates("/", s.cfg.Site.Title)
 	}

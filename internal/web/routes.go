@@ -17,6 +17,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
 
+	// Partner-site embed (embed.go): builder, loader, versioned bundle, no-script frame.
+	mux.HandleFunc("GET /embed", s.handleEmbedBuilder)
+	mux.HandleFunc("GET /embed.js", s.handleEmbedLoader)
+	mux.HandleFunc("GET /embed/v/{file}", s.handleEmbedBundle)
+	mux.HandleFunc("GET /embed/frame", s.handleEmbedFrame)
+
 	if s.cfg.Feeds != nil {
 		for _, f := range []string{"rss", "atom", "json"} {
 			mux.Handle("GET /feed."+f, s.cfg.Feeds.SiteFeed(f))
@@ -24,6 +30,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.Handle("GET /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
 			mux.Handle("OPTIONS /tags/{slug}/feed."+f, s.cfg.Feeds.TagFeed(f))
 		}
+	}
+	if s.cfg.Subscribe != nil {
+		s.subscribeRoutes(mux)
 	}
 	if s.cfg.API != nil {
 		// The admin API: its routes are the table apiRoutes (api_routes.go).

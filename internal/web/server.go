@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // Store is what the pages read.
@@ -52,6 +53,9 @@ type Config struct {
 	Now        func() time.Time
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
+	// Embed configures the partner-site embed (/embed, /embed.js,
+	// /embed/frame).
+	Embed EmbedConfig
 	// Extra registers routes of other surfaces (subscribe, embed, api) on
 	// the mux; each surface lists its own routes in one function.
 	Extra []func(*http.ServeMux)
@@ -64,6 +68,8 @@ type Config struct {
 	Observer RequestObserver
 	// Metrics, if set, is served at GET /metrics on this listener.
 	Metrics http.Handler
+	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
+	Subscribe *SubscribeConfig
 }
 
 // RequestObserver receives each request once it is served: the pattern
@@ -80,6 +86,9 @@ type Server struct {
 	mux   *http.ServeMux
 	ids   *requestIDs
 	h     http.Handler // mux behind the middleware, built once
+	// limiter limits subscribe requests per client IP.
+	limiter *subscribe.Limiter
+	embed   atomic.Pointer[embedAssets] // built with the templates
 }
 
 // New parses the page templates and builds the routes.
@@ -116,6 +125,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Error statuses: the one place errors become HTTP responses.
 func statusOf(err error) int {
+	if st := subscribeStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -159,11 +171,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		msg = he.Msg
+	case publicMessage(err) != "":
+		msg = publicMessage(err)
+	case status == http.StatusRequestEntityTooLarge:
+		msg = "The request is too large."
 	case status == http.StatusNotFound:
 		msg = "There is no page at this address. It may have moved or been unpublished."
 	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		msg = "Something went wrong on our side. Please try again in a moment."
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
+		return
 	}
 	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
 }

@@ -1,7 +1,7 @@
 -- Subscribers, what they receive, and their consent (DESIGN §4).
 CREATE TABLE subscribers (
     id              INTEGER PRIMARY KEY,
-    email           TEXT    NOT NULL UNIQUE,          -- normalised: lowercase domain (punycode), trimmed
+    email           TEXT    NOT NULL COLLATE NOCASE UNIQUE, -- normalised: local part as typed, lowercase punycode domain; unique ignoring case
     name            TEXT    NOT NULL DEFAULT '',
     status          TEXT    NOT NULL DEFAULT 'pending'
                     CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
@@ -15,9 +15,12 @@ CREATE TABLE subscribers (
     confirm_sent_at INTEGER,                          -- last confirmation mail: resend_interval guard
     hard_failures   INTEGER NOT NULL DEFAULT 0,
     soft_failures   INTEGER NOT NULL DEFAULT 0,
+    pending_choice  TEXT,                             -- JSON subscribe.Choice: a re-subscription awaiting confirmation
     updated_at      INTEGER NOT NULL
 );
 CREATE INDEX subscribers_status ON subscribers (status, id);
+-- The cleanup of unconfirmed subscribers walks this.
+CREATE INDEX subscribers_pending ON subscribers (confirm_sent_at) WHERE status = 'pending';
 
 -- Which newsletters a subscriber receives.
 CREATE TABLE subscriptions (

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/subscribe"
+	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/templates"
+)
+
+// mailerFactory builds the Mailer subscribe sends with and its Close;
+// tests replace it.
+type mailerFactory func(cfg *Config, log *slog.Logger) (subscribe.Mailer, func() error, error)
+
+// tokenKeys are secrets.token_keys, or the key kept in the store.
+func tokenKeys(ctx context.Context, cfg *Config, st *sqlite.Store) ([][]byte, error) {
+	var keys [][]byte
+	for _, k := range cfg.Secrets.TokenKeys {
+		if k != "" {
+			keys = append(keys, []byte(k))
+		}
+	}
+	if len(keys) > 0 {
+		return keys, nil
+	}
+	k, err := st.TokenKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{k}, nil
+}
+
+// newSubscribeService wires the subscriber service from the config.
+func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mailer subscribe.Mailer, log *slog.Logger) (*subscribe.Service, error) {
+	keys, err := tokenKeys(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	var nls []subscribe.Newsletter
+	for _, n := range cfg.Newsletters {
+		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default})
+	}
+	return subscribe.New(subscribe.Config{
+		BaseURL: cfg.Site.BaseURL, SiteTitle: cfg.Site.Title, SiteAddress: cfg.Site.Address,
+		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
+		StoreIP: cfg.Subscribe.StoreIP, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
+		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
+	})
+}
+
+// subscribeWeb is the web surface's config for serve.
+func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
+	var trusted []netip.Prefix
+	for _, p := range cfg.HTTP.TrustedProxies {
+		if pf, err := netip.ParsePrefix(p); err == nil {
+			trusted = append(trusted, pf)
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			trusted = append(trusted, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return &web.SubscribeConfig{Service: svc, RatePerMinute: cfg.Subscribe.RatePerMinute, TrustedProxies: trusted,
+		AllowedOrigins: cfg.Embed.AllowedOrigins}
+}
+
+// startSubscribers builds the service for serve, warns once when RFC 8058
+// one-click cannot work (an http base URL), and returns the cleanup loop
+// of unconfirmed subscribers for serve to run until shutdown.
+func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (*subscribe.Service, func(context.Context), error) {
+	mailer, closeMail, err := newSubscribeMailer(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err := newSubscribeService(ctx, cfg, st, mailer, log)
+	if err != nil {
+		closeMail()
+		return nil, nil, err
+	}
+	if !svc.OneClick() {
+		log.Warn("site.base_url is not https: list mail carries List-Unsubscribe without List-Unsubscribe-Post (RFC 8058 one-click needs https)",
+			slog.String("base_url", cfg.Site.BaseURL))
+	}
+	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
+	return svc, func(ctx context.Context) {
+		svc.RunCleanup(ctx, every)
+		if err := closeMail(); err != nil {
+			log.Warn("closing the mail transport", slog.Any("err", err))
+		}
+	}, nil
+}
+
+const subscribersUsage = `herald subscribers list [--status S] [--newsletter ID] [--json]
+       herald subscribers add EMAIL [--name N] [--newsletter ID]... [--confirmed]
+       herald subscribers remove EMAIL
+       herald subscribers erase EMAIL
+       herald subscribers export-data EMAIL
+       herald subscribers import [--confirmed] [--send-optin] FILE.csv
+       herald subscribers export [FILE.csv]`
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdSubscribers(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("usage: "+subscribersUsage, "subscribers: no subcommand given")
+	}
+	sub, args := args[0], args[1:]
+	if sub == "-h" || sub == "--help" || sub == "help" {
+		fmt.Fprintln(e.stdout, "usage: "+subscribersUsage)
+		return nil
+	}
+	var (
+		status, newsletter, name string
+		asJSON, confirmed, optin bool
+		newsletters              multiFlag
+		define                   func(*flag.FlagSet)
+		usage                    string
+		wantArgs                 [2]int // min, max positional arguments
+	)
+	switch sub {
+	case "list":
+		usage, wantArgs = "herald subscribers list [--status S] [--newsletter ID] [--json]", [2]int{0, 0}
+		define = func(fs *flag.FlagSet) {
+			fs.StringVar(&status, "status", "", "pending, active, unsubscribed or bounced")
+			fs.StringVar(&newsletter, "newsletter", "", "newsletter id")
+			fs.BoolVar(&asJSON, "json", false, "one JSON object a line")
+		}
+	case "add":
+		usage, wantArgs = "herald subscribers add EMAIL [--name N] [--newsletter ID]... [--confirmed]", [2]int{1, 1}
+		define = func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "display name")
+			fs.Var(&newsletters, "newsletter", "newsletter id (repeatable; default: the default newsletters)")
+			fs.BoolVar(&confirmed, "confirmed", false, "active at once, no confirmation mail")
+		}
+	case "remove", "erase", "export-data":
+		usage, wantArgs = "herald subscribers "+sub+" EMAIL", [2]int{1, 1}
+	case "import":
+		usage, wantArgs = "herald subscribers import [--confirmed] [--send-optin] FILE.csv", [2]int{1, 1}
+		define = func(fs *flag.FlagSet) {
+			fs.BoolVar(&confirmed, "confirmed", false, "rows without status are active")
+			fs.BoolVar(&optin, "send-optin", false, "mail a confirmation link to pending rows")
+		}
+	case "export":
+		usage, wantArgs = "herald subscribers export [FILE.csv]", [2]int{0, 1}
+	default:
+		return usagef("usage: "+subscribersUsage, "subscribers: unknown subcommand %q", sub)
+	}
+	pos, err := e.flags("subscribers "+sub, usage, define, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if len(pos) < wantArgs[0] || len(pos) > wantArgs[1] {
+		return usagef("usage: "+usage, "subscribers %s: want %s", sub, map[[2]int]string{{0, 0}: "no arguments", {1, 1}: "one argument", {0, 1}: "at most one argument"}[wantArgs])
+	}
+	if status != "" && !subscribe.Status(status).Valid() {
+		return usagef("usage: "+usage, "subscribers list: --status must be pending, active, unsubscribed or bounced, got %q", status)
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	factory := e.mailer
+	if factory == nil {
+		factory = newSubscribeMailer
+	}
+	mailer, closeMail, err := factory(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeMail()
+	svc, err := newSubscribeService(e.ctx, cfg, st, mailer, log)
+	if err != nil {
+		return err
+	}
+	ctx := e.ctx
+	arg := func(i int) string {
+		if i < len(pos) {
+			return pos[i]
+		}
+		return ""
+	}
+	switch sub {
+	case "list":
+		subs, err := svc.List(ctx, subscribe.Filter{Status: subscribe.Status(status), Newsletter: newsletter})
+		if errors.Is(err, subscribe.ErrUnknownNewsletter) {
+			return usagef("usage: "+usage, "subscribers list: unknown newsletter %q", newsletter)
+		}
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		for _, s := range subs {
+			if asJSON {
+				if err := enc.Encode(s); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", s.Email, s.Status, strings.Join(s.Newsletters, ","))
+		}
+		return nil
+	case "add":
+		s, sent, err := svc.Add(ctx, arg(0), name, newsletters, confirmed)
+		if err != nil {
+			return cliError(arg(0), err)
+		}
+		note := ""
+		if sent {
+			note = " (confirmation mail sent)"
+		} else if s.Status == subscribe.StatusPending {
+			note = " (confirmation mail sent recently; not sent again)"
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s\t%s%s\n", s.Email, s.Status, strings.Join(s.Newsletters, ","), note)
+		return nil
+	case "remove":
+		s, err := svc.Remove(ctx, arg(0))
+		if err != nil {
+			return cliError(arg(0), err)
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s\n", s.Email, s.Status)
+		return nil
+	case "erase":
+		if err := svc.Erase(ctx, arg(0)); err != nil {
+			return cliError(arg(0), err)
+		}
+		fmt.Fprintf(e.stdout, "%s: erased\n", arg(0))
+		return nil
+	case "export-data":
+		d, err := svc.ExportData(ctx, arg(0))
+		if err != nil {
+			return cliError(arg(0), err)
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	case "import":
+		f, err := os.Open(arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rep, err := svc.Import(ctx, f, subscribe.ImportOptions{Confirmed: confirmed, SendOptin: optin, Source: filepath.Base(arg(0))})
+		if err != nil {
+			return fmt.Errorf("%s:%w", arg(0), err)
+		}
+		sort.SliceStable(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
+		for _, re := range rep.Errors {
+			fmt.Fprintln(e.stderr, re.Error())
+		}
+		fmt.Fprintf(e.stdout, "%d rows: %d added, %d unchanged, %d failed, %d confirmation mails sent\n",
+			rep.Rows, rep.Added, rep.Unchanged, len(rep.Errors), rep.Mailed)
+		if len(rep.Errors) > 0 {
+			return errReported
+		}
+		return nil
+	case "export":
+		if arg(0) == "" {
+			return svc.Export(ctx, e.stdout)
+		}
+		f, err := os.Create(arg(0))
+		if err != nil {
+			return err
+		}
+		if err := svc.Export(ctx, f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return nil
+}
+
+// cliError names the address in a subscriber error.
+func cliError(email string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: no such subscriber", email)
+	}
+	return fmt.Errorf("%s: %w", email, err)
+}

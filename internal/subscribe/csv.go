@@ -1,0 +1,263 @@
+package subscribe
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// CSVColumns are the columns of the subscriber CSV (DESIGN §3.5), in the
+// order Export writes them. Import takes them in any order; only email
+// is required.
+var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at"}
+
+// RowError is a problem with one CSV row; it prints as "LINE: problem".
+type RowError struct {
+	Line int
+	Msg  string
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("%d: %s", e.Line, e.Msg) }
+
+// ImportOptions are the flags of `subscribers import`.
+type ImportOptions struct {
+	// Confirmed makes rows without a status active (else pending).
+	Confirmed bool
+	// SendOptin mails a confirmation link to pending rows never mailed.
+	SendOptin bool
+	// Source names the file in the consent record ("import:FILE").
+	Source string
+}
+
+// ImportReport counts what Import did; Errors lists bad rows in order.
+type ImportReport struct {
+	Rows, Added, Unchanged, Mailed int
+	Errors                         []*RowError
+}
+
+// maxCSVRows bounds one import so a runaway file cannot exhaust memory.
+const maxCSVRows = 5_000_000
+
+// Import reads a subscriber CSV (RFC 4180, UTF-8 with an optional BOM,
+// header row) and adds every valid row not stored yet; a row naming an
+// address already stored changes nothing, so importing twice is a no-op.
+// Bad rows are reported (RowError) without stopping. The returned error
+// is for failures of the whole import (unreadable header, store error).
+func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*ImportReport, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("1: empty file: want a header row with at least an email column")
+		}
+		return nil, fmt.Errorf("1: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		known := false
+		for _, c := range CSVColumns {
+			if h == c {
+				known = true
+			}
+		}
+		if !known {
+			return nil, fmt.Errorf("1: unknown column %q (columns: %s)", h, strings.Join(CSVColumns, ","))
+		}
+		if _, dup := col[h]; dup {
+			return nil, fmt.Errorf("1: column %q twice", h)
+		}
+		col[h] = i
+	}
+	if _, ok := col["email"]; !ok {
+		return nil, errors.New("1: no email column")
+	}
+	width := len(header)
+	rep := &ImportReport{}
+	now := s.cfg.Now().UTC()
+	source := "import"
+	if opt.Source != "" {
+		source = "import:" + cleanSource(opt.Source)
+	}
+	var subs []*Subscriber
+	firstLine := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line := 0
+		if err == nil && len(rec) > 0 {
+			line, _ = cr.FieldPos(0)
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+				err = pe.Err
+			}
+			rep.Rows++
+			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
+			if rep.Rows > maxCSVRows {
+				return rep, fmt.Errorf("more than %d rows", maxCSVRows)
+			}
+			continue
+		}
+		rep.Rows++
+		if rep.Rows > maxCSVRows {
+			return rep, fmt.Errorf("more than %d rows", maxCSVRows)
+		}
+		if len(rec) == 1 && rec[0] == "" && width > 1 {
+			rep.Rows--
+			continue // a blank line
+		}
+		if len(rec) != width {
+			rep.Errors = append(rep.Errors, &RowError{line, fmt.Sprintf("%d fields, the header has %d", len(rec), width)})
+			continue
+		}
+		sub, err := s.parseRow(rec, col, opt, now, source)
+		if err != nil {
+			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
+			continue
+		}
+		key := strings.ToLower(sub.Email)
+		if first, dup := firstLine[key]; dup {
+			rep.Errors = append(rep.Errors, &RowError{line, fmt.Sprintf("%s is also on line %d", sub.Email, first)})
+			continue
+		}
+		firstLine[key] = line
+		subs = append(subs, sub)
+	}
+	created, err := s.cfg.Store.ImportSubscribers(ctx, subs, now)
+	if err != nil {
+		return rep, err
+	}
+	for i, sub := range subs {
+		if created[i] {
+			rep.Added++
+		} else {
+			rep.Unchanged++
+		}
+		if opt.SendOptin && sub.Status == StatusPending && sub.ConfirmSentAt.IsZero() {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if created[i] || len(sub.Newsletters) == 0 {
+				if full, err := s.cfg.Store.GetSubscriber(ctx, sub.ID); err == nil {
+					sub = full
+				}
+			}
+			if err := s.sendConfirm(ctx, sub, now); err != nil {
+				s.log.ErrorContext(ctx, "confirmation mail failed", slog.String("email", sub.Email), slog.Any("err", err))
+				rep.Errors = append(rep.Errors, &RowError{firstLine[strings.ToLower(sub.Email)], "confirmation mail: " + err.Error()})
+				continue
+			}
+			if err := s.cfg.Store.MarkConfirmSent(ctx, sub.ID, now); err != nil {
+				return rep, err
+			}
+			rep.Mailed++
+		}
+	}
+	return rep, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, now time.Time, source string) (*Subscriber, error) {
+	get := func(name string) string {
+		if i, ok := col[name]; ok {
+			return rec[i]
+		}
+		return ""
+	}
+	email, err := NormalizeEmail(get("email"))
+	if err != nil {
+		return nil, err
+	}
+	name, err := CleanName(get("name"))
+	if err != nil {
+		return nil, err
+	}
+	nls, err := s.checkNewsletters(splitList(get("newsletters")))
+	if err != nil {
+		return nil, err
+	}
+	tags, err := cleanTags(splitList(get("tags")))
+	if err != nil {
+		return nil, err
+	}
+	status := Status(strings.ToLower(strings.TrimSpace(get("status"))))
+	switch {
+	case status == "" && opt.Confirmed:
+		status = StatusActive
+	case status == "":
+		status = StatusPending
+	case !status.Valid():
+		return nil, fmt.Errorf("%w: status %q (want pending, active, unsubscribed or bounced)", ErrInvalidInput, clip(string(status)))
+	}
+	at := now
+	if v := strings.TrimSpace(get("subscribed_at")); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: subscribed_at %q is not RFC 3339 (2026-01-31T09:00:00Z)", ErrInvalidInput, clip(v))
+		}
+		at = t.UTC()
+	}
+	return &Subscriber{Email: email, Name: name, Status: status, Newsletters: nls, Tags: tags,
+		Consent: Consent{At: at, Source: source}}, nil
+}
+
+// clip shortens a value quoted in an error message and drops control characters.
+func clip(s string) string {
+	s = cleanSource(s)
+	if len(s) > 60 {
+		s = strings.ToValidUTF8(s[:60], "") + "…"
+	}
+	return s
+}
+
+// Export writes every subscriber as CSV with the header of CSVColumns;
+// Import reads it back to the same subscribers.
+func (s *Service) Export(ctx context.Context, w io.Writer) error {
+	subs, err := s.cfg.Store.ListSubscribers(ctx, Filter{})
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(CSVColumns); err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		at := sub.Consent.At
+		if at.IsZero() {
+			at = sub.CreatedAt
+		}
+		if err := cw.Write([]string{sub.Email, sub.Name, strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
+			string(sub.Status), at.UTC().Format(time.RFC3339)}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,94 @@
+package subscribe
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Add subscribes email from the command line: with confirmed, the
+// address becomes active at once (the operator vouches for consent);
+// without, it goes through opt-in like the form (sent reports whether a
+// confirmation mail went out).
+func (s *Service) Add(ctx context.Context, email, name string, newsletters []string, confirmed bool) (sub *Subscriber, sent bool, err error) {
+	email, err = NormalizeEmail(email)
+	if err != nil {
+		return nil, false, err
+	}
+	if name, err = CleanName(name); err != nil {
+		return nil, false, err
+	}
+	nls, err := s.checkNewsletters(newsletters)
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.cfg.Now().UTC()
+	c := Choice{Name: name, Newsletters: nls, Tags: []string{}, Consent: Consent{At: now, Source: "cli"}}
+	if confirmed {
+		sub, _, err = s.cfg.Store.UpsertActive(ctx, email, c, now)
+		return sub, false, err
+	}
+	c.Consent.Text = s.cfg.ConsentText
+	sub, send, err := s.cfg.Store.RequestSubscription(ctx, email, c, now, s.cfg.ResendInterval)
+	if err != nil || !send {
+		return sub, false, err
+	}
+	if err := s.sendConfirm(ctx, sub, now); err != nil {
+		_ = s.cfg.Store.ResetConfirmSent(ctx, sub.ID)
+		return sub, false, err
+	}
+	return sub, true, nil
+}
+
+// Remove unsubscribes email from everything; the record stays.
+func (s *Service) Remove(ctx context.Context, email string) (*Subscriber, error) {
+	sub, err := s.byEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.Unsubscribe(ctx, sub.ID, "", s.cfg.Now().UTC())
+}
+
+// Erase deletes everything stored about email, keeping only a count.
+func (s *Service) Erase(ctx context.Context, email string) error {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.EraseSubscriber(ctx, norm, s.cfg.Now().UTC())
+}
+
+func (s *Service) byEmail(ctx context.Context, email string) (*Subscriber, error) {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.SubscriberByEmail(ctx, norm)
+}
+
+// DataExport is everything stored about one subscriber (GDPR art. 15/20).
+// Deliveries is filled by the digest once it records them.
+type DataExport struct {
+	ExportedAt time.Time       `json:"exported_at"`
+	Subscriber *Subscriber     `json:"subscriber"`
+	Deliveries json.RawMessage `json:"deliveries,omitempty"`
+}
+
+// ExportData returns everything stored about email.
+func (s *Service) ExportData(ctx context.Context, email string) (*DataExport, error) {
+	sub, err := s.byEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	return &DataExport{ExportedAt: s.cfg.Now().UTC(), Subscriber: sub}, nil
+}
+
+// List returns the subscribers matching f.
+func (s *Service) List(ctx context.Context, f Filter) ([]*Subscriber, error) {
+	if f.Newsletter != "" {
+		if _, ok := s.Newsletter(f.Newsletter); !ok {
+			return nil, ErrUnknownNewsletter
+		}
+	}
+	return s.cfg.Store.ListSubscribers(ctx, f)
+}

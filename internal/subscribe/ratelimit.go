@@ -1,0 +1,65 @@
+package subscribe
+
+import (
+	"sync"
+	"time"
+)
+
+// Limiter is a token bucket per key (a client IP): perMinute requests a
+// minute with bursts of as many. A zero or negative rate allows all.
+// Idle buckets are forgotten, so memory stays bounded by recent clients.
+type Limiter struct {
+	perMinute float64
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// NewLimiter returns a limiter of perMinute requests per key.
+func NewLimiter(perMinute int) *Limiter {
+	return &Limiter{perMinute: float64(perMinute), buckets: map[string]*bucket{}}
+}
+
+// Allow takes one request for key at now; false means over the limit,
+// and retry is how long until the next request would pass.
+func (l *Limiter) Allow(key string, now time.Time) (ok bool, retry time.Duration) {
+	if l == nil || l.perMinute <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) > time.Minute {
+		l.sweep(now)
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: l.perMinute, last: now}
+		l.buckets[key] = b
+	}
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = min(l.perMinute, b.tokens+el.Minutes()*l.perMinute)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	need := (1 - b.tokens) / l.perMinute
+	return false, time.Duration(need * float64(time.Minute))
+}
+
+// sweep drops buckets that have refilled completely: they are the same as
+// no bucket.
+func (l *Limiter) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		if now.Sub(b.last) >= time.Minute {
+			delete(l.buckets, k)
+		}
+	}
+	l.lastSweep = now
+}

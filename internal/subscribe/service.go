@@ -1,0 +1,554 @@
+package subscribe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode/utf8"
+
+	"github.com/herald-news/herald/internal/article"
+)
+
+// Store is what subscribe needs from the store (the SQLite store has it).
+type Store interface {
+	RequestSubscription(ctx context.Context, email string, c Choice, now time.Time, resend time.Duration) (*Subscriber, bool, error)
+	ResetConfirmSent(ctx context.Context, id int64) error
+	MarkConfirmSent(ctx context.Context, id int64, now time.Time) error
+	ConfirmSubscriber(ctx context.Context, id int64, now time.Time) (*Subscriber, bool, error)
+	Unsubscribe(ctx context.Context, id int64, newsletter string, now time.Time) (*Subscriber, error)
+	UpdatePreferences(ctx context.Context, id int64, name string, newsletters, tags []string, now time.Time) (*Subscriber, error)
+	UpsertActive(ctx context.Context, email string, c Choice, now time.Time) (*Subscriber, bool, error)
+	GetSubscriber(ctx context.Context, id int64) (*Subscriber, error)
+	SubscriberByEmail(ctx context.Context, email string) (*Subscriber, error)
+	DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64, error)
+	ListSubscribers(ctx context.Context, f Filter) ([]*Subscriber, error)
+	EraseSubscriber(ctx context.Context, email string, now time.Time) error
+	ImportSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) ([]bool, error)
+}
+
+// Mail is one message subscribe sends: a confirmation or a welcome. The
+// Mailer turns it into bytes (From, Date and Message-ID are its business)
+// and must encode every field for its header; subscribe guarantees none
+// holds CR, LF or NUL.
+type Mail struct {
+	Kind    string // "confirm" or "welcome"
+	To      string // normalised address
+	ToName  string
+	Subject string
+	Text    string
+	HTML    string
+	// List mail (the welcome): List-Id, List-Unsubscribe and, with an
+	// https URL, List-Unsubscribe-Post (RFC 8058).
+	ListID          string
+	ListUnsubscribe string
+	OneClick        bool
+	Newsletter      string // the newsletter the mail is about, if one
+}
+
+// Mailer sends one Mail.
+type Mailer interface {
+	Send(ctx context.Context, m *Mail) error
+}
+
+// Config wires a Service.
+type Config struct {
+	BaseURL        string // site.base_url
+	SiteTitle      string
+	SiteAddress    string // postal address for the mail footer
+	Newsletters    []Newsletter
+	ConfirmTTL     time.Duration
+	ResendInterval time.Duration
+	StoreIP        bool
+	ConsentText    string
+	Welcome        bool
+	Templates      fs.FS // holds email/confirm.txt, .html, email/welcome.txt, .html
+	Tokens         *Tokens
+	Store          Store
+	Mailer         Mailer
+	Logger         *slog.Logger
+	Now            func() time.Time
+}
+
+// Service runs the subscriber flows for the web surface and the CLI.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	text  map[string]*texttemplate.Template
+	html  map[string]*htmltemplate.Template
+	https bool
+	host  string
+}
+
+// New checks cfg and parses the mail templates.
+func New(cfg Config) (*Service, error) {
+	if cfg.Tokens == nil || cfg.Store == nil || cfg.Mailer == nil {
+		return nil, errors.New("subscribe: Tokens, Store and Mailer are required")
+	}
+	if len(cfg.Newsletters) == 0 {
+		return nil, errors.New("subscribe: no newsletters configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ConfirmTTL <= 0 {
+		cfg.ConfirmTTL = 7 * 24 * time.Hour
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("subscribe: base URL %q is not absolute", cfg.BaseURL)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, https: u.Scheme == "https", host: u.Hostname(),
+		text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	for _, name := range []string{"confirm", "welcome"} {
+		tt, err := texttemplate.ParseFS(cfg.Templates, "email/"+name+".txt")
+		if err != nil {
+			return nil, fmt.Errorf("templates: email/%s.txt: %w", name, err)
+		}
+		ht, err := htmltemplate.ParseFS(cfg.Templates, "email/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("templates: email/%s.html: %w", name, err)
+		}
+		if tt.Lookup("subject") == nil {
+			return nil, fmt.Errorf("templates: email/%s.txt must define \"subject\"", name)
+		}
+		s.text[name], s.html[name] = tt, ht
+	}
+	return s, nil
+}
+
+// Tokens returns the token signer.
+func (s *Service) Tokens() *Tokens { return s.cfg.Tokens }
+
+// PreferencesURL is the preferences link of subscriber id.
+func (s *Service) PreferencesURL(id int64) string {
+	return s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, id)
+}
+
+// Newsletters returns the configured newsletters.
+func (s *Service) Newsletters() []Newsletter { return s.cfg.Newsletters }
+
+// ConsentText is the text shown beside every subscribe form.
+func (s *Service) ConsentText() string { return s.cfg.ConsentText }
+
+// OneClick reports whether list mail carries List-Unsubscribe-Post: only
+// with an https base URL (RFC 8058).
+func (s *Service) OneClick() bool { return s.https }
+
+// Newsletter returns the newsletter with id.
+func (s *Service) Newsletter(id string) (Newsletter, bool) {
+	for _, n := range s.cfg.Newsletters {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return Newsletter{}, false
+}
+
+// Defaults are the ids of the newsletters marked default (the first
+// newsletter when none is).
+func (s *Service) Defaults() []string {
+	var out []string
+	for _, n := range s.cfg.Newsletters {
+		if n.Default {
+			out = append(out, n.ID)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{s.cfg.Newsletters[0].ID}
+	}
+	return out
+}
+
+// checkNewsletters validates ids (empty: the defaults), sorted and unique.
+func (s *Service) checkNewsletters(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return s.Defaults(), nil
+	}
+	var out []string
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if _, ok := s.Newsletter(id); !ok {
+			if len(id) > 64 || !utf8.ValidString(id) {
+				id = "?"
+			}
+			return nil, fmt.Errorf("%w %q", ErrUnknownNewsletter, id)
+		}
+		out = append(out, id)
+	}
+	if len(out) == 0 {
+		return s.Defaults(), nil
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// maxTags bounds the topic tags one subscriber may choose.
+const maxTags = 50
+
+// cleanTags slugifies tags (DESIGN §3.4), dropping empty ones.
+func cleanTags(tags []string) ([]string, error) {
+	var out []string
+	for _, t := range tags {
+		if len(t) > 200 {
+			return nil, fmt.Errorf("%w: tag longer than 200 bytes", ErrInvalidInput)
+		}
+		if slug := article.Slugify(t); slug != "" {
+			out = append(out, slug)
+		}
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > maxTags {
+		return nil, fmt.Errorf("%w: more than %d tags", ErrInvalidInput, maxTags)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// Request is one subscribe request from a form, JSON or the CLI.
+type Request struct {
+	Email       string
+	Name        string
+	Newsletters []string // empty: the default ones
+	Tags        []string
+	IP          string // the client IP (kept only with store_ip)
+	Source      string // the form's page URL, Origin or Referer; "cli"
+	Honeypot    string // a field people leave empty; filled: pretend success
+}
+
+// Subscribe handles a request: validate, record, and mail a confirmation
+// link when one is due. Its result is the same whatever the address's
+// state (no enumeration): nil, or a validation error about the input.
+func (s *Service) Subscribe(ctx context.Context, req Request) error {
+	email, err := NormalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	name, err := CleanName(req.Name)
+	if err != nil {
+		return err
+	}
+	nls, err := s.checkNewsletters(req.Newsletters)
+	if err != nil {
+		return err
+	}
+	tags, err := cleanTags(req.Tags)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Honeypot) != "" {
+		s.log.InfoContext(ctx, "subscribe: honeypot filled; ignored")
+		return nil
+	}
+	now := s.cfg.Now().UTC()
+	c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: cleanSource(req.Source), Text: s.cfg.ConsentText}}
+	if s.cfg.StoreIP {
+		c.Consent.IP = req.IP
+	}
+	sub, send, err := s.cfg.Store.RequestSubscription(ctx, email, c, now, s.cfg.ResendInterval)
+	if err != nil {
+		return err
+	}
+	if !send {
+		return nil
+	}
+	if name != "" && sub.Name == "" {
+		sub.Name = name
+	}
+	if err := s.sendConfirm(ctx, sub, now); err != nil {
+		s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
+		if rerr := s.cfg.Store.ResetConfirmSent(ctx, sub.ID); rerr != nil {
+			s.log.ErrorContext(ctx, "reset confirmation time", slog.Any("err", rerr))
+		}
+	}
+	return nil
+}
+
+// cleanSource keeps a consent source printable and short.
+func cleanSource(src string) string {
+	src = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(src, ""))
+	if len(src) > 500 {
+		src = src[:500]
+		for !utf8.ValidString(src) {
+			src = src[:len(src)-1]
+		}
+	}
+	return src
+}
+
+// mailData is what the mail templates get.
+type mailData struct {
+	SiteTitle, SiteAddress, BaseURL string
+	Name, Email                     string
+	ConfirmURL                      string
+	Expires                         time.Time
+	Newsletters                     []Newsletter
+	PreferencesURL, UnsubscribeURL  string
+}
+
+func (s *Service) newslettersOf(ids []string) []Newsletter {
+	var out []Newsletter
+	for _, id := range ids {
+		if n, ok := s.Newsletter(id); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (s *Service) compose(kind string, d *mailData) (subject, text, html string, err error) {
+	var b strings.Builder
+	if err := s.text[kind].ExecuteTemplate(&b, "subject", d); err != nil {
+		return "", "", "", fmt.Errorf("email/%s.txt subject: %w", kind, err)
+	}
+	subject = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := s.text[kind].Execute(&b, d); err != nil {
+		return "", "", "", fmt.Errorf("email/%s.txt: %w", kind, err)
+	}
+	text = strings.TrimLeft(b.String(), "\r\n")
+	b.Reset()
+	if err := s.html[kind].Execute(&b, d); err != nil {
+		return "", "", "", fmt.Errorf("email/%s.html: %w", kind, err)
+	}
+	return subject, text, b.String(), nil
+}
+
+// sendConfirm mails sub the confirmation link.
+func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Time) error {
+	nls := sub.Newsletters
+	name := sub.Name
+	if sub.Pending != nil {
+		nls = sub.Pending.Newsletters
+		if sub.Pending.Name != "" {
+			name = sub.Pending.Name
+		}
+	}
+	expires := now.Add(s.cfg.ConfirmTTL)
+	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
+		Name: name, Email: sub.Email, Expires: expires, Newsletters: s.newslettersOf(nls),
+		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, expires)}
+	subject, text, html, err := s.compose("confirm", d)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Mailer.Send(ctx, &Mail{Kind: "confirm", To: sub.Email, ToName: name, Subject: subject, Text: text, HTML: html})
+}
+
+// ListID is the List-Id value of newsletter n: its title (when plain
+// ASCII) and <id.host>.
+func (s *Service) ListID(n Newsletter) string {
+	id := "<" + n.ID + "." + s.host + ">"
+	for i := 0; i < len(n.Title); i++ {
+		if c := n.Title[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return id
+		}
+	}
+	if n.Title == "" {
+		return id
+	}
+	return `"` + n.Title + `" ` + id
+}
+
+// sendWelcome mails an active subscriber the welcome: list mail with the
+// List-Unsubscribe headers, so the one-click path works before any digest.
+func (s *Service) sendWelcome(ctx context.Context, sub *Subscriber) error {
+	nl := ""
+	listNL := s.cfg.Newsletters[0]
+	if len(sub.Newsletters) == 1 {
+		nl = sub.Newsletters[0]
+	}
+	if len(sub.Newsletters) > 0 {
+		if n, ok := s.Newsletter(sub.Newsletters[0]); ok {
+			listNL = n
+		}
+	}
+	unsub := s.cfg.Tokens.UnsubscribeURL(s.cfg.BaseURL, sub.ID, nl)
+	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
+		Name: sub.Name, Email: sub.Email, Newsletters: s.newslettersOf(sub.Newsletters),
+		PreferencesURL: s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID), UnsubscribeURL: unsub}
+	subject, text, html, err := s.compose("welcome", d)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Mailer.Send(ctx, &Mail{Kind: "welcome", To: sub.Email, ToName: sub.Name, Subject: subject, Text: text, HTML: html,
+		ListID: s.ListID(listNL), ListUnsubscribe: unsub, OneClick: s.https, Newsletter: nl})
+}
+
+// CheckConfirm verifies a confirmation token without changing anything
+// (GET shows a button; mail scanners prefetch links).
+func (s *Service) CheckConfirm(token string) error {
+	_, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now())
+	return err
+}
+
+// Confirm confirms the subscriber the token names and, when that changed
+// something and subscribe.welcome is on, sends the welcome mail. An
+// address already active, or a link used twice, is not an error.
+func (s *Service) Confirm(ctx context.Context, token string) (*Subscriber, error) {
+	id, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	sub, changed, err := s.cfg.Store.ConfirmSubscriber(ctx, id, s.cfg.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	if changed && s.cfg.Welcome {
+		if err := s.sendWelcome(ctx, sub); err != nil {
+			s.log.ErrorContext(ctx, "welcome mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
+		}
+	}
+	return sub, nil
+}
+
+// Unsubscription is what an unsubscribe link names.
+type Unsubscription struct {
+	Subscriber *Subscriber
+	Newsletter *Newsletter // nil: every newsletter
+}
+
+// CheckUnsubscribe reads an unsubscribe token for the page GET shows.
+func (s *Service) CheckUnsubscribe(ctx context.Context, token string) (*Unsubscription, error) {
+	id, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.cfg.Store.GetSubscriber(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u := &Unsubscription{Subscriber: sub}
+	if n, ok := s.Newsletter(nl); ok {
+		u.Newsletter = &n
+	}
+	return u, nil
+}
+
+// Unsubscribe acts on an unsubscribe token: from the newsletter it names,
+// or from everything when all is set (or the token names none).
+func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (*Subscriber, error) {
+	id, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token)
+	if err != nil {
+		return nil, err
+	}
+	if all {
+		nl = ""
+	}
+	return s.cfg.Store.Unsubscribe(ctx, id, nl, s.cfg.Now().UTC())
+}
+
+// Preferences returns the subscriber a preferences token names.
+func (s *Service) Preferences(ctx context.Context, token string) (*Subscriber, error) {
+	id, err := s.cfg.Tokens.VerifyPreferences(token)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.GetSubscriber(ctx, id)
+}
+
+// PreferencesUpdate is a change from the preferences page.
+type PreferencesUpdate struct {
+	Name        string
+	Newsletters []string // none: unsubscribe from everything
+	Tags        []string
+	IP, Source  string
+}
+
+// UpdatePreferences applies u for the subscriber the token names. An
+// unsubscribed (or bounced) subscriber choosing newsletters goes through
+// opt-in again: nothing changes until they confirm, and confirm is true.
+func (s *Service) UpdatePreferences(ctx context.Context, token string, u PreferencesUpdate) (sub *Subscriber, confirm bool, err error) {
+	id, err := s.cfg.Tokens.VerifyPreferences(token)
+	if err != nil {
+		return nil, false, err
+	}
+	name, err := CleanName(u.Name)
+	if err != nil {
+		return nil, false, err
+	}
+	var nls []string
+	if len(u.Newsletters) > 0 {
+		if nls, err = s.checkNewsletters(u.Newsletters); err != nil {
+			return nil, false, err
+		}
+	}
+	tags, err := cleanTags(u.Tags)
+	if err != nil {
+		return nil, false, err
+	}
+	cur, err := s.cfg.Store.GetSubscriber(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.cfg.Now().UTC()
+	if (cur.Status == StatusUnsubscribed || cur.Status == StatusBounced) && len(nls) > 0 {
+		c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: cleanSource(u.Source), Text: s.cfg.ConsentText}}
+		if s.cfg.StoreIP {
+			c.Consent.IP = u.IP
+		}
+		sub, send, err := s.cfg.Store.RequestSubscription(ctx, cur.Email, c, now, s.cfg.ResendInterval)
+		if err != nil {
+			return nil, false, err
+		}
+		if send {
+			if err := s.sendConfirm(ctx, sub, now); err != nil {
+				s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
+				_ = s.cfg.Store.ResetConfirmSent(ctx, sub.ID)
+			}
+		}
+		return sub, true, nil
+	}
+	if cur.Status == StatusUnsubscribed || cur.Status == StatusBounced {
+		return cur, false, nil
+	}
+	sub, err = s.cfg.Store.UpdatePreferences(ctx, id, name, nls, tags, now)
+	return sub, false, err
+}
+
+// Cleanup deletes pending subscribers who did not confirm within twice
+// subscribe.confirm_ttl of their last confirmation mail.
+func (s *Service) Cleanup(ctx context.Context) (int64, error) {
+	return s.cfg.Store.DeleteUnconfirmed(ctx, s.cfg.Now().Add(-2*s.cfg.ConfirmTTL))
+}
+
+// RunCleanup runs Cleanup now and then every interval until ctx ends.
+func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.Cleanup(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.ErrorContext(ctx, "cleanup of unconfirmed subscribers failed", slog.Any("err", err))
+		case n > 0:
+			s.log.InfoContext(ctx, "deleted unconfirmed subscribers", slog.Int64("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,108 @@
+// Package subscribe is Herald's subscriber management: double opt-in,
+// signed tokens for confirm, unsubscribe and preferences links, address
+// normalisation, rate limits, CSV import and export, and the GDPR
+// operations. It declares the Store and Mailer it needs; the SQLite store
+// and the mail package satisfy them.
+package subscribe
+
+import (
+	"errors"
+	"time"
+)
+
+// Status is where a subscriber stands.
+type Status string
+
+const (
+	StatusPending      Status = "pending"
+	StatusActive       Status = "active"
+	StatusUnsubscribed Status = "unsubscribed"
+	StatusBounced      Status = "bounced"
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusActive, StatusUnsubscribed, StatusBounced:
+		return true
+	}
+	return false
+}
+
+// Consent records how a subscriber agreed: when, from which IP (only with
+// subscribe.store_ip), from which form or import file, and the text shown.
+type Consent struct {
+	At     time.Time `json:"at,omitzero"`
+	IP     string    `json:"ip,omitempty"`
+	Source string    `json:"source,omitempty"`
+	Text   string    `json:"text,omitempty"`
+}
+
+// Subscriber is one address and what it receives.
+type Subscriber struct {
+	ID             int64     `json:"id"`
+	Email          string    `json:"email"`
+	Name           string    `json:"name"`
+	Status         Status    `json:"status"`
+	Newsletters    []string  `json:"newsletters"`
+	Tags           []string  `json:"tags"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`
+	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"`
+	ConfirmSentAt  time.Time `json:"confirm_sent_at,omitzero"`
+	Consent        Consent   `json:"consent"`
+	HardFailures   int       `json:"hard_failures"`
+	SoftFailures   int       `json:"soft_failures"`
+	// Pending is a re-subscription waiting for confirmation (an address
+	// that had unsubscribed or bounced asked again); nil when none.
+	Pending *Choice `json:"pending_choice,omitempty"`
+}
+
+// Has reports whether the subscriber receives newsletter id.
+func (s *Subscriber) Has(id string) bool {
+	for _, n := range s.Newsletters {
+		if n == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Choice is what a subscriber asks for: a name, newsletters and topic tags,
+// with the consent given when asking.
+type Choice struct {
+	Name        string   `json:"name"`
+	Newsletters []string `json:"newsletters"`
+	Tags        []string `json:"tags"`
+	Consent     Consent  `json:"consent"`
+}
+
+// Newsletter is what subscribe needs to know of a configured newsletter.
+type Newsletter struct {
+	ID      string
+	Title   string
+	Default bool
+}
+
+// Errors the web surface maps to statuses (web.statusOf).
+var (
+	// ErrInvalidEmail: the address is malformed or could inject a header.
+	ErrInvalidEmail = errors.New("invalid email address")
+	// ErrInvalidInput: some other field is unacceptable.
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrInvalidToken: the link is malformed or its signature is wrong.
+	ErrInvalidToken = errors.New("invalid or damaged link")
+	// ErrExpiredToken: the confirmation link is past its time.
+	ErrExpiredToken = errors.New("link expired")
+	// ErrRateLimited: too many requests from one client.
+	ErrRateLimited = errors.New("too many requests")
+	// ErrUnknownNewsletter: no configured newsletter has the id.
+	ErrUnknownNewsletter = errors.New("unknown newsletter")
+)
+
+// Filter selects subscribers to list; zero fields match all.
+type Filter struct {
+	Status     Status
+	Newsletter string
+}
