@@ -86,3 +86,24 @@ func TestAPIOffByDefault(t *testing.T) {
 		t.Errorf("%d %s", code, body)
 	}
 }
+
+// TestAPISubscribersDaemon: the subscriber endpoints are wired in serve
+// and the subscribers gauge follows them.
+func TestAPISubscribersDaemon(t *testing.T) {
+	env, _ := testEnv(t)
+	env["HERALD_ADMIN_TOKEN"] = "subs-token-0123456789"
+	_, base := startTestDaemon(t, env)
+	req, _ := http.NewRequest("POST", base+"/api/v1/subscribers", strings.NewReader(`{"email":"asa@example.se","confirmed":true}`))
+	req.Header.Set("Authorization", "Bearer subs-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	if _, text := get(t, base+"/metrics"); !strings.Contains(text, `herald_subscribers{status="active"} 1`) {
+		t.Errorf("gauge:\n%s", text)
+	}
+}

@@ -143,7 +143,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:   cfg.Feed.Items,
 		MaxItems:   cfg.Feed.MaxItems,
 		Logger:     log,
-		API:        apiConfig(cfg, st, d.syncer.Parser, log),
+		API:        apiConfig(cfg, st, d.syncer.Parser, subs, log),
 		Observer:   d.obs.m,
 		Metrics:    d.obs.mainHandler(),
 		Embed:      embedConfig(cfg),

@@ -40,6 +40,8 @@ type APIConfig struct {
 	Store   APIStore
 	Parser  *article.Parser // the content folder's parser: API articles are validated and sanitised as files are
 	MaxBody int64           // largest request body in bytes (default 1 MiB)
+	// Subscribers enables /api/v1/subscribers…; nil: those answer 404.
+	Subscribers APISubscribers
 }
 
 const defaultAPIMaxBody = 1 << 20

@@ -25,7 +25,8 @@ type apiParam struct {
 type apiResponse struct {
 	Status      int
 	Description string
-	Schema      string // "" no body
+	Schema      string // "" no body (or, with Type, an unstructured one)
+	Type        string // media type; "" application/json
 }
 
 type obj = map[string]any
@@ -74,6 +75,10 @@ func openAPIDocument(site Site) []byte {
 			responses[key] = r
 		}
 		for _, r := range op.Responses {
+			if r.Type != "" {
+				responses[strconv.Itoa(r.Status)] = obj{"description": r.Description, "content": obj{r.Type: obj{"schema": obj{"type": "string"}}}}
+				continue
+			}
 			add(r.Status, r.Description, r.Schema)
 		}
 		if op.Request != "" {
@@ -84,7 +89,7 @@ func openAPIDocument(site Site) []byte {
 			add(http.StatusUnprocessableEntity, "A field fails validation (as the same front matter in a file would); `field` names it.", "Error")
 		}
 		add(http.StatusUnauthorized, "No bearer token, another scheme, or an unknown token.", "Error")
-		add(http.StatusNotFound, "No such article, or the API is off (no admin.tokens configured).", "Error")
+		add(http.StatusNotFound, "Nothing there, or the API is off (no admin.tokens configured).", "Error")
 		o["responses"] = responses
 		item, _ := paths[rt.Path].(obj)
 		if item == nil {
@@ -94,6 +99,7 @@ func openAPIDocument(site Site) []byte {
 		item[strings.ToLower(rt.Method)] = o
 	}
 	str := obj{"type": "string"}
+	dateTime := obj{"type": "string", "format": "date-time"}
 	strs := obj{"type": "array", "items": str}
 	inputProps := func(nullable bool) obj {
 		t := func(typ string) obj {
@@ -156,6 +162,36 @@ func openAPIDocument(site Site) []byte {
 				"ArticleList": obj{"type": "object", "required": []string{"articles"}, "properties": obj{
 					"articles":    obj{"type": "array", "items": ref("Article")},
 					"next_cursor": with(str, "Absent on the last page."),
+				}},
+				"Subscriber": obj{"type": "object", "properties": obj{
+					"id": obj{"type": "integer"}, "email": str, "name": str,
+					"status":      obj{"type": "string", "enum": []string{"pending", "active", "unsubscribed", "bounced"}},
+					"newsletters": strs, "tags": with(strs, "Topic tag slugs: with any, only matching articles are sent."),
+					"created_at": dateTime, "updated_at": dateTime, "confirmed_at": dateTime, "unsubscribed_at": dateTime,
+					"confirm_sent_at": dateTime,
+					"consent":         obj{"type": "object", "properties": obj{"at": dateTime, "ip": str, "source": str, "text": str}},
+					"hard_failures":   obj{"type": "integer"}, "soft_failures": obj{"type": "integer"},
+					"pending_choice": with(obj{"type": "object"}, "A re-subscription waiting for confirmation."),
+				}},
+				"SubscriberList": obj{"type": "object", "required": []string{"subscribers"}, "properties": obj{
+					"subscribers": obj{"type": "array", "items": ref("Subscriber")},
+					"next_cursor": with(str, "Absent on the last page."),
+				}},
+				"SubscriberInput": obj{"type": "object", "additionalProperties": false, "required": []string{"email"}, "properties": obj{
+					"email": str, "name": str,
+					"newsletters": with(strs, "Newsletter ids; empty: those marked default."),
+					"confirmed":   with(obj{"type": "boolean"}, "true: active at once (you vouch for consent); false: a confirmation mail goes out (double opt-in)."),
+				}},
+				"SubscriberAdded": obj{"type": "object", "properties": obj{
+					"subscriber": ref("Subscriber"), "confirmation_sent": obj{"type": "boolean"},
+				}},
+				"SubscriberPatch": obj{"type": "object", "additionalProperties": false, "required": []string{"status"}, "properties": obj{
+					"status": with(obj{"type": "string", "enum": []string{"unsubscribed", "active"}},
+						"unsubscribed: from every newsletter (the record stays); active: you vouch for consent."),
+				}},
+				"SubscriberData": obj{"type": "object", "properties": obj{
+					"exported_at": dateTime, "subscriber": ref("Subscriber"),
+					"deliveries": with(obj{}, "The deliveries made to the address, once the digest records them."),
 				}},
 				"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{
 					"error": obj{"type": "object", "required": []string{"message", "request_id"}, "properties": obj{

@@ -58,6 +58,12 @@ type apiFixture struct {
 // SQLite store, a content folder with one image, and the given tokens.
 func newAPIFixture(t *testing.T, tokens ...web.APIToken) *apiFixture {
 	t.Helper()
+	return newAPIFixtureWith(t, nil, tokens...)
+}
+
+// newAPIFixtureWith also wires subscribers, made over the fixture's store.
+func newAPIFixtureWith(t *testing.T, subs func(*sqlite.Store) web.APISubscribers, tokens ...web.APIToken) *apiFixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
@@ -70,6 +76,10 @@ func newAPIFixture(t *testing.T, tokens ...web.APIToken) *apiFixture {
 	png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 40, 30)))
 	os.WriteFile(filepath.Join(dir, "images", "pic.png"), buf.Bytes(), 0o644)
 	logs := &lockedBuffer{}
+	var apiSubs web.APISubscribers
+	if subs != nil {
+		apiSubs = subs(st)
+	}
 	s, err := web.New(web.Config{
 		Site:       web.Site{Title: "Herald Test", BaseURL: "https://news.example.org", Language: "en", Location: time.UTC},
 		Store:      st,
@@ -78,10 +88,11 @@ func newAPIFixture(t *testing.T, tokens ...web.APIToken) *apiFixture {
 		Now:        func() time.Time { return now },
 		Logger:     slog.New(web.LogHandler(slog.NewTextHandler(logs, nil))),
 		API: &web.APIConfig{
-			Tokens:  tokens,
-			Store:   st,
-			Parser:  article.NewParser(time.UTC, os.DirFS(dir)),
-			MaxBody: 64 << 10,
+			Tokens:      tokens,
+			Store:       st,
+			Parser:      article.NewParser(time.UTC, os.DirFS(dir)),
+			MaxBody:     64 << 10,
+			Subscribers: apiSubs,
 		},
 	})
 	if err != nil {

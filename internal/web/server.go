@@ -136,8 +136,6 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict
-	case errors.As(err, new(*http.MaxBytesError)):
-		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, context.Canceled):
 		return 499 // client went away; nothing is written
 	default:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // stateWhere is the SQL condition (over articles aliased a) for a state.
@@ -116,4 +117,61 @@ func (s *Store) countBy(ctx context.Context, out map[string]int, query string, a
 		out[k] = n
 	}
 	return rows.Err()
+}
+
+// SearchSubscribers pages through subscribers matching f whose email or
+// name contains query (case-insensitive; "" matches all), by id after
+// afterID, at most limit (0: all): what the admin API lists.
+func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
+	conds := []string{"id > ?"}
+	args := []any{afterID}
+	if f.Status != "" {
+		conds = append(conds, `status = ?`)
+		args = append(args, string(f.Status))
+	}
+	if f.Newsletter != "" {
+		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
+		args = append(args, f.Newsletter)
+	}
+	if query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(query)) + "%"
+		conds = append(conds, `(lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	q := `SELECT ` + subscriberCols + ` FROM subscribers WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY id`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+	}
+	out := []*subscribe.Subscriber{}
+	byID := map[int64]*subscribe.Subscriber{}
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+		}
+		out = append(out, sub)
+		byID[sub.ID] = sub
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, len(out))
+	for i, sub := range out {
+		ids[i] = sub.ID
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (`+ph+`)`, ids...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
