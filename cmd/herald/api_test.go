@@ -103,7 +103,21 @@ func TestAPISubscribersDaemon(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("POST: %d", resp.StatusCode)
 	}
-	if _, text := get(t, base+"/metrics"); !strings.Contains(text, `herald_subscribers{status="active"} 1`) {
-		t.Errorf("gauge:\n%s", text)
+	// An opt-in address gets a confirmation mail: its send is counted.
+	req, _ = http.NewRequest("POST", base+"/api/v1/subscribers", strings.NewReader(`{"email":"mette@example.dk"}`))
+	req.Header.Set("Authorization", "Bearer subs-token-0123456789")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	_, text := get(t, base+"/metrics")
+	for _, want := range []string{`herald_subscribers{status="active"} 1`, `herald_subscribers{status="pending"} 1`,
+		`herald_mail_sends_total{class="2xx",transport="outbox"} 1`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/feed"
+	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store/sqlite"
 )
@@ -104,5 +105,28 @@ func (dm *daemonMetrics) Close(ctx context.Context) error {
 	}
 	err := dm.srv.Shutdown(ctx)
 	dm.wg.Wait()
+	return err
+}
+
+// wrapSender returns what wraps a mail sender of transport so that every
+// send is counted by reply class and timed.
+func (dm *daemonMetrics) wrapSender(transport string) func(mail.Sender) mail.Sender {
+	if transport == "" {
+		transport = "outbox"
+	}
+	return func(s mail.Sender) mail.Sender { return observedSender{s, dm.m, transport} }
+}
+
+// observedSender reports each Send to the metrics.
+type observedSender struct {
+	mail.Sender
+	m         *metrics.Metrics
+	transport string
+}
+
+func (o observedSender) Send(ctx context.Context, env mail.Envelope, raw []byte) error {
+	start := time.Now()
+	err := o.Sender.Send(ctx, env, raw)
+	o.m.ObserveMail(o.transport, mail.ReplyClass(err), time.Since(start))
 	return err
 }

@@ -118,7 +118,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.refresh = refresh
-	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log)
+	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log, d.obs.wrapSender(cfg.Mail.Transport))
 	if err != nil {
 		return fail(err)
 	}

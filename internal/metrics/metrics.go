@@ -29,6 +29,7 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 	feedServed   [2]prometheus.Counter // by feed.CacheResult: hit, miss
+	mail         *mailSeries
 
 	mu     sync.RWMutex
 	routes map[routeKey]routeSeries
@@ -72,6 +73,7 @@ func New(log *slog.Logger) *Metrics {
 	m.feedServed[0] = feed.WithLabelValues("hit")
 	m.feedServed[1] = feed.WithLabelValues("miss")
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, feed)
+	m.mail = newMailSeries(m.reg)
 	return m
 }
 

@@ -51,6 +51,8 @@ func TestMetrics(t *testing.T) {
 	m.FeedServed(0)
 	m.FeedServed(1)
 	m.FeedServed(7) // not a result: ignored
+	m.ObserveMail("smtp", "2xx", 40*time.Millisecond)
+	m.ObserveMail("smtp", "4xx", 10*time.Millisecond)
 	m.AddGauges(time.Second,
 		metrics.Gauge{Name: "articles", Help: "h", Label: "state", Read: func(context.Context) (map[string]float64, error) {
 			return map[string]float64{"published": 3, "draft": 1}, nil
@@ -72,6 +74,9 @@ func TestMetrics(t *testing.T) {
 		`herald_articles{state="draft"} 1`,
 		`herald_delivery_queue_depth 12`,
 		`herald_store_stats_up 1`,
+		`herald_mail_sends_total{class="2xx",transport="smtp"} 1`,
+		`herald_mail_sends_total{class="4xx",transport="smtp"} 1`,
+		`herald_mail_send_duration_seconds_bucket{class="2xx",transport="smtp",le="0.05"} 1`,
 		`herald_go_goroutines `,
 		`herald_process_`,
 	} {
