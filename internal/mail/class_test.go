@@ -16,7 +16,10 @@ func TestReplyClass(t *testing.T) {
 	}{
 		{"OK", nil, "2xx"},
 		{"Temporary", func() error { se, _ := classify("RCPT TO", &textproto.Error{Code: 451, Msg: "4.7.1 later"}); return se }(), "4xx"},
-		{"Permanent", func() error { se, _ := classify("RCPT TO", &textproto.Error{Code: 550, Msg: "5.1.1 no such user"}); return se }(), "5xx"},
+		{"Permanent", func() error {
+			se, _ := classify("RCPT TO", &textproto.Error{Code: 550, Msg: "5.1.1 no such user"})
+			return se
+		}(), "5xx"},
 		{"Wrapped", fmt.Errorf("digest: %w", func() error { se, _ := classify("DATA", &textproto.Error{Code: 554}); return se }()), "5xx"},
 		{"Network", func() error { se, _ := classify("MAIL FROM", io.EOF); return se }(), "network"},
 		{"ErrClosed", ErrClosed, "error"},
