@@ -33,6 +33,25 @@ type Options struct {
 	LRUSize        int      // on-demand variants kept (default 256)
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// OnServe, if set, hears how each feed response was found: CacheHit
+	// (rendered ahead or in the LRU) or CacheMiss (rendered for this
+	// request). It runs on the hot path: it must not block or allocate.
+	OnServe func(CacheResult)
+}
+
+// CacheResult says whether a feed response came from the cache.
+type CacheResult uint8
+
+const (
+	CacheHit CacheResult = iota
+	CacheMiss
+)
+
+func (c CacheResult) String() string {
+	if c == CacheMiss {
+		return "miss"
+	}
+	return "hit"
 }
 
 // Handler serves feeds from memory. The main variants (site and each tag,
@@ -193,25 +212,25 @@ func (h *Handler) Bytes(ctx context.Context, v Variant) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.lookup(ctx, v)
+	e, _, err := h.lookup(ctx, v)
 	if err != nil {
 		return nil, err
 	}
 	return append([]byte(nil), e.body[identity]...), nil
 }
 
-// lookup finds or renders a normalized variant.
-func (h *Handler) lookup(ctx context.Context, v Variant) (*entry, error) {
+// lookup finds or renders a normalized variant, and says which.
+func (h *Handler) lookup(ctx context.Context, v Variant) (*entry, CacheResult, error) {
 	snap := h.main.Load()
 	if snap != nil && v.isMain(h.opts.Items) {
 		if e := snap.entries[mainKey{v.Format, v.Tag}]; e != nil {
-			return e, nil
+			return e, CacheHit, nil
 		}
 	}
 	key := v.url(h.base, h.opts.Items, v.Page)
 	e, gen := h.lru.get(key)
 	if e != nil {
-		return e, nil
+		return e, CacheHit, nil
 	}
 	var known map[string]article.Tag
 	if snap != nil {
@@ -219,27 +238,27 @@ func (h *Handler) lookup(ctx context.Context, v Variant) (*entry, error) {
 	}
 	tags, err := h.tags(ctx, v, known)
 	if err != nil {
-		return nil, err
+		return nil, CacheMiss, err
 	}
 	q := article.Query{Now: h.opts.Now(), Tags: tagSlugs(v)}
 	total, err := h.src.CountArticles(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("feed: count: %w", err)
+		return nil, CacheMiss, fmt.Errorf("feed: count: %w", err)
 	}
 	if pages := pageCount(total, v.Limit); v.Page > pages {
-		return nil, fmt.Errorf("%w: page %d of %d", ErrNoSuchPage, v.Page, pages)
+		return nil, CacheMiss, fmt.Errorf("%w: page %d of %d", ErrNoSuchPage, v.Page, pages)
 	}
 	q.Limit, q.Offset = v.Limit, (v.Page-1)*v.Limit
 	items, err := h.src.ListArticles(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("feed: list: %w", err)
+		return nil, CacheMiss, fmt.Errorf("feed: list: %w", err)
 	}
 	e, err = h.build(v, tags, items, total)
 	if err != nil {
-		return nil, err
+		return nil, CacheMiss, err
 	}
 	h.lru.put(key, e, gen)
-	return e, nil
+	return e, CacheMiss, nil
 }
 
 // tags resolves every tag of v to its name, or ErrUnknownTag.

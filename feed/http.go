@@ -56,6 +56,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f Format, tag st
 		return
 	}
 	var e *entry
+	result := CacheHit
 	if r.URL.RawQuery == "" {
 		// Hot path: a main variant, one map lookup.
 		if snap := h.main.Load(); snap != nil {
@@ -83,10 +84,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f Format, tag st
 			http.Redirect(w, r, loc, http.StatusMovedPermanently)
 			return
 		}
-		if e, err = h.lookup(r.Context(), v); err != nil {
+		if e, result, err = h.lookup(r.Context(), v); err != nil {
 			h.fail(w, r, err)
 			return
 		}
+	}
+	if h.opts.OnServe != nil {
+		h.opts.OnServe(result)
 	}
 	h.write(w, r, e)
 }

@@ -16,7 +16,7 @@ import (
 
 // newFeedHandler builds the feed handler from the config: serve and
 // `herald feed` share it, so both give the same bytes.
-func newFeedHandler(cfg *Config, st *sqlite.Store, log *slog.Logger) *feed.Handler {
+func newFeedHandler(cfg *Config, st *sqlite.Store, log *slog.Logger, onServe func(feed.CacheResult)) *feed.Handler {
 	return feed.NewHandler(st, feed.Site{
 		Title:       cfg.Site.Title,
 		Description: cfg.Site.Description,
@@ -30,6 +30,7 @@ func newFeedHandler(cfg *Config, st *sqlite.Store, log *slog.Logger) *feed.Handl
 		CacheControl:   cfg.HTTP.CacheControl,
 		AllowedOrigins: cfg.Embed.AllowedOrigins,
 		Logger:         log,
+		OnServe:        onServe,
 	})
 }
 
@@ -42,8 +43,8 @@ func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.F
 // wireFeeds builds the feed handler and the refresh that serve runs when
 // the store changes: re-render the main variants, then ping WebSub hubs
 // for the feeds whose bytes changed (serve owns pings; DESIGN §1).
-func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }) (web.Feeds, func(context.Context) error, error) {
-	h := newFeedHandler(cfg, st, log)
+func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }, onServe func(feed.CacheResult)) (web.Feeds, func(context.Context) error, error) {
+	h := newFeedHandler(cfg, st, log, onServe)
 	if _, err := h.Refresh(ctx); err != nil {
 		return nil, nil, fmt.Errorf("feeds: %w", err)
 	}
@@ -100,7 +101,7 @@ func cmdFeed(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	h := newFeedHandler(cfg, st, slog.New(slog.DiscardHandler))
+	h := newFeedHandler(cfg, st, slog.New(slog.DiscardHandler), nil)
 	b, err := h.Bytes(e.ctx, feed.Variant{Format: f, Tag: tag, Limit: limit})
 	if err != nil {
 		return fmt.Errorf("feed: %w", err)

@@ -54,7 +54,8 @@ type daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	web    *web.Server
-	digest *digestRunner // schedules and delivery workers (digest.go)
+	digest *digestRunner   // schedules and delivery workers (digest.go)
+	obs    *daemonMetrics // metrics.go
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
 }
@@ -90,6 +91,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
 		d.digest.Close()
+		d.obs.Close(context.Background())
 		cancel()
 		st.Close()
 		return nil, err
@@ -110,7 +112,10 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
 		}
 	}
-	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg)
+	if d.obs, err = startMetrics(cfg, st, log); err != nil {
+		return fail(err)
+	}
+	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg, d.obs.onFeedServe)
 	if err != nil {
 		return fail(err)
 	}
@@ -118,7 +123,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	if d.digest, err = startDigest(bg, cfg, st, log); err != nil {
 		return fail(err)
 	}
-	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log)
+	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log, d.obs.wrapSender(cfg.Mail.Transport))
 	if err != nil {
 		return fail(err)
 	}
@@ -143,6 +148,9 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
+		API:              apiConfig(cfg, st, d.syncer.Parser, subs, log),
+		Observer:         d.obs.m,
+		Metrics:          d.obs.mainHandler(),
 		Embed:            embedConfig(cfg),
 		Archive:          st,
 		NewsletterTitles: newsletterTitles(cfg),
@@ -290,6 +298,7 @@ func (d *daemon) Close() error {
 	defer cancel()
 	herr := d.http.Shutdown(ctx)
 	d.digest.Close() // scheduler (waiting for running jobs), then delivery workers
+	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
 	serr := d.store.Close()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/subscribe"
@@ -78,10 +79,13 @@ func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
 // startSubscribers builds the service for serve, warns once when RFC 8058
 // one-click cannot work (an http base URL), and returns the cleanup loop
 // of unconfirmed subscribers for serve to run until shutdown.
-func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (*subscribe.Service, func(context.Context), error) {
+func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, wrap func(mail.Sender) mail.Sender) (*subscribe.Service, func(context.Context), error) {
 	mailer, closeMail, err := newSubscribeMailer(cfg, log)
 	if err != nil {
 		return nil, nil, err
+	}
+	if sm, ok := mailer.(*subscribeMailer); ok && wrap != nil {
+		sm.sender = wrap(sm.sender) // metrics: reply classes and latency
 	}
 	svc, err := newSubscribeService(ctx, cfg, st, mailer, log)
 	if err != nil {

@@ -382,14 +382,21 @@ func Excerpt(s string, max int) string {
 }
 
 func (p *Parser) parseTime(s string) (time.Time, error) {
+	inRange := func(t time.Time) (time.Time, error) {
+		// Years 1 to 9999 in UTC: what RFC 3339 (and so every feed) can write.
+		if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
+			return time.Time{}, fmt.Errorf("%q is out of range (years 1 to 9999 in UTC)", s)
+		}
+		return t, nil
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
+			return inRange(t)
 		}
 	}
 	for _, layout := range []string{"2006-01-02", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, p.loc); err == nil {
-			return t.UTC(), nil
+			return inRange(t)
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (use 2018-11-13 or RFC 3339 such as 2018-11-13T09:30:00+01:00)", s)

@@ -117,6 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{"ErrTitleRequired", "---\ndate: 2026-01-01\n---\n", 2, "title is required"},
 		{"ErrDateRequired", "---\ntitle: x\n---\n", 2, "date is required"},
 		{"ErrBadDate", "---\ntitle: x\ndate: yesterday\n---\n", 3, "not a date"},
+		{"ErrDateBeforeYear1", "---\ntitle: x\ndate: 0001-01-01T00:30:00+01:00\n---\n", 3, "out of range"},
 		{"ErrUnknownKey", "---\ntitle: x\ndate: 2026-01-01\ncolour: red\n---\n", 4, `unknown front matter key "colour"`},
 		{"ErrBrokenYAML", "---\ntitle: x\ndate: [2026\n---\n", 2, "front matter"},
 		{"ErrInvalidUTF8", "---\ntitle: x\ndate: 2026-01-01\n---\nok\nbad \xff here\n", 6, "invalid UTF-8"},

@@ -57,8 +57,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
+			took := time.Since(start)
+			if s.cfg.Observer != nil {
+				// The mux set r.Pattern on this very request when it matched.
+				s.cfg.Observer.ObserveRequest(r.Pattern, sw.status, took)
+			}
 			s.log.DebugContext(r.Context(), "http", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("took", time.Since(start)))
+				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("took", took))
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -13,6 +13,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
 	// Partner-site embed (embed.go): builder, loader, versioned bundle, no-script frame.
 	mux.HandleFunc("GET /embed", s.handleEmbedBuilder)
@@ -34,6 +37,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	if s.cfg.Subscribe != nil {
 		s.subscribeRoutes(mux)
+	}
+	if s.cfg.API != nil {
+		// The admin API: its routes are the table apiRoutes (api_routes.go).
+		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))

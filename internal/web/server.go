@@ -65,8 +65,21 @@ type Config struct {
 	Extra []func(*http.ServeMux)
 	// ReadyChecks are what /readyz runs: name → check (nil error = ready).
 	ReadyChecks map[string]func(context.Context) error
+	// API enables the admin API under /api/v1 (api.go); nil: none.
+	API *APIConfig
+	// Observer hears every request's route pattern, status and duration
+	// (the metrics); nil: none.
+	Observer RequestObserver
+	// Metrics, if set, is served at GET /metrics on this listener.
+	Metrics http.Handler
 	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
 	Subscribe *SubscribeConfig
+}
+
+// RequestObserver receives each request once it is served: the pattern
+// the mux matched ("" when none did), the status and the time it took.
+type RequestObserver interface {
+	ObserveRequest(pattern string, status int, took time.Duration)
 }
 
 // Server is the HTTP handler for the whole site.
@@ -134,10 +147,12 @@ func statusOf(err error) int {
 	}
 }
 
-// HTTPError carries a status and a message safe to show.
+// HTTPError carries a status and a message safe to show; Field names the
+// input field at fault, if any (the admin API reports it).
 type HTTPError struct {
 	Status int
 	Msg    string
+	Field  string
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }

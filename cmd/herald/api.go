@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/subscribe"
+	"github.com/herald-news/herald/internal/web"
+)
+
+// apiConfig wires the admin API: the tokens of admin.tokens, the store,
+// and the content folder's parser, so API articles are validated and
+// sanitised as files are. With no token set the API is off (404).
+func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe.Service, log *slog.Logger) *web.APIConfig {
+	var tokens []web.APIToken
+	for _, t := range cfg.Admin.Tokens {
+		if t.Token != "" {
+			tokens = append(tokens, web.APIToken{Name: t.Name, Token: t.Token})
+		}
+	}
+	if len(tokens) == 0 {
+		log.Info("admin API off: no admin.tokens set (HERALD_ADMIN_TOKEN sets the one named default)")
+	}
+	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p}
+	if subs != nil {
+		ac.Subscribers = apiSubscribers{subs, st}
+	}
+	return ac
+}
+
+// apiSubscribers is the subscribe service plus the store's paged search:
+// what the API's subscriber endpoints use.
+type apiSubscribers struct {
+	*subscribe.Service
+	st *sqlite.Store
+}
+
+func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
+	return a.st.SearchSubscribers(ctx, f, q, afterID, limit)
+}

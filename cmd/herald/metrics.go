@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/herald-news/herald/feed"
+	"github.com/herald-news/herald/internal/mail"
+	"github.com/herald-news/herald/internal/metrics"
+	"github.com/herald-news/herald/internal/store/sqlite"
+)
+
+// storeGaugeTimeout bounds the store reads of one scrape.
+const storeGaugeTimeout = 5 * time.Second
+
+// daemonMetrics is serve's instrumentation: the registry, and its own
+// listener when metrics.listen is set (else /metrics is on the main one).
+type daemonMetrics struct {
+	m   *metrics.Metrics
+	srv *http.Server // nil: served on the main listener
+	ln  net.Listener
+	wg  sync.WaitGroup
+}
+
+// startMetrics builds the registry with the store's gauges and, with
+// metrics.listen set, starts serving it there.
+func startMetrics(cfg *Config, st *sqlite.Store, log *slog.Logger) (*daemonMetrics, error) {
+	m := metrics.New(log)
+	m.AddGauges(storeGaugeTimeout, storeGauges(st)...)
+	dm := &daemonMetrics{m: m}
+	if cfg.Metrics.Listen == "" {
+		return dm, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	dm.ln = ln
+	dm.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	dm.wg.Add(1)
+	go func() {
+		defer dm.wg.Done()
+		if err := dm.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", slog.Any("err", err))
+		}
+	}()
+	log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
+	return dm, nil
+}
+
+// storeGauges are the gauges computed from the store at each scrape.
+func storeGauges(st *sqlite.Store) []metrics.Gauge {
+	floats := func(m map[string]int, err error) (map[string]float64, error) {
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]float64, len(m))
+		for k, v := range m {
+			out[k] = float64(v)
+		}
+		return out, nil
+	}
+	return []metrics.Gauge{
+		{Name: "articles", Help: "Articles in the store by state (published, scheduled, draft, removed).", Label: "state",
+			Read: func(ctx context.Context) (map[string]float64, error) {
+				return floats(st.ArticleStateCounts(ctx, time.Now()))
+			}},
+		{Name: "subscribers", Help: "Subscribers by status (pending, active, unsubscribed, bounced).", Label: "status",
+			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.SubscriberStatusCounts(ctx)) }},
+	}
+}
+
+// onFeedServe is the feed handler's hook (feed.Options.OnServe).
+func (dm *daemonMetrics) onFeedServe(r feed.CacheResult) { dm.m.FeedServed(uint8(r)) }
+
+// mainHandler is what the main listener serves at /metrics: nil when the
+// metrics have their own listener.
+func (dm *daemonMetrics) mainHandler() http.Handler {
+	if dm.srv != nil {
+		return nil
+	}
+	return dm.m.Handler()
+}
+
+// Addr is the metrics listener's address ("" when on the main listener).
+func (dm *daemonMetrics) Addr() string {
+	if dm.ln == nil {
+		return ""
+	}
+	return dm.ln.Addr().String()
+}
+
+// Close stops the metrics listener, if any.
+func (dm *daemonMetrics) Close(ctx context.Context) error {
+	if dm == nil || dm.srv == nil {
+		return nil
+	}
+	err := dm.srv.Shutdown(ctx)
+	dm.wg.Wait()
+	return err
+}
+
+// wrapSender returns what wraps a mail sender of transport so that every
+// send is counted by reply class and timed.
+func (dm *daemonMetrics) wrapSender(transport string) func(mail.Sender) mail.Sender {
+	if transport == "" {
+		transport = "outbox"
+	}
+	return func(s mail.Sender) mail.Sender { return observedSender{s, dm.m, transport} }
+}
+
+// observedSender reports each Send to the metrics.
+type observedSender struct {
+	mail.Sender
+	m         *metrics.Metrics
+	transport string
+}
+
+func (o observedSender) Send(ctx context.Context, env mail.Envelope, raw []byte) error {
+	start := time.Now()
+	err := o.Sender.Send(ctx, env, raw)
+	o.m.ObserveMail(o.transport, mail.ReplyClass(err), time.Since(start))
+	return err
+}

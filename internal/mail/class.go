@@ -1,0 +1,26 @@
+package mail
+
+import "errors"
+
+// ReplyClass sorts the result of a Send for metrics: "2xx" (accepted),
+// "4xx" or "5xx" (the server's reply class), "network" (no reply: a
+// dropped connection, a timeout) or "error" (anything else, such as an
+// invalid envelope or a closed sender).
+func ReplyClass(err error) string {
+	if err == nil {
+		return "2xx"
+	}
+	var se *SendError
+	if !errors.As(err, &se) {
+		return "error"
+	}
+	switch {
+	case se.Code >= 400 && se.Code < 500:
+		return "4xx"
+	case se.Code >= 500 && se.Code < 600:
+		return "5xx"
+	case se.Code == 0 && se.Temporary:
+		return "network"
+	}
+	return "error"
+}

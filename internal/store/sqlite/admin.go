@@ -1,0 +1,177 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
+)
+
+// stateWhere is the SQL condition (over articles aliased a) for a state.
+func stateWhere(state string) (string, bool) {
+	switch state {
+	case "":
+		return "1 = 1", true
+	case article.StatePublished:
+		return "a.draft = 0 AND a.removed = 0 AND a.published <= ?", true
+	case article.StateScheduled:
+		return "a.draft = 0 AND a.removed = 0 AND a.published > ?", true
+	case article.StateDraft:
+		return "a.draft = 1 AND a.removed = 0", true
+	case article.StateRemoved:
+		return "a.removed = 1", true
+	}
+	return "", false
+}
+
+// ListAllArticles lists articles in any state matching f, newest first by
+// (published, id), with tags: what the admin API pages through.
+func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error) {
+	cond, ok := stateWhere(f.State)
+	if !ok {
+		return nil, fmt.Errorf("sqlite: unknown article state %q: %w", f.State, store.ErrNotFound)
+	}
+	where := []string{cond}
+	var args []any
+	if strings.Contains(cond, "?") {
+		args = append(args, micros(f.Now))
+	}
+	if f.Tag != "" {
+		where = append(where, `a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.slug = ?)`)
+		args = append(args, f.Tag)
+	}
+	if f.After != nil {
+		p := micros(f.After.Published)
+		where = append(where, "(a.published < ? OR (a.published = ? AND a.id < ?))")
+		args = append(args, p, p, f.After.ID)
+	}
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY a.published DESC, a.id DESC`
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+	}
+	defer rows.Close()
+	var out []article.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
+	}
+	ptrs := make([]*article.Article, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.loadTags(ctx, ptrs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ArticleStateCounts counts articles by state at now; every state is
+// present, zero or not (the metrics' gauges).
+func (s *Store) ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range article.States() {
+		out[st] = 0
+	}
+	err := s.countBy(ctx, out, `SELECT CASE WHEN removed = 1 THEN 'removed' WHEN draft = 1 THEN 'draft'
+		WHEN published > ? THEN 'scheduled' ELSE 'published' END, COUNT(*) FROM articles GROUP BY 1`, micros(now))
+	return out, err
+}
+
+// SubscriberStatusCounts counts subscribers by status; every status is
+// present.
+func (s *Store) SubscriberStatusCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{"pending": 0, "active": 0, "unsubscribed": 0, "bounced": 0}
+	err := s.countBy(ctx, out, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
+	return out, err
+}
+
+// countBy adds the (key, count) rows of query to out.
+func (s *Store) countBy(ctx context.Context, out map[string]int, query string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return fmt.Errorf("sqlite: counts: %w", err)
+		}
+		out[k] = n
+	}
+	return rows.Err()
+}
+
+// SearchSubscribers pages through subscribers matching f whose email or
+// name contains query (case-insensitive; "" matches all), by id after
+// afterID, at most limit (0: all): what the admin API lists.
+func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
+	conds := []string{"id > ?"}
+	args := []any{afterID}
+	if f.Status != "" {
+		conds = append(conds, `status = ?`)
+		args = append(args, string(f.Status))
+	}
+	if f.Newsletter != "" {
+		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
+		args = append(args, f.Newsletter)
+	}
+	if query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(query)) + "%"
+		conds = append(conds, `(lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	q := `SELECT ` + subscriberCols + ` FROM subscribers WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY id`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+	}
+	out := []*subscribe.Subscriber{}
+	byID := map[int64]*subscribe.Subscriber{}
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+		}
+		out = append(out, sub)
+		byID[sub.ID] = sub
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]any, len(out))
+	for i, sub := range out {
+		ids[i] = sub.ID
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (`+ph+`)`, ids...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

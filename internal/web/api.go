@@ -1,0 +1,330 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+)
+
+// APIStore is what the admin API needs of the article store.
+type APIStore interface {
+	ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error)
+	GetArticle(ctx context.Context, slug string) (*article.Article, error)
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	DeleteArticle(ctx context.Context, slug string) error
+}
+
+// APIToken is one bearer token of the admin API; Name says who used it
+// in the log. Several may be valid at once, so a token can be rotated.
+type APIToken struct {
+	Name, Token string
+}
+
+// APIConfig wires the admin API (/api/v1). Without a non-empty token the
+// API is off: every /api/v1 URL answers 404, never open.
+type APIConfig struct {
+	Tokens  []APIToken
+	Store   APIStore
+	Parser  *article.Parser // the content folder's parser: API articles are validated and sanitised as files are
+	MaxBody int64           // largest request body in bytes (default 1 MiB)
+	// Subscribers enables /api/v1/subscribers…; nil: those answer 404.
+	Subscribers APISubscribers
+}
+
+const defaultAPIMaxBody = 1 << 20
+
+// api serves /api/v1: its routes are the table apiRoutes, which the
+// OpenAPI document is built from and checked against.
+type api struct {
+	cfg    APIConfig
+	log    *slog.Logger
+	now    func() time.Time
+	site   Site
+	tokens []apiToken
+	doc    []byte // the OpenAPI document, built once
+}
+
+type apiToken struct {
+	name string
+	sum  [sha256.Size]byte
+}
+
+func newAPI(cfg APIConfig, site Site, log *slog.Logger, now func() time.Time) *api {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = defaultAPIMaxBody
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = article.NewParser(site.Location, nil)
+	}
+	a := &api{cfg: cfg, log: log, now: now, site: site}
+	for _, t := range cfg.Tokens {
+		if t.Token != "" {
+			a.tokens = append(a.tokens, apiToken{name: t.Name, sum: sha256.Sum256([]byte(t.Token))})
+		}
+	}
+	a.doc = openAPIDocument(site)
+	return a
+}
+
+// apiHandler serves one API operation; the error it returns becomes the
+// JSON error response (apiFail).
+type apiHandler func(a *api, w http.ResponseWriter, r *http.Request) error
+
+// handleFunc is how the API registers a pattern; tests record it.
+type handleFunc func(pattern string, h http.Handler)
+
+// register adds every route of apiRoutes, a 405 for other methods on
+// their paths, and a JSON 404 for every other /api/v1 URL.
+func (a *api) register(handle handleFunc) {
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range apiRoutes() {
+		handle(rt.Method+" "+rt.Path, a.wrap(rt))
+		if _, ok := allowed[rt.Path]; !ok {
+			paths = append(paths, rt.Path)
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
+		if rt.Method == http.MethodGet {
+			allowed[rt.Path] = append(allowed[rt.Path], http.MethodHead)
+		}
+	}
+	for _, p := range paths {
+		allow := strings.Join(allowed[p], ", ")
+		// A pattern without a method is less specific than those with one:
+		// it only sees the methods the table does not list for the path.
+		handle(p, a.guard(func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Allow", allow)
+			return &HTTPError{Status: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}
+		}))
+	}
+	handle(apiPrefix+"/", a.guard(func(w http.ResponseWriter, r *http.Request) error {
+		return &HTTPError{Status: http.StatusNotFound, Msg: "no such API endpoint; see " + apiPrefix + "/openapi.json"}
+	}))
+}
+
+const apiPrefix = "/api/v1"
+
+type apiTokenKey struct{}
+
+// apiTokenName is the name of the token that authenticated the request.
+func apiTokenName(ctx context.Context) string {
+	n, _ := ctx.Value(apiTokenKey{}).(string)
+	return n
+}
+
+// guard authenticates a request and turns a handler error into a JSON
+// error response. Every write (any method but GET and HEAD) is logged
+// with the name of the token that made it, refused ones too.
+func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, err := a.authenticate(w, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			sw := &statusWriter{ResponseWriter: w}
+			w = sw
+			defer func() {
+				if name == "" {
+					name = "(none)"
+				}
+				a.log.InfoContext(r.Context(), "api write", slog.String("token", name), slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.Int("status", sw.status))
+			}()
+		}
+		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), apiTokenKey{}, name))
+			err = h(w, r)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// wrap guards a route's handler.
+func (a *api) wrap(rt apiRoute) http.Handler {
+	h := rt.Handler
+	return a.guard(func(w http.ResponseWriter, r *http.Request) error { return h(a, w, r) })
+}
+
+// errUnauthorized is a missing or wrong token; Msg says which.
+func errUnauthorized(msg string) error {
+	return &HTTPError{Status: http.StatusUnauthorized, Msg: msg}
+}
+
+// authenticate checks the bearer token against every configured token in
+// constant time (digests, so lengths do not leak) and returns its name.
+func (a *api) authenticate(w http.ResponseWriter, r *http.Request) (string, error) {
+	if len(a.tokens) == 0 {
+		return "", &HTTPError{Status: http.StatusNotFound, Msg: "the admin API is off: no admin.tokens configured"}
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+		return "", errUnauthorized("missing bearer token: send Authorization: Bearer TOKEN")
+	}
+	scheme, tok, _ := strings.Cut(h, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+		return "", errUnauthorized("wrong authorization scheme: send Authorization: Bearer TOKEN")
+	}
+	sum := sha256.Sum256([]byte(tok))
+	match := -1
+	for i := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], a.tokens[i].sum[:]) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+		return "", errUnauthorized("invalid token")
+	}
+	return a.tokens[match].name, nil
+}
+
+// apiErrorBody is the JSON of every API error.
+type apiErrorBody struct {
+	Error apiErrorDetail `json:"error"`
+}
+
+type apiErrorDetail struct {
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// fail writes err as a JSON error; its status comes from statusOf, the
+// one place errors become statuses.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	if status == 499 {
+		return
+	}
+	d := apiErrorDetail{Message: http.StatusText(status), RequestID: RequestID(r.Context())}
+	var he *HTTPError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		d.Message, d.Field = he.Msg, he.Field
+	case errors.As(err, &mbe):
+		d.Message = fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
+	case status >= 500:
+		a.log.ErrorContext(r.Context(), "api request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		d.Message = "internal error; the log has the details under this request_id"
+	default:
+		d.Message = err.Error()
+	}
+	writeAPIJSON(w, r, status, apiErrorBody{Error: d})
+}
+
+// writeAPIJSON sends v as JSON with its length; API answers are never cached.
+func writeAPIJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, status = []byte(`{"error":{"message":"internal error: response not encodable"}}`), http.StatusInternalServerError
+	}
+	b = append(b, '\n')
+	writeAPIBytes(w, r, status, b)
+}
+
+func writeAPIBytes(w http.ResponseWriter, r *http.Request, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(b) //nolint:errcheck // the client went away
+	}
+}
+
+// decodeAPIJSON reads one JSON object from a size-limited body into v:
+// unknown fields, trailing data, a body over the limit and a non-JSON
+// content type are errors with the status they deserve.
+func (a *api) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &HTTPError{Status: http.StatusUnsupportedMediaType, Msg: "send the body as application/json"}
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBody)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err // *http.MaxBytesError: 413; else the client went away
+	}
+	return decodeStrict(data, v)
+}
+
+// decodeStrict decodes exactly one JSON value into v, refusing unknown
+// fields and anything after the value but white space. Its errors are
+// 400 HTTPErrors naming the field when there is one.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	bad := func(field, format string, args ...any) error {
+		return &HTTPError{Status: http.StatusBadRequest, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return bad("", "empty body: send a JSON object")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return bad("", "malformed JSON: the body ends too early")
+		case errors.As(err, &se):
+			return bad("", "malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+		case errors.As(err, &te):
+			if te.Field == "" {
+				return bad("", "the body must be a JSON object, not %s", te.Value)
+			}
+			return bad(te.Field, "%s must be %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return bad(f, "unknown field %q", f)
+		default:
+			return bad("", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return bad("", "trailing data after the JSON value")
+	}
+	return nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "int", "int64", "float64":
+		return "a number"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "of another type"
+}
+
+// apiRoute is one operation of the admin API: registered on the mux and
+// described in the OpenAPI document from this one entry.
+type apiRoute struct {
+	Method, Path string
+	Handler      apiHandler
+	Doc          apiOperation
+}

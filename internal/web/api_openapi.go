@@ -1,0 +1,219 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// apiOperation documents one route of apiRoutes for OpenAPI.
+type apiOperation struct {
+	ID, Tag, Summary, Description string
+	Params                        []apiParam
+	Request                       string // schema of the JSON body; "" none
+	Responses                     []apiResponse
+}
+
+type apiParam struct {
+	Name, In, Description string
+	Type                  string // "string" when empty
+	Required              bool
+	Enum                  []string
+}
+
+type apiResponse struct {
+	Status      int
+	Description string
+	Schema      string // "" no body (or, with Type, an unstructured one)
+	Type        string // media type; "" application/json
+}
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func jsonContent(schema string) obj {
+	return obj{"application/json": obj{"schema": ref(schema)}}
+}
+
+// openAPIDocument builds the OpenAPI 3.1 document from apiRoutes, so
+// every route is documented by construction; api_test checks it too.
+func openAPIDocument(site Site) []byte {
+	paths := obj{}
+	for _, rt := range apiRoutes() {
+		op := rt.Doc
+		o := obj{"operationId": op.ID, "summary": op.Summary, "tags": []string{op.Tag}}
+		if op.Description != "" {
+			o["description"] = op.Description
+		}
+		var params []obj
+		for _, p := range op.Params {
+			t := p.Type
+			if t == "" {
+				t = "string"
+			}
+			schema := obj{"type": t}
+			if len(p.Enum) > 0 {
+				schema["enum"] = p.Enum
+			}
+			params = append(params, obj{"name": p.Name, "in": p.In, "required": p.Required || p.In == "path", "description": p.Description, "schema": schema})
+		}
+		if params != nil {
+			o["parameters"] = params
+		}
+		responses := obj{}
+		add := func(status int, desc, schema string) {
+			key := strconv.Itoa(status)
+			if _, ok := responses[key]; ok {
+				return
+			}
+			r := obj{"description": desc}
+			if schema != "" {
+				r["content"] = jsonContent(schema)
+			}
+			responses[key] = r
+		}
+		for _, r := range op.Responses {
+			if r.Type != "" {
+				responses[strconv.Itoa(r.Status)] = obj{"description": r.Description, "content": obj{r.Type: obj{"schema": obj{"type": "string"}}}}
+				continue
+			}
+			add(r.Status, r.Description, r.Schema)
+		}
+		if op.Request != "" {
+			o["requestBody"] = obj{"required": true, "content": jsonContent(op.Request)}
+			add(http.StatusBadRequest, "Malformed JSON, an unknown field, a wrong type or trailing data.", "Error")
+			add(http.StatusRequestEntityTooLarge, "The body is larger than the limit (1 MiB by default).", "Error")
+			add(http.StatusUnsupportedMediaType, "The body is not application/json.", "Error")
+			add(http.StatusUnprocessableEntity, "A field fails validation (as the same front matter in a file would); `field` names it.", "Error")
+		}
+		add(http.StatusUnauthorized, "No bearer token, another scheme, or an unknown token.", "Error")
+		add(http.StatusNotFound, "Nothing there, or the API is off (no admin.tokens configured).", "Error")
+		o["responses"] = responses
+		item, _ := paths[rt.Path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[rt.Path] = item
+		}
+		item[strings.ToLower(rt.Method)] = o
+	}
+	str := obj{"type": "string"}
+	dateTime := obj{"type": "string", "format": "date-time"}
+	strs := obj{"type": "array", "items": str}
+	inputProps := func(nullable bool) obj {
+		t := func(typ string) obj {
+			if nullable {
+				return obj{"type": []string{typ, "null"}}
+			}
+			return obj{"type": typ}
+		}
+		arr := obj{"type": "array", "items": str}
+		if nullable {
+			arr["type"] = []string{"array", "null"}
+		}
+		return obj{
+			"title":        with(t("string"), "Plain text: markup stays literal text."),
+			"date":         with(t("string"), "2026-11-13 or RFC 3339; without a zone it is in site.timezone. A future date schedules the article."),
+			"updated":      with(t("string"), "When it last changed meaningfully; default: when Herald saw the change."),
+			"author":       with(t("string"), "Plain text."),
+			"author_email": t("string"),
+			"tags":         with(arr, "Tag names; slugs are made from them."),
+			"summary":      with(t("string"), "Plain text; default: the body's first paragraph."),
+			"image":        with(t("string"), "An http(s) URL, or a path in the content folder (served under /media/)."),
+			"image_alt":    t("string"),
+			"link":         with(t("string"), "Canonical URL elsewhere (absolute http(s))."),
+			"draft":        with(t("boolean"), "true: stored but not listed anywhere."),
+			"body":         with(t("string"), "Markdown (GitHub flavoured); rendered and sanitised as a file's body is."),
+		}
+	}
+	in := inputProps(false)
+	in["slug"] = with(obj{"type": "string"}, "Required to create; the article's id and URL, never changed. Made a slug (lowercase ASCII, dashes).")
+	articleProps := obj{
+		"slug": str, "title": str, "date": with(obj{"type": "string", "format": "date-time"}, "Publication time, UTC."),
+		"updated": obj{"type": "string", "format": "date-time"}, "author": str, "author_email": str,
+		"tags": strs, "tag_slugs": strs, "summary": str, "image": str, "image_alt": str, "link": str,
+		"draft": obj{"type": "boolean"}, "body": with(str, "Markdown source (not in lists)."),
+		"body_html": with(str, "Sanitised HTML (not in lists)."),
+		"status":    obj{"type": "string", "enum": []string{"published", "scheduled", "draft", "removed"}},
+		"source": with(obj{"type": "string", "enum": []string{"api", "file", "import"}},
+			"Where it came from: only api articles can be changed through the API."),
+		"source_path": with(str, "For file and import articles: the file."),
+		"url":         with(str, "Its public page."),
+		"first_seen":  with(obj{"type": "string", "format": "date-time"}, "When the store first held it published."),
+	}
+	doc := obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":   "Herald admin API",
+			"version": "1",
+			"description": "Manage Herald's articles. Authenticate with `Authorization: Bearer TOKEN` (a token of admin.tokens). " +
+				"Errors are JSON: {\"error\": {\"field\": …, \"message\": …, \"request_id\": …}}.",
+		},
+		"servers":  []obj{{"url": strings.TrimRight(site.BaseURL, "/")}},
+		"security": []obj{{"bearer": []string{}}},
+		"paths":    paths,
+		"components": obj{
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer"}},
+			"schemas": obj{
+				"ArticleInput": obj{"type": "object", "additionalProperties": false, "required": []string{"title", "date"}, "properties": in},
+				"ArticlePatch": obj{"type": "object", "additionalProperties": false, "properties": inputProps(true)},
+				"Article":      obj{"type": "object", "properties": articleProps},
+				"ArticleList": obj{"type": "object", "required": []string{"articles"}, "properties": obj{
+					"articles":    obj{"type": "array", "items": ref("Article")},
+					"next_cursor": with(str, "Absent on the last page."),
+				}},
+				"Subscriber": obj{"type": "object", "properties": obj{
+					"id": obj{"type": "integer"}, "email": str, "name": str,
+					"status":      obj{"type": "string", "enum": []string{"pending", "active", "unsubscribed", "bounced"}},
+					"newsletters": strs, "tags": with(strs, "Topic tag slugs: with any, only matching articles are sent."),
+					"created_at": dateTime, "updated_at": dateTime, "confirmed_at": dateTime, "unsubscribed_at": dateTime,
+					"confirm_sent_at": dateTime,
+					"consent":         obj{"type": "object", "properties": obj{"at": dateTime, "ip": str, "source": str, "text": str}},
+					"hard_failures":   obj{"type": "integer"}, "soft_failures": obj{"type": "integer"},
+					"pending_choice": with(obj{"type": "object"}, "A re-subscription waiting for confirmation."),
+				}},
+				"SubscriberList": obj{"type": "object", "required": []string{"subscribers"}, "properties": obj{
+					"subscribers": obj{"type": "array", "items": ref("Subscriber")},
+					"next_cursor": with(str, "Absent on the last page."),
+				}},
+				"SubscriberInput": obj{"type": "object", "additionalProperties": false, "required": []string{"email"}, "properties": obj{
+					"email": str, "name": str,
+					"newsletters": with(strs, "Newsletter ids; empty: those marked default."),
+					"confirmed":   with(obj{"type": "boolean"}, "true: active at once (you vouch for consent); false: a confirmation mail goes out (double opt-in)."),
+				}},
+				"SubscriberAdded": obj{"type": "object", "properties": obj{
+					"subscriber": ref("Subscriber"), "confirmation_sent": obj{"type": "boolean"},
+				}},
+				"SubscriberPatch": obj{"type": "object", "additionalProperties": false, "required": []string{"status"}, "properties": obj{
+					"status": with(obj{"type": "string", "enum": []string{"unsubscribed", "active"}},
+						"unsubscribed: from every newsletter (the record stays); active: you vouch for consent."),
+				}},
+				"SubscriberData": obj{"type": "object", "properties": obj{
+					"exported_at": dateTime, "subscriber": ref("Subscriber"),
+					"deliveries": with(obj{}, "The deliveries made to the address, once the digest records them."),
+				}},
+				"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{
+					"error": obj{"type": "object", "required": []string{"message", "request_id"}, "properties": obj{
+						"field":      with(str, "The JSON field at fault, when there is one."),
+						"message":    str,
+						"request_id": with(str, "Also in the X-Request-Id header and the log."),
+					}},
+				}},
+			},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic("web: OpenAPI document: " + err.Error()) // a programming error: the values are all static
+	}
+	return append(b, '\n')
+}
+
+func with(o obj, description string) obj {
+	c := obj{"description": description}
+	for k, v := range o {
+		c[k] = v
+	}
+	return c
+}
