@@ -54,7 +54,7 @@ type daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	web    *web.Server
-	digest *digestRunner   // schedules and delivery workers (digest.go)
+	digest *digestRunner  // schedules and delivery workers (digest.go)
 	obs    *daemonMetrics // metrics.go
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
