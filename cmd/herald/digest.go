@@ -147,6 +147,11 @@ func cmdDigestPreview(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The content folder is the source of truth: a digest made without
+	// serve running must still carry the files' current articles.
+	if err := syncContentFolder(e.ctx, cfg, st, log); err != nil {
+		return err
+	}
 	svc, err := newDigest(e.ctx, cfg, st, nil, log)
 	if err != nil {
 		return err
@@ -205,6 +210,11 @@ func cmdDigestSend(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The content folder is the source of truth: a digest made without
+	// serve running must still carry the files' current articles.
+	if err := syncContentFolder(e.ctx, cfg, st, log); err != nil {
+		return err
+	}
 	m, err := newMailer(cfg, log)
 	if err != nil {
 		return err

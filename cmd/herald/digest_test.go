@@ -74,14 +74,18 @@ func addSubscribers(t testing.TB, dbPath string, n int, tags map[int]string) {
 	}
 }
 
-// TestDigestOutbox is the newcomer's path: import, a subscriber, `digest
-// send --now` with the default outbox transport, then status and preview.
+// TestDigestOutbox is the newcomer's path: a subscriber, `digest send
+// --now` with the default outbox transport (it syncs the content folder
+// itself: serve need never have run), then status and preview.
 func TestDigestOutbox(t *testing.T) {
 	dir := t.TempDir()
 	cfg := digestConfig(t, dir, "")
 	env := map[string]string{}
-	if code, _, errs := runCLI(t, env, "--config", cfg, "import", filepath.Join("..", "..", "examples", "articles")); code != 0 {
-		t.Fatalf("import: %s", errs)
+	if code, _, errs := runCLI(t, env, "--config", cfg, "check"); code != 0 { // creates nothing; the store appears on first use
+		t.Fatalf("check: %s", errs)
+	}
+	if code, _, errs := runCLI(t, env, "--config", cfg, "subscribers", "list"); code != 0 { // opens (creates) the store
+		t.Fatalf("list: %s", errs)
 	}
 	addSubscribers(t, filepath.Join(dir, "h.db"), 3, map[int]string{3: "no-such-topic"})
 

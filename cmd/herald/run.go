@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
 )
@@ -170,4 +171,24 @@ func siteLocation(cfg *Config) *time.Location {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// syncContentFolder brings the store in step with content.dir (if it
+// exists), logging files that fail to parse: serve does it at start, and so
+// do commands that read articles.
+func syncContentFolder(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) error {
+	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
+		return nil
+	}
+	rep, err := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log).Sync(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range rep.Errors {
+		log.Warn("article not imported", slog.String("error", e.Error()))
+	}
+	if rep.Changed() {
+		log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
+	}
+	return nil
 }
