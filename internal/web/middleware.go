@@ -44,9 +44,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		sw := &statusWriter{ResponseWriter: w}
 		h := w.Header()
-		h.Set("X-Request-Id", id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Request-Id"] = []string{id}
+		h["X-Content-Type-Options"] = nosniff // shared: net/http never mutates header values
+		h["Referrer-Policy"] = referrerPolicy
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -62,12 +62,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				// The mux set r.Pattern on this very request when it matched.
 				s.cfg.Observer.ObserveRequest(r.Pattern, sw.status, took)
 			}
-			s.log.DebugContext(r.Context(), "http", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("took", took))
+			// Guarded: building the attributes allocates even when debug is off.
+			if s.log.Enabled(r.Context(), slog.LevelDebug) {
+				s.log.DebugContext(r.Context(), "http", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Duration("took", took))
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
 }
+
+var (
+	nosniff        = []string{"nosniff"}
+	referrerPolicy = []string{"strict-origin-when-cross-origin"}
+)
 
 type requestIDKey struct{}
 

@@ -23,12 +23,13 @@ import (
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	srv   *httptest.Server
-	store *sqlite.Store
-	dir   string
+	srv     *httptest.Server
+	handler http.Handler
+	store   *sqlite.Store
+	dir     string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
@@ -77,10 +78,10 @@ func newFixture(t *testing.T) *fixture {
 	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: st, dir: dir}
+	return &fixture{srv: srv, handler: s, store: st, dir: dir}
 }
 
-func (f *fixture) get(t *testing.T, path string) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, path string) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.Get(f.srv.URL + path)
 	if err != nil {
