@@ -55,30 +55,7 @@ func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]ar
 		query += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
-	}
-	defer rows.Close()
-	var out []article.Article
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list all articles: %w", err)
-		}
-		out = append(out, *a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list all articles: %w", err)
-	}
-	ptrs := make([]*article.Article, len(out))
-	for i := range out {
-		ptrs[i] = &out[i]
-	}
-	if err := s.loadTags(ctx, ptrs); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return queryArticles(ctx, s.r, query, args...)
 }
 
 // ArticleStateCounts counts articles by state at now; every state is

@@ -184,10 +184,11 @@ func (s *Store) GetArticle(ctx context.Context, slug string) (*article.Article, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get %s: %w", slug, err)
 	}
-	if err := s.loadTags(ctx, []*article.Article{a}); err != nil {
+	one := []article.Article{*a}
+	if err := tagsFor(ctx, s.r, one); err != nil {
 		return nil, err
 	}
-	return a, nil
+	return &one[0], nil
 }
 
 // listedWhere builds the filter of q over articles aliased a.
@@ -200,9 +201,8 @@ func listedWhere(q article.Query) (string, []any) {
 		args = append(args, micros(q.Now))
 	}
 	if len(q.Tags) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(q.Tags)), ",")
 		where = append(where, `a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id
-			WHERE t.slug IN (`+ph+`) AND at.listed = 1)`)
+			WHERE t.slug IN (`+placeholders(len(q.Tags))+`) AND at.listed = 1)`)
 		for _, t := range q.Tags {
 			args = append(args, t)
 		}
@@ -212,8 +212,6 @@ func listedWhere(q article.Query) (string, []any) {
 
 // ListArticles returns listed articles matching q, newest first, with tags.
 func (s *Store) ListArticles(ctx context.Context, q article.Query) ([]article.Article, error) {
-	var rows *sql.Rows
-	var err error
 	if len(q.Tags) == 1 {
 		// One tag: walk the (tag, listed, published) index so the newest
 		// rows come first without sorting the tag's whole history.
@@ -228,36 +226,12 @@ func (s *Store) ListArticles(ctx context.Context, q article.Query) ([]article.Ar
 		}
 		query += ` ORDER BY at.published DESC, at.article_id DESC`
 		query, args = limitOffset(query, args, q)
-		rows, err = s.r.QueryContext(ctx, query, args...)
-	} else {
-		where, args := listedWhere(q)
-		query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + where + ` ORDER BY a.published DESC, a.id DESC`
-		query, args = limitOffset(query, args, q)
-		rows, err = s.r.QueryContext(ctx, query, args...)
+		return queryArticles(ctx, s.r, query, args...)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list articles: %w", err)
-	}
-	defer rows.Close()
-	var out []article.Article
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list articles: %w", err)
-		}
-		out = append(out, *a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list articles: %w", err)
-	}
-	ptrs := make([]*article.Article, len(out))
-	for i := range out {
-		ptrs[i] = &out[i]
-	}
-	if err := s.loadTags(ctx, ptrs); err != nil {
-		return nil, err
-	}
-	return out, nil
+	where, args := listedWhere(q)
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + where + ` ORDER BY a.published DESC, a.id DESC`
+	query, args = limitOffset(query, args, q)
+	return queryArticles(ctx, s.r, query, args...)
 }
 
 func limitOffset(query string, args []any, q article.Query) (string, []any) {
@@ -306,20 +280,52 @@ func (s *Store) CountArticles(ctx context.Context, q article.Query) (int, error)
 	return n, nil
 }
 
-func (s *Store) loadTags(ctx context.Context, as []*article.Article) error {
+// queryer is a pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queryArticles runs a query selecting articleCols and returns the
+// articles with their tags.
+func queryArticles(ctx context.Context, q queryer, query string, args ...any) ([]article.Article, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: articles: %w", err)
+	}
+	var out []article.Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: articles: %w", err)
+		}
+		out = append(out, *a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: articles: %w", err)
+	}
+	if err := tagsFor(ctx, q, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tagsFor loads the tags of as in one query.
+func tagsFor(ctx context.Context, q queryer, as []article.Article) error {
 	if len(as) == 0 {
 		return nil
 	}
 	byID := make(map[int64]*article.Article, len(as))
 	args := make([]any, len(as))
-	for i, a := range as {
-		byID[a.ID] = a
-		args[i] = a.ID
-		a.Tags = nil
+	for i := range as {
+		byID[as[i].ID] = &as[i]
+		args[i] = as[i].ID
+		as[i].Tags = nil
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(as)), ",")
-	rows, err := s.r.QueryContext(ctx, `SELECT at.article_id, t.name, t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id
-		WHERE at.article_id IN (`+ph+`) ORDER BY at.article_id, at.position`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT at.article_id, t.name, t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id
+		WHERE at.article_id IN (`+placeholders(len(as))+`) ORDER BY at.article_id, at.position`, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: tags: %w", err)
 	}
@@ -335,6 +341,10 @@ func (s *Store) loadTags(ctx context.Context, as []*article.Article) error {
 		}
 	}
 	return rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // ListTags returns every tag with listed articles published by now, by name.

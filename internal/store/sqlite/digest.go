@@ -18,11 +18,6 @@ import (
 
 var _ digest.Store = (*Store)(nil)
 
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // NewsletterState returns what the newsletter remembers between runs.
 func (s *Store) NewsletterState(ctx context.Context, newsletter string) (digest.State, bool, error) {
 	return newsletterState(ctx, s.r, newsletter)
@@ -78,64 +73,6 @@ func selectArticles(ctx context.Context, q queryer, sel digest.Selection, horizo
 		args = append(args, sel.MaxArticles)
 	}
 	return queryArticles(ctx, q, query, args...)
-}
-
-func queryArticles(ctx context.Context, q queryer, query string, args ...any) ([]article.Article, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: digest articles: %w", err)
-	}
-	var out []article.Article
-	for rows.Next() {
-		a, err := scanArticle(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: digest articles: %w", err)
-		}
-		out = append(out, *a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: digest articles: %w", err)
-	}
-	if err := tagsFor(ctx, q, out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func tagsFor(ctx context.Context, q queryer, as []article.Article) error {
-	if len(as) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*article.Article, len(as))
-	args := make([]any, len(as))
-	for i := range as {
-		byID[as[i].ID] = &as[i]
-		args[i] = as[i].ID
-		as[i].Tags = nil
-	}
-	rows, err := q.QueryContext(ctx, `SELECT at.article_id, t.name, t.slug FROM article_tags at JOIN tags t ON t.id = at.tag_id
-		WHERE at.article_id IN (`+placeholders(len(as))+`) ORDER BY at.article_id, at.position`, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var t article.Tag
-		if err := rows.Scan(&id, &t.Name, &t.Slug); err != nil {
-			return fmt.Errorf("sqlite: tags: %w", err)
-		}
-		if a := byID[id]; a != nil {
-			a.Tags = append(a.Tags, t)
-		}
-	}
-	return rows.Err()
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // PlanRun plans a run in one transaction (see digest.PlanStore).
