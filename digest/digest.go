@@ -76,6 +76,7 @@ type Service struct {
 	workDone  chan struct{}
 	wake      chan struct{}
 	scheduled map[string]cron.Schedule
+	working   map[*runCtx]struct{} // runs this process is delivering now
 }
 
 // New checks cfg (schedules, templates) and returns a Service.
@@ -101,7 +102,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("digest: no store")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, nls: map[string]*Newsletter{}, scheduled: map[string]cron.Schedule{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, nls: map[string]*Newsletter{}, scheduled: map[string]cron.Schedule{}, working: map[*runCtx]struct{}{}}
 	for i := range cfg.Newsletters {
 		n := &cfg.Newsletters[i]
 		if n.Location == nil {
@@ -132,7 +133,7 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Newsletter(id string) (*Newsletter, error) {
 	n, ok := s.nls[id]
 	if !ok {
-		return nil, fmt.Errorf("no newsletter %q in the configuration (have: %s)", id, strings.Join(s.order, ", "))
+		return nil, fmt.Errorf("no newsletter %q in the configuration (have: %s): %w", id, strings.Join(s.order, ", "), ErrUnknownNewsletter)
 	}
 	return n, nil
 }

@@ -90,7 +90,7 @@ func (s *Service) Preview(ctx context.Context, newsletter, as, format string) (s
 	}
 	sel, topics, key := topicArticles(arts, c.Tags)
 	if key == "" {
-		return "", "", fmt.Errorf("no article of this digest matches the topics of %s (%s): they would be skipped", as, strings.Join(c.Tags, ", "))
+		return "", "", fmt.Errorf("%w: %s (%s) would be skipped", ErrNoMatch, as, strings.Join(c.Tags, ", "))
 	}
 	run := &Run{Newsletter: n.ID, SlotAt: now, Kind: KindTest}
 	v, err := s.comp.compose(n, run, sel, key, false, topics...)

@@ -247,6 +247,11 @@ func cmdDigestSend(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r, err := st.GetRun(context.WithoutCancel(e.ctx), run.ID); err == nil && r.Status != digest.RunDone {
+		// Paused or cancelled meanwhile (the API, another process).
+		fmt.Fprintf(e.stdout, "run %d %s: %d sent, %d failed, %d skipped, %d open\n", run.ID, r.Status, c.Sent, c.Failed, c.Skipped, c.Open())
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "run %d done: %d sent, %d failed, %d skipped\n", run.ID, c.Sent, c.Failed, c.Skipped)
 	if cfg.Mail.Transport == "outbox" {
 		fmt.Fprintf(e.stdout, "messages are in %s\n", cfg.Mail.OutboxDir)
