@@ -148,7 +148,7 @@ func (s *Service) SendTest(ctx context.Context, newsletter, to string) (*Run, er
 		return nil, err
 	}
 	if err := s.cfg.Mailer.Send(ctx, mail.Envelope{From: s.envelopeFrom(n), To: []string{to}}, raw); err != nil {
-		return nil, fmt.Errorf("test send to %s: %w", to, err)
+		return nil, fmt.Errorf("test send to %s: %w: %w", to, ErrSendFailed, err)
 	}
 	s.log.Info("test digest sent", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("to", to))
 	return run, nil

@@ -153,6 +153,10 @@ var ErrRunState = errors.New("digest: not possible in the run's status")
 // ErrUnknownNewsletter: no newsletter with that id is configured.
 var ErrUnknownNewsletter = errors.New("digest: unknown newsletter")
 
+// ErrSendFailed: the mail transport refused or failed a message sent
+// while the caller waits (a test send).
+var ErrSendFailed = errors.New("digest: sending failed")
+
 // ErrNoMatch: no article of the digest matches a subscriber's topics, so
 // they would be skipped (a preview as them shows nothing).
 var ErrNoMatch = errors.New("digest: no article matches the subscriber's topics")

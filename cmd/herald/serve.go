@@ -148,7 +148,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
-		API:              apiConfig(cfg, st, d.syncer.Parser, subs, log),
+		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
 		Embed:            embedConfig(cfg),
