@@ -108,3 +108,27 @@ func TestPauseResumeSMTP(t *testing.T) {
 		})
 	}
 }
+
+// TestRunning: the readiness flag follows the scheduler and the workers.
+func TestRunning(t *testing.T) {
+	e, _ := composeFixture(t)
+	s := e.service(t, nil, nil)
+	if s.Running() {
+		t.Error("running before start")
+	}
+	ctx := context.Background()
+	if err := s.StartScheduler(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Running() {
+		t.Error("running without workers")
+	}
+	s.StartWorkers(ctx, time.Second)
+	if !s.Running() {
+		t.Error("not running after start")
+	}
+	s.Close()
+	if s.Running() {
+		t.Error("running after Close")
+	}
+}

@@ -281,6 +281,7 @@ loop:
 	if done {
 		run.Status = RunDone
 		s.log.Info("digest delivered", slog.String("newsletter", run.Newsletter), slog.Int64("run", run.ID))
+		s.runFinished(context.WithoutCancel(ctx), run.ID)
 		return time.Time{}, nil
 	}
 	next, ok, err := s.cfg.Store.NextDue(ctx, run.ID)
@@ -291,6 +292,25 @@ loop:
 		next = s.cfg.Now()
 	}
 	return next, nil
+}
+
+// runFinished tells Config.OnRunFinished about a run this process just
+// finished, as stored (its start may have been another process's).
+func (s *Service) runFinished(ctx context.Context, runID int64) {
+	if s.cfg.OnRunFinished == nil {
+		return
+	}
+	r, err := s.cfg.Store.GetRun(ctx, runID)
+	if err != nil {
+		s.log.Warn("reading a finished run failed", slog.Int64("run", runID), slog.Any("err", err))
+		return
+	}
+	c, err := s.cfg.Store.RunCounts(ctx, runID)
+	if err != nil {
+		s.log.Warn("counting a finished run failed", slog.Int64("run", runID), slog.Any("err", err))
+		return
+	}
+	s.cfg.OnRunFinished(*r, c)
 }
 
 // checkStatus halts rc when another process paused or cancelled its run
