@@ -105,7 +105,8 @@ type DeliveryStore interface {
 type RunReader interface {
 	GetRun(ctx context.Context, runID int64) (*Run, error)
 	// ListRuns lists runs newest first; newsletter "" lists all, sentOnly
-	// keeps the archive's: scheduled and manual runs that were sent.
+	// keeps the archive's: scheduled and manual runs that were sent
+	// (sending, paused or done).
 	ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]Run, error)
 	RunCounts(ctx context.Context, runID int64) (Counts, error)
 	// LookupSubscriber finds a subscriber by address (previews, tests):

@@ -306,7 +306,7 @@ func (s *Store) ListRuns(ctx context.Context, newsletter string, sentOnly bool, 
 		args = append(args, newsletter)
 	}
 	if sentOnly {
-		where = append(where, "kind IN ('scheduled', 'manual') AND status IN ('sending', 'done')")
+		where = append(where, "kind IN ('scheduled', 'manual') AND status IN ('sending', 'paused', 'done')")
 	}
 	q := `SELECT ` + runCols + ` FROM digest_runs`
 	if len(where) > 0 {
