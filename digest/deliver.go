@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
@@ -120,7 +121,7 @@ func (s *Service) DeliverRun(ctx context.Context, runID int64) error {
 		return err
 	}
 	for {
-		if run.Status != RunPlanned && run.Status != RunSending {
+		if !active(run.Status) {
 			return nil
 		}
 		next, err := s.work(ctx, run)
@@ -153,6 +154,7 @@ type runCtx struct {
 
 	mu       sync.Mutex
 	prepared map[string]*mail.Prepared
+	halted   atomic.Bool // paused or cancelled: start nothing more
 }
 
 // work sends every delivery of run that is claimable now. It returns the
@@ -174,6 +176,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 		return time.Time{}, err
 	}
 	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}}
+	defer s.track(rc)()
 
 	jobs := make(chan job, claimBatch)
 	results := make(chan Outcome, s.cfg.Workers)
@@ -184,7 +187,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	go func() {
 		defer close(claimDone)
 		defer close(jobs)
-		for ctx.Err() == nil {
+		for ctx.Err() == nil && !rc.halted.Load() {
 			cs, err := s.cfg.Store.ClaimDeliveries(ctx, run.ID, run.Newsletter, claimBatch, s.cfg.Now(), s.cfg.Lease)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -210,9 +213,9 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 			defer wg.Done()
 			buf := make([]byte, 0, 64<<10)
 			for j := range jobs {
-				if ctx.Err() != nil || s.until(j.c.LeaseUntil) < s.cfg.Lease/2 {
-					// Stopping, or the lease is half gone: give it back
-					// rather than race another process for it.
+				if ctx.Err() != nil || rc.halted.Load() || s.until(j.c.LeaseUntil) < s.cfg.Lease/2 {
+					// Stopping, paused or cancelled, or the lease is half
+					// gone: give it back rather than race another process.
 					results <- Outcome{SubscriberID: j.c.SubscriberID, Status: DeliveryPending, Release: true, At: s.cfg.Now(), Lease: j.c.LeaseUntil}
 					continue
 				}
@@ -257,6 +260,7 @@ loop:
 			}
 		case <-tick.C:
 			flush()
+			rc.checkStatus(rec)
 		}
 	}
 	flush()
@@ -267,6 +271,9 @@ loop:
 	if ctx.Err() != nil {
 		return time.Time{}, ctx.Err()
 	}
+	if rc.halted.Load() {
+		return time.Time{}, nil // paused or cancelled: nothing more to do here
+	}
 	done, err := s.cfg.Store.FinishRun(ctx, run.ID, s.cfg.Now())
 	if err != nil {
 		return s.cfg.Now().Add(time.Second), err
@@ -274,6 +281,7 @@ loop:
 	if done {
 		run.Status = RunDone
 		s.log.Info("digest delivered", slog.String("newsletter", run.Newsletter), slog.Int64("run", run.ID))
+		s.runFinished(context.WithoutCancel(ctx), run.ID)
 		return time.Time{}, nil
 	}
 	next, ok, err := s.cfg.Store.NextDue(ctx, run.ID)
@@ -284,6 +292,37 @@ loop:
 		next = s.cfg.Now()
 	}
 	return next, nil
+}
+
+// runFinished tells Config.OnRunFinished about a run this process just
+// finished, as stored (its start may have been another process's).
+func (s *Service) runFinished(ctx context.Context, runID int64) {
+	if s.cfg.OnRunFinished == nil {
+		return
+	}
+	r, err := s.cfg.Store.GetRun(ctx, runID)
+	if err != nil {
+		s.log.Warn("reading a finished run failed", slog.Int64("run", runID), slog.Any("err", err))
+		return
+	}
+	c, err := s.cfg.Store.RunCounts(ctx, runID)
+	if err != nil {
+		s.log.Warn("counting a finished run failed", slog.Int64("run", runID), slog.Any("err", err))
+		return
+	}
+	s.cfg.OnRunFinished(*r, c)
+}
+
+// checkStatus halts rc when another process paused or cancelled its run
+// (this process's own changes halt it at once).
+func (rc *runCtx) checkStatus(ctx context.Context) {
+	if rc.halted.Load() {
+		return
+	}
+	r, err := rc.s.cfg.Store.GetRun(ctx, rc.run.ID)
+	if err == nil && !active(r.Status) {
+		rc.halted.Store(true)
+	}
 }
 
 // deliver sends one claimed delivery and says what became of it.

@@ -59,6 +59,10 @@ type Config struct {
 	// Progress, if set, is told after each recorded batch of a run this
 	// process delivers (the CLI's progress bar).
 	Progress func(run *Run, outs []Outcome)
+	// OnRunFinished, if set, is told once when a run this process
+	// delivers is done (every delivery settled): the run as stored, with
+	// StartedAt and FinishedAt, and its counts (metrics).
+	OnRunFinished func(run Run, counts Counts)
 }
 
 // Service plans, composes and delivers digests.
@@ -76,6 +80,7 @@ type Service struct {
 	workDone  chan struct{}
 	wake      chan struct{}
 	scheduled map[string]cron.Schedule
+	working   map[*runCtx]struct{} // runs this process is delivering now
 }
 
 // New checks cfg (schedules, templates) and returns a Service.
@@ -101,7 +106,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("digest: no store")
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, nls: map[string]*Newsletter{}, scheduled: map[string]cron.Schedule{}}
+	s := &Service{cfg: cfg, log: cfg.Logger, nls: map[string]*Newsletter{}, scheduled: map[string]cron.Schedule{}, working: map[*runCtx]struct{}{}}
 	for i := range cfg.Newsletters {
 		n := &cfg.Newsletters[i]
 		if n.Location == nil {
@@ -132,7 +137,7 @@ func New(cfg Config) (*Service, error) {
 func (s *Service) Newsletter(id string) (*Newsletter, error) {
 	n, ok := s.nls[id]
 	if !ok {
-		return nil, fmt.Errorf("no newsletter %q in the configuration (have: %s)", id, strings.Join(s.order, ", "))
+		return nil, fmt.Errorf("no newsletter %q in the configuration (have: %s): %w", id, strings.Join(s.order, ", "), ErrUnknownNewsletter)
 	}
 	return n, nil
 }
@@ -145,8 +150,28 @@ func (s *Service) First() string {
 	return s.order[0]
 }
 
+// SetOnRunFinished sets Config.OnRunFinished; call it before delivering.
+func (s *Service) SetOnRunFinished(f func(run Run, counts Counts)) { s.cfg.OnRunFinished = f }
+
 // SetProgress sets Config.Progress; call it before delivering.
 func (s *Service) SetProgress(p func(run *Run, outs []Outcome)) { s.cfg.Progress = p }
+
+// Running says whether the scheduler and the delivery workers are
+// running (readiness): both started and neither stopped.
+func (s *Service) Running() bool {
+	s.mu.Lock()
+	c, done := s.cron, s.workDone
+	s.mu.Unlock()
+	if c == nil || done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
 
 // Close stops the scheduler (waiting for running jobs) and then the
 // delivery workers (each finishes and records the message in hand), in

@@ -90,7 +90,7 @@ func (s *Service) Preview(ctx context.Context, newsletter, as, format string) (s
 	}
 	sel, topics, key := topicArticles(arts, c.Tags)
 	if key == "" {
-		return "", "", fmt.Errorf("no article of this digest matches the topics of %s (%s): they would be skipped", as, strings.Join(c.Tags, ", "))
+		return "", "", fmt.Errorf("%w: %s (%s) would be skipped", ErrNoMatch, as, strings.Join(c.Tags, ", "))
 	}
 	run := &Run{Newsletter: n.ID, SlotAt: now, Kind: KindTest}
 	v, err := s.comp.compose(n, run, sel, key, false, topics...)
@@ -148,7 +148,7 @@ func (s *Service) SendTest(ctx context.Context, newsletter, to string) (*Run, er
 		return nil, err
 	}
 	if err := s.cfg.Mailer.Send(ctx, mail.Envelope{From: s.envelopeFrom(n), To: []string{to}}, raw); err != nil {
-		return nil, fmt.Errorf("test send to %s: %w", to, err)
+		return nil, fmt.Errorf("test send to %s: %w: %w", to, ErrSendFailed, err)
 	}
 	s.log.Info("test digest sent", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("to", to))
 	return run, nil

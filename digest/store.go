@@ -37,6 +37,21 @@ type Store interface {
 	PlanStore
 	DeliveryStore
 	RunReader
+	RunControl
+}
+
+// RunControl pauses, resumes and cancels runs. Each returns the run as it
+// now stands, ErrRunState when its status does not allow the change, and
+// an error wrapping store.ErrNotFound when there is no such run.
+type RunControl interface {
+	// PauseRun: planned or sending → paused. Nothing of a paused run is
+	// claimed until it is resumed.
+	PauseRun(ctx context.Context, runID int64, now time.Time) (*Run, error)
+	// ResumeRun: paused → sending; it carries on where it stopped.
+	ResumeRun(ctx context.Context, runID int64, now time.Time) (*Run, error)
+	// CancelRun: planned, sending or paused → cancelled, settling every
+	// open delivery as skipped ("run cancelled") in the same transaction.
+	CancelRun(ctx context.Context, runID int64, now time.Time) (*Run, error)
 }
 
 // PlanStore plans runs.
@@ -63,7 +78,9 @@ type DeliveryStore interface {
 	// StartRun marks a planned run sending.
 	StartRun(ctx context.Context, runID int64, now time.Time) error
 	// ClaimDeliveries returns up to n due deliveries of the run, leased
-	// until now+lease, after returning expired leases to pending. Rows
+	// until now+lease, after returning expired leases to pending; nothing
+	// when the run is not planned or sending (checked in the claiming
+	// statement, so a pause or cancel is never raced). Rows
 	// whose subscriber is no longer active and subscribed are settled as
 	// skipped instead (an unsubscribe during a run is honoured).
 	ClaimDeliveries(ctx context.Context, runID int64, newsletter string, n int, now time.Time, lease time.Duration) ([]Claim, error)
@@ -88,7 +105,8 @@ type DeliveryStore interface {
 type RunReader interface {
 	GetRun(ctx context.Context, runID int64) (*Run, error)
 	// ListRuns lists runs newest first; newsletter "" lists all, sentOnly
-	// keeps the archive's: scheduled and manual runs that were sent.
+	// keeps the archive's: scheduled and manual runs that were sent
+	// (sending, paused or done).
 	ListRuns(ctx context.Context, newsletter string, sentOnly bool, limit int) ([]Run, error)
 	RunCounts(ctx context.Context, runID int64) (Counts, error)
 	// LookupSubscriber finds a subscriber by address (previews, tests):
@@ -96,4 +114,7 @@ type RunReader interface {
 	LookupSubscriber(ctx context.Context, email string) (c Claim, ok bool, err error)
 	// Deliveries calls fn for each delivery of the run, by subscriber id.
 	Deliveries(ctx context.Context, runID int64, fn func(DeliveryRow) error) error
+	// ListDeliveries pages a run's deliveries by subscriber id: up to
+	// limit rows with ids above after, only those in status unless "".
+	ListDeliveries(ctx context.Context, runID int64, status DeliveryStatus, after int64, limit int) ([]DeliveryRow, error)
 }

@@ -145,3 +145,18 @@ type DeliveryRow struct {
 // ErrAlreadyPlanned: the slot has a run already (another process, a
 // restart, or a daylight-saving repeat planned it).
 var ErrAlreadyPlanned = errors.New("digest: slot already planned")
+
+// ErrRunState: the run's status does not allow the change asked for (a
+// done run cannot be paused or cancelled, only a paused one resumed).
+var ErrRunState = errors.New("digest: not possible in the run's status")
+
+// ErrUnknownNewsletter: no newsletter with that id is configured.
+var ErrUnknownNewsletter = errors.New("digest: unknown newsletter")
+
+// ErrSendFailed: the mail transport refused or failed a message sent
+// while the caller waits (a test send).
+var ErrSendFailed = errors.New("digest: sending failed")
+
+// ErrNoMatch: no article of the digest matches a subscriber's topics, so
+// they would be skipped (a preview as them shows nothing).
+var ErrNoMatch = errors.New("digest: no article matches the subscriber's topics")

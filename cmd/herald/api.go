@@ -11,9 +11,9 @@ import (
 )
 
 // apiConfig wires the admin API: the tokens of admin.tokens, the store,
-// and the content folder's parser, so API articles are validated and
+// the digest service (when newsletters are configured), and the content folder's parser, so API articles are validated and
 // sanitised as files are. With no token set the API is off (404).
-func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe.Service, log *slog.Logger) *web.APIConfig {
+func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe.Service, dg *digestRunner, log *slog.Logger) *web.APIConfig {
 	var tokens []web.APIToken
 	for _, t := range cfg.Admin.Tokens {
 		if t.Token != "" {
@@ -26,6 +26,11 @@ func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe
 	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p}
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
+	}
+	if dg != nil {
+		// Manual runs planned through the API are delivered by this
+		// process's workers (SendNow wakes them).
+		ac.Digest = dg.svc
 	}
 	return ac
 }

@@ -257,6 +257,11 @@ func cmdDigestSend(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if r, err := st.GetRun(context.WithoutCancel(e.ctx), run.ID); err == nil && r.Status != digest.RunDone {
+		// Paused or cancelled meanwhile (the API, another process).
+		fmt.Fprintf(e.stdout, "run %d %s: %d sent, %d failed, %d skipped, %d open\n", run.ID, r.Status, c.Sent, c.Failed, c.Skipped, c.Open())
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "run %d done: %d sent, %d failed, %d skipped\n", run.ID, c.Sent, c.Failed, c.Skipped)
 	if cfg.Mail.Transport == "outbox" {
 		fmt.Fprintf(e.stdout, "messages are in %s\n", cfg.Mail.OutboxDir)
@@ -395,18 +400,27 @@ type digestRunner struct {
 
 // startDigest schedules every newsletter (catching up a missed slot) and
 // starts the delivery workers, which also resume runs left unfinished.
-func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) (*digestRunner, error) {
+// With obs, digest mail is counted by reply class and finished runs are
+// timed.
+func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, obs *daemonMetrics) (*digestRunner, error) {
 	if len(cfg.Newsletters) == 0 {
 		return nil, nil
 	}
+	var m mailSender
 	m, err := newMailer(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if obs != nil {
+		m = obs.wrapSender(cfg.Mail.Transport)(m)
 	}
 	svc, err := newDigest(ctx, cfg, st, m, log)
 	if err != nil {
 		m.Close()
 		return nil, err
+	}
+	if obs != nil {
+		svc.SetOnRunFinished(obs.onDigestRun)
 	}
 	if err := svc.StartScheduler(ctx); err != nil {
 		m.Close()
@@ -414,6 +428,18 @@ func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.L
 	}
 	svc.StartWorkers(ctx, 2*time.Second)
 	return &digestRunner{svc: svc, mailer: m}, nil
+}
+
+// Running says whether the scheduler and the delivery workers run (a
+// /readyz check); without newsletters there is nothing to run.
+func (r *digestRunner) Running(context.Context) error {
+	if r == nil {
+		return nil
+	}
+	if !r.svc.Running() {
+		return errors.New("the digest scheduler or delivery workers are not running")
+	}
+	return nil
 }
 
 // Close stops the scheduler, waits for the workers to record the messages

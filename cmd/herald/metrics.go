@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/metrics"
@@ -75,6 +76,24 @@ func storeGauges(st *sqlite.Store) []metrics.Gauge {
 			}},
 		{Name: "subscribers", Help: "Subscribers by status (pending, active, unsubscribed, bounced).", Label: "status",
 			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.SubscriberStatusCounts(ctx)) }},
+		{Name: "digest_deliveries", Label: "status",
+			Help: "Digest deliveries by status: pending, sending, and the outcomes sent, failed, skipped (including rows summarised by digest.keep_deliveries).",
+			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.DeliveryStatusCounts(ctx)) }},
+		{Name: "digest_queue_depth", Help: "Digest deliveries waiting or in flight (pending + sending), over every run.",
+			Read: func(ctx context.Context) (map[string]float64, error) {
+				n, err := st.QueueDepth(ctx)
+				return map[string]float64{"": float64(n)}, err
+			}},
+		{Name: "digest_last_success_timestamp_seconds", Label: "newsletter",
+			Help: "When each newsletter's latest scheduled or manual digest run finished done (Unix time), whichever process sent it.",
+			Read: st.LastDigestSuccess},
+	}
+}
+
+// onDigestRun is the digest service's hook (digest.Config.OnRunFinished).
+func (dm *daemonMetrics) onDigestRun(run digest.Run, _ digest.Counts) {
+	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
+		dm.m.DigestRunFinished(run.Newsletter, run.FinishedAt.Sub(run.StartedAt))
 	}
 }
 

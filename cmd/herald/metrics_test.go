@@ -1,11 +1,18 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-news/herald/internal/mail/mailtest"
 )
 
 // TestMetricsScrape: after traffic, /metrics on the main listener has the
@@ -73,5 +80,96 @@ func TestMetricsOwnListener(t *testing.T) {
 	eventually(t, 3*time.Second, "the metrics listener serves the counts", func() bool {
 		code, text := get(t, "http://"+d.obs.Addr()+"/metrics")
 		return code == 200 && strings.Contains(text, `herald_http_requests_total{code="200",route="GET /feed.atom"} 1`)
+	})
+}
+
+// apiDo sends an authenticated admin API request and decodes the JSON
+// answer into out (if not nil).
+func apiDo(t *testing.T, method, u, token, body string, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestMetricsDigest sends a small digest through the SMTP test server via
+// the API and finds the digest series: deliveries by outcome, the queue
+// depth, the run's duration, the last success per newsletter, and the
+// digest mail's reply classes; /readyz reports the scheduler running.
+func TestMetricsDigest(t *testing.T) {
+	smtpd := mailtest.NewServer(t, mailtest.Options{OnRcpt: func(from, to string) *mailtest.Reply {
+		if to == "gone@example.net" {
+			return &mailtest.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "no such user"}
+		}
+		return nil
+	}})
+	env, _ := testEnv(t)
+	const token = "metrics-token-0123456789"
+	env["HERALD_ADMIN_TOKEN"] = token
+	env["HERALD_MAIL_TRANSPORT"] = "smtp"
+	env["HERALD_MAIL_SMTP_HOST"] = smtpd.Host
+	env["HERALD_MAIL_SMTP_PORT"] = strconv.Itoa(smtpd.Port)
+	env["HERALD_MAIL_SMTP_TLS"] = "none"
+	os.WriteFile(filepath.Join(env["HERALD_CONTENT_DIR"], "news.md"), articleFile("Fresh news", time.Now().AddDate(0, 0, -1).Format("2006-01-02")), 0o644)
+	_, base := startTestDaemon(t, env)
+	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, `"scheduler":"ok"`) {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+	for _, a := range []string{"ann@example.net", "bo@example.net", "gone@example.net"} {
+		if code := apiDo(t, "POST", base+"/api/v1/subscribers", token, `{"email":"`+a+`","confirmed":true}`, nil); code != 201 {
+			t.Fatalf("add %s: %d", a, code)
+		}
+	}
+	var run struct {
+		ID     int64
+		Status string
+	}
+	if code := apiDo(t, "POST", base+"/api/v1/newsletters/monthly/send", token, "", &run); code != 202 {
+		t.Fatalf("send: %d %+v", code, run)
+	}
+	eventually(t, 10*time.Second, "the run is done", func() bool {
+		apiDo(t, "GET", fmt.Sprintf("%s/api/v1/runs/%d", base, run.ID), token, "", &run)
+		return run.Status == "done"
+	})
+	wants := []string{
+		`herald_digest_deliveries{status="sent"} 2`,
+		`herald_digest_deliveries{status="failed"} 1`,
+		`herald_digest_deliveries{status="pending"} 0`,
+		`herald_digest_queue_depth 0`,
+		`herald_digest_run_duration_seconds_count{newsletter="monthly"} 1`,
+		`herald_digest_last_success_timestamp_seconds{newsletter="monthly"} 1.`,
+		`herald_mail_sends_total{class="2xx",transport="smtp"} 2`,
+		`herald_mail_sends_total{class="5xx",transport="smtp"} 1`,
+	}
+	var text string
+	eventually(t, 3*time.Second, "the scrape has the digest series", func() bool {
+		_, text = get(t, base+"/metrics")
+		for _, w := range wants {
+			if !strings.Contains(text, w) {
+				return false
+			}
+		}
+		return true
 	})
 }

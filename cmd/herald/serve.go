@@ -120,7 +120,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.refresh = refresh
-	if d.digest, err = startDigest(bg, cfg, st, log); err != nil {
+	if d.digest, err = startDigest(bg, cfg, st, log, d.obs); err != nil {
 		return fail(err)
 	}
 	subs, subsCleanup, err := startSubscribers(ctx, cfg, st, log, d.obs.wrapSender(cfg.Mail.Transport))
@@ -130,7 +130,8 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	handler, err := web.New(web.Config{
 		Subscribe: subscribeWeb(cfg, subs),
 		ReadyChecks: map[string]func(context.Context) error{
-			"store": st.Ping,
+			"store":     st.Ping,
+			"scheduler": d.digest.Running,
 			"migrations": func(ctx context.Context) error {
 				v, err := st.SchemaVersion(ctx)
 				if err == nil && v != sqlite.LatestVersion() {
@@ -148,7 +149,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
-		API:              apiConfig(cfg, st, d.syncer.Parser, subs, log),
+		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
 		Embed:            embedConfig(cfg),

@@ -34,3 +34,26 @@ func (m *Metrics) ObserveMail(transport, class string, took time.Duration) {
 	m.mail.sends.WithLabelValues(transport, class).Inc()
 	m.mail.duration.WithLabelValues(transport, class).Observe(took.Seconds())
 }
+
+// digestSeries are the digest runs' series (the deliveries themselves are
+// store gauges, read at scrape).
+type digestSeries struct {
+	runDuration *prometheus.HistogramVec
+}
+
+func newDigestSeries(reg prometheus.Registerer) *digestSeries {
+	s := &digestSeries{
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "digest", Name: "run_duration_seconds",
+			Help:    "Time from a digest run's start of delivery to its last settled delivery, by newsletter; observed by the process that finishes the run.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800},
+		}, []string{"newsletter"}),
+	}
+	reg.MustRegister(s.runDuration)
+	return s
+}
+
+// DigestRunFinished observes a digest run's delivery time.
+func (m *Metrics) DigestRunFinished(newsletter string, took time.Duration) {
+	m.digest.runDuration.WithLabelValues(newsletter).Observe(max(took, 0).Seconds())
+}

@@ -30,6 +30,7 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	feedServed   [2]prometheus.Counter // by feed.CacheResult: hit, miss
 	mail         *mailSeries
+	digest       *digestSeries
 
 	mu     sync.RWMutex
 	routes map[routeKey]routeSeries
@@ -74,6 +75,7 @@ func New(log *slog.Logger) *Metrics {
 	m.feedServed[1] = feed.WithLabelValues("miss")
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, feed)
 	m.mail = newMailSeries(m.reg)
+	m.digest = newDigestSeries(m.reg)
 	return m
 }
 

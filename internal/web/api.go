@@ -42,6 +42,8 @@ type APIConfig struct {
 	MaxBody int64           // largest request body in bytes (default 1 MiB)
 	// Subscribers enables /api/v1/subscribers…; nil: those answer 404.
 	Subscribers APISubscribers
+	// Digest enables /api/v1/newsletters/… and /api/v1/runs/…; nil: 404.
+	Digest APIDigest
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -220,6 +222,10 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 		d.Message, d.Field = he.Msg, he.Field
 	case errors.As(err, &mbe):
 		d.Message = fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
+	case status == http.StatusBadGateway:
+		// An upstream (the mail server) failed: its reply is the answer.
+		a.log.WarnContext(r.Context(), "api request failed upstream", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		d.Message = err.Error()
 	case status >= 500:
 		a.log.ErrorContext(r.Context(), "api request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		d.Message = "internal error; the log has the details under this request_id"

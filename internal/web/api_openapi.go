@@ -147,7 +147,7 @@ func openAPIDocument(site Site) []byte {
 		"info": obj{
 			"title":   "Herald admin API",
 			"version": "1",
-			"description": "Manage Herald's articles. Authenticate with `Authorization: Bearer TOKEN` (a token of admin.tokens). " +
+			"description": "Manage Herald's articles, subscribers and digests. Authenticate with `Authorization: Bearer TOKEN` (a token of admin.tokens). " +
 				"Errors are JSON: {\"error\": {\"field\": …, \"message\": …, \"request_id\": …}}.",
 		},
 		"servers":  []obj{{"url": strings.TrimRight(site.BaseURL, "/")}},
@@ -192,6 +192,37 @@ func openAPIDocument(site Site) []byte {
 				"SubscriberData": obj{"type": "object", "properties": obj{
 					"exported_at": dateTime, "subscriber": ref("Subscriber"),
 					"deliveries": with(obj{}, "The deliveries made to the address, once the digest records them."),
+				}},
+				"Run": obj{"type": "object", "properties": obj{
+					"id": obj{"type": "integer"}, "newsletter": str,
+					"slot":       with(str, "Unique per newsletter: the wall-clock slot in its zone, or manual-/test- keys."),
+					"slot_at":    dateTime,
+					"kind":       obj{"type": "string", "enum": []string{"scheduled", "manual", "test"}},
+					"status":     obj{"type": "string", "enum": []string{"planned", "sending", "paused", "cancelled", "done", "skipped"}},
+					"subject":    str,
+					"articles":   obj{"type": "integer"},
+					"recipients": with(obj{"type": "integer"}, "Deliveries planned."),
+					"created_at": dateTime, "started_at": dateTime, "finished_at": dateTime,
+					"counts": with(obj{"type": "object", "properties": obj{
+						"planned": obj{"type": "integer"}, "pending": obj{"type": "integer"}, "sending": obj{"type": "integer"},
+						"sent": obj{"type": "integer"}, "failed": obj{"type": "integer"}, "skipped": obj{"type": "integer"},
+					}}, "Deliveries by status (absent for a test send)."),
+				}},
+				"RunList": obj{"type": "object", "required": []string{"runs"}, "properties": obj{
+					"runs": obj{"type": "array", "items": ref("Run")},
+				}},
+				"Delivery": obj{"type": "object", "properties": obj{
+					"subscriber_id": obj{"type": "integer"}, "email": with(str, "Empty once the subscriber is erased."),
+					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped"}},
+					"attempts": obj{"type": "integer"}, "reply": with(str, "The last SMTP reply or the reason."),
+					"message_id": str, "sent_at": with(dateTime, "When it was settled."),
+				}},
+				"DeliveryList": obj{"type": "object", "required": []string{"deliveries"}, "properties": obj{
+					"deliveries":  obj{"type": "array", "items": ref("Delivery")},
+					"next_cursor": with(str, "Absent on the last page."),
+				}},
+				"TestSendInput": obj{"type": "object", "additionalProperties": false, "required": []string{"to"}, "properties": obj{
+					"to": with(str, "The one address to send the test to."),
 				}},
 				"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{
 					"error": obj{"type": "object", "required": []string{"message", "request_id"}, "properties": obj{

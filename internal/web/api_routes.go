@@ -1,6 +1,11 @@
 package web
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+
+	"github.com/herald-news/herald/digest"
+)
 
 // apiRoutes is every operation of the admin API, in one table: register
 // puts each on the mux and the OpenAPI document describes each, and a
@@ -8,6 +13,14 @@ import "net/http"
 func apiRoutes() []apiRoute {
 	slug := apiParam{Name: "slug", In: "path", Required: true, Description: "The article's slug."}
 	email := apiParam{Name: "email", In: "path", Required: true, Description: "The subscriber's address (URL-encoded)."}
+	nl := apiParam{Name: "id", In: "path", Required: true, Description: "The newsletter's id (newsletters[].id)."}
+	run := apiParam{Name: "id", In: "path", Type: "integer", Required: true, Description: "The run's id."}
+	runChange := func(id, verb, summary, desc string, op func(APIDigest, context.Context, int64) (*digest.Run, error)) apiRoute {
+		return apiRoute{http.MethodPost, apiPrefix + "/runs/{id}/" + verb, controlRun(op), apiOperation{
+			ID: id, Tag: "digests", Summary: summary, Description: desc, Params: []apiParam{run},
+			Responses: []apiResponse{{200, "The run as it now stands.", "Run", ""}, {409, "The run's status does not allow it.", "Error", ""}},
+		}}
+	}
 	return []apiRoute{
 		{http.MethodGet, apiPrefix + "/openapi.json", serveOpenAPI, apiOperation{
 			ID: "getOpenAPI", Tag: "meta", Summary: "This API's OpenAPI 3.1 document",
@@ -103,6 +116,57 @@ func apiRoutes() []apiRoute {
 			Params:    []apiParam{email},
 			Responses: []apiResponse{{200, "The data.", "SubscriberData", ""}},
 		}},
+		{http.MethodGet, apiPrefix + "/newsletters/{id}/runs", listRuns, apiOperation{
+			ID: "listRuns", Tag: "digests", Summary: "A newsletter's digest runs, newest first, with counts",
+			Description: "Every run (scheduled, manual and test) by slot, newest first, each with its deliveries counted by status.",
+			Params:      []apiParam{nl, {Name: "limit", In: "query", Type: "integer", Description: "Runs to list, 1 to 100 (default 20)."}},
+			Responses:   []apiResponse{{200, "The runs.", "RunList", ""}, {400, "A bad limit.", "Error", ""}},
+		}},
+		{http.MethodGet, apiPrefix + "/newsletters/{id}/preview", previewDigest, apiOperation{
+			ID: "previewDigest", Tag: "digests", Summary: "The next digest as it would be sent now",
+			Description: "Renders what the newsletter's next run would carry if it ran now, changing nothing. " +
+				"HTML by default; `format=text` gives the text part (text/plain). `as` renders it for one subscriber (their topics, name and links).",
+			Params: []apiParam{nl,
+				{Name: "format", In: "query", Enum: []string{"html", "text"}, Description: "html (default) or text."},
+				{Name: "as", In: "query", Description: "Render as the subscriber with this address."}},
+			Responses: []apiResponse{{200, "The digest (text/plain with format=text).", "", "text/html"},
+				{400, "A bad format.", "Error", ""}, {422, "No article matches the topics of the subscriber named by `as`.", "Error", ""}},
+		}},
+		{http.MethodPost, apiPrefix + "/newsletters/{id}/test", sendTestDigest, apiOperation{
+			ID: "sendTestDigest", Tag: "digests", Summary: "Send the would-be digest to one address, as a test",
+			Description: "Sends what the next run would carry now to `to` only, with the subject prefixed [Test] and an X-Herald-Test header. " +
+				"It is kept as a test run and moves no window: the next real run carries the same articles.",
+			Params: []apiParam{nl}, Request: "TestSendInput",
+			Responses: []apiResponse{{200, "Sent; the test run.", "Run", ""}, {502, "The mail server refused or could not be reached.", "Error", ""}},
+		}},
+		{http.MethodPost, apiPrefix + "/newsletters/{id}/send", sendDigestNow, apiOperation{
+			ID: "sendDigestNow", Tag: "digests", Summary: "Send the digest now (a manual run)",
+			Description: "Plans a manual run now, as `herald digest send --now`: it carries the articles not yet sent and moves the window " +
+				"like any run, and the running server's delivery workers send it. Follow it with GET /runs/{id}.",
+			Params: []apiParam{nl},
+			Responses: []apiResponse{{202, "Planned; being delivered. Location names the run.", "Run", ""},
+				{200, "Nothing new to send (send_if_empty off): recorded skipped.", "Run", ""}},
+		}},
+		{http.MethodGet, apiPrefix + "/runs/{id}", getRun, apiOperation{
+			ID: "getRun", Tag: "digests", Summary: "One run, with its deliveries counted", Params: []apiParam{run},
+			Responses: []apiResponse{{200, "The run.", "Run", ""}},
+		}},
+		{http.MethodGet, apiPrefix + "/runs/{id}/deliveries", listDeliveries, apiOperation{
+			ID: "listDeliveries", Tag: "digests", Summary: "A run's per-recipient outcomes",
+			Description: "By subscriber id; page with `next_cursor`. Erased subscribers have an empty email.",
+			Params: []apiParam{run,
+				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped"}, Description: "Only deliveries in this status."},
+				{Name: "limit", In: "query", Type: "integer", Description: "Deliveries per page, 1 to 100 (default 20)."},
+				{Name: "cursor", In: "query", Description: "The `next_cursor` of the previous page."}},
+			Responses: []apiResponse{{200, "A page of deliveries.", "DeliveryList", ""}, {400, "A bad status, limit or cursor.", "Error", ""}},
+		}},
+		runChange("pauseRun", "pause", "Pause a run",
+			"A planned or sending run stops: no worker of any process claims its deliveries (messages in hand finish and are recorded). "+
+				"Resume carries it on where it stopped.", APIDigest.PauseRun),
+		runChange("resumeRun", "resume", "Resume a paused run", "The workers carry it on where it stopped.", APIDigest.ResumeRun),
+		runChange("cancelRun", "cancel", "Cancel a run",
+			"A planned, sending or paused run is cancelled: its open deliveries are settled skipped with the reply \"run cancelled\" "+
+				"(a message in hand still records its real outcome). A done run cannot be cancelled (409).", APIDigest.CancelRun),
 	}
 }
 

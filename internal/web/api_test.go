@@ -64,6 +64,17 @@ func newAPIFixture(t *testing.T, tokens ...web.APIToken) *apiFixture {
 // newAPIFixtureWith also wires subscribers, made over the fixture's store.
 func newAPIFixtureWith(t *testing.T, subs func(*sqlite.Store) web.APISubscribers, tokens ...web.APIToken) *apiFixture {
 	t.Helper()
+	return newAPIFixtureWired(t, func(st *sqlite.Store, c *web.APIConfig) {
+		if subs != nil {
+			c.Subscribers = subs(st)
+		}
+	}, tokens...)
+}
+
+// newAPIFixtureWired lets wire add parts (subscribers, digests) made over
+// the fixture's store to the API's configuration.
+func newAPIFixtureWired(t *testing.T, wire func(*sqlite.Store, *web.APIConfig), tokens ...web.APIToken) *apiFixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
@@ -76,9 +87,14 @@ func newAPIFixtureWith(t *testing.T, subs func(*sqlite.Store) web.APISubscribers
 	png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 40, 30)))
 	os.WriteFile(filepath.Join(dir, "images", "pic.png"), buf.Bytes(), 0o644)
 	logs := &lockedBuffer{}
-	var apiSubs web.APISubscribers
-	if subs != nil {
-		apiSubs = subs(st)
+	apiCfg := &web.APIConfig{
+		Tokens:  tokens,
+		Store:   st,
+		Parser:  article.NewParser(time.UTC, os.DirFS(dir)),
+		MaxBody: 64 << 10,
+	}
+	if wire != nil {
+		wire(st, apiCfg)
 	}
 	s, err := web.New(web.Config{
 		Site:       web.Site{Title: "Herald Test", BaseURL: "https://news.example.org", Language: "en", Location: time.UTC},
@@ -87,13 +103,7 @@ func newAPIFixtureWith(t *testing.T, subs func(*sqlite.Store) web.APISubscribers
 		ContentDir: dir,
 		Now:        func() time.Time { return now },
 		Logger:     slog.New(web.LogHandler(slog.NewTextHandler(logs, nil))),
-		API: &web.APIConfig{
-			Tokens:      tokens,
-			Store:       st,
-			Parser:      article.NewParser(time.UTC, os.DirFS(dir)),
-			MaxBody:     64 << 10,
-			Subscribers: apiSubs,
-		},
+		API:        apiCfg,
 	})
 	if err != nil {
 		t.Fatal(err)

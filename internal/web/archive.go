@@ -64,8 +64,10 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A paused or cancelled run may have reached some readers: their
+	// "view in browser" link keeps working (the list shows paused ones).
 	sent := (run.Kind == digest.KindScheduled || run.Kind == digest.KindManual) &&
-		(run.Status == digest.RunSending || run.Status == digest.RunDone)
+		(run.Status == digest.RunSending || run.Status == digest.RunDone || run.Status == digest.RunPaused || run.Status == digest.RunCancelled)
 	if !sent || run.Newsletter != r.PathValue("newsletter") {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
 		return

@@ -132,6 +132,9 @@ func statusOf(err error) int {
 	if st := subscribeStatus(err); st != 0 {
 		return st
 	}
+	if st := digestStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):

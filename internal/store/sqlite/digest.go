@@ -243,7 +243,7 @@ func (s *Store) ListRuns(ctx context.Context, newsletter string, sentOnly bool, 
 		args = append(args, newsletter)
 	}
 	if sentOnly {
-		where = append(where, "kind IN ('scheduled', 'manual') AND status IN ('sending', 'done')")
+		where = append(where, "kind IN ('scheduled', 'manual') AND status IN ('sending', 'paused', 'done')")
 	}
 	q := `SELECT ` + runCols + ` FROM digest_runs`
 	if len(where) > 0 {
@@ -343,7 +343,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, runID int64, newsletter str
 		rows, err := tx.QueryContext(ctx, `UPDATE digest_deliveries SET status = 'sending', lease_until = ?, attempts = attempts + 1
 			WHERE run_id = ? AND subscriber_id IN (SELECT subscriber_id FROM digest_deliveries
 				WHERE run_id = ? AND status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, subscriber_id LIMIT ?)
-			RETURNING subscriber_id, attempts`, micros(until), runID, runID, micros(now), n)
+			AND EXISTS (SELECT 1 FROM digest_runs r WHERE r.id = ? AND r.status IN ('planned', 'sending'))
+			RETURNING subscriber_id, attempts`, micros(until), runID, runID, micros(now), n, runID)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim: %w", err)
 		}

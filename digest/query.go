@@ -1,0 +1,72 @@
+package digest
+
+import (
+	"context"
+	"fmt"
+)
+
+// RunInfo is a run with its deliveries counted (status, the API).
+type RunInfo struct {
+	Run
+	Counts Counts
+}
+
+// Runs lists a newsletter's runs, newest first, with their counts; an
+// unknown newsletter is ErrUnknownNewsletter.
+func (s *Service) Runs(ctx context.Context, newsletter string, limit int) ([]RunInfo, error) {
+	if _, err := s.Newsletter(newsletter); err != nil {
+		return nil, err
+	}
+	runs, err := s.cfg.Store.ListRuns(ctx, newsletter, false, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RunInfo, 0, len(runs))
+	for _, r := range runs {
+		c, err := s.cfg.Store.RunCounts(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, RunInfo{r, c})
+	}
+	return out, nil
+}
+
+// RunInfo returns one run with its counts (store.ErrNotFound if none).
+func (s *Service) RunInfo(ctx context.Context, runID int64) (*RunInfo, error) {
+	r, err := s.cfg.Store.GetRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.cfg.Store.RunCounts(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	return &RunInfo{*r, c}, nil
+}
+
+// DeliveryPage pages a run's per-recipient outcomes by subscriber id:
+// up to limit rows after the subscriber id after, only those in status
+// unless it is "". A missing run is store.ErrNotFound.
+func (s *Service) DeliveryPage(ctx context.Context, runID int64, status DeliveryStatus, after int64, limit int) ([]DeliveryRow, error) {
+	if _, err := s.cfg.Store.GetRun(ctx, runID); err != nil {
+		return nil, err
+	}
+	switch status {
+	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped:
+	default:
+		return nil, fmt.Errorf("unknown delivery status %q", status)
+	}
+	return s.cfg.Store.ListDeliveries(ctx, runID, status, after, limit)
+}
+
+// SendNow plans a manual run (as `digest send --now`) and wakes this
+// process's workers to deliver it; it does not wait for the delivery.
+func (s *Service) SendNow(ctx context.Context, newsletter string) (*Run, error) {
+	run, err := s.PlanNow(ctx, newsletter)
+	if err != nil {
+		return nil, err
+	}
+	s.Wake()
+	return run, nil
+}
