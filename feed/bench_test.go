@@ -116,6 +116,7 @@ func BenchmarkQuery100k(b *testing.B) {
 	run("Site", article.Query{Now: fixedNow(), Limit: 20}, nil)
 	run("SiteMemo", article.Query{Now: fixedNow(), Limit: 20}, nil)
 	run("Tag", article.Query{Now: fixedNow(), Limit: 20, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
+	run("TagMemo", article.Query{Now: fixedNow(), Limit: 20, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
 	run("TagPage50", article.Query{Now: fixedNow(), Limit: 20, Offset: 20 * 49, Tags: []string{"topic-7"}}, &article.Tag{Name: "Topic 7", Slug: "topic-7"})
 }
 
