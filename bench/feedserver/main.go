@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("feedserver", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	out := fs.String("out", "", "folder to write feed.atom, etag and addr to (required)")
+	plain := fs.Bool("plain", false, "serve the feed handler on a bare ServeMux (to measure what the daemon's middleware costs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,13 +75,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	// The daemon's own HTTP stack (routes and middleware), not a bare mux,
 	// so the figure is what `herald serve` delivers.
-	mux, err := web.New(web.Config{
+	var mux http.Handler
+	if *plain {
+		bare := http.NewServeMux()
+		bare.Handle("GET /feed.atom", h.Site(feed.Atom))
+		mux = bare
+	} else if mux, err = web.New(web.Config{
 		Site:      web.Site{Title: "Herald bench", BaseURL: "http://127.0.0.1", Language: "en"},
 		Store:     st,
 		Feeds:     feedRoutes{h},
 		Templates: templates.FS(""),
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
