@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,12 +147,40 @@ func TestServe(t *testing.T) {
 			return false
 		})
 	})
-	t.Run("Reload", func(t *testing.T) {
-		d2 := &bytes.Buffer{}
-		_ = d2
-		code, _ := get(t, base+"/")
-		if code != 200 {
-			t.Errorf("index: %d", code)
+}
+
+// TestSIGHUPReloads: SIGHUP re-reads templates and rescans the content
+// folder while the server keeps serving on the same listener.
+func TestSIGHUPReloads(t *testing.T) {
+	env, dir := testEnv(t)
+	tpl := filepath.Join(dir, "templates", "pages")
+	os.MkdirAll(tpl, 0o755)
+	page := func(word string) {
+		os.WriteFile(filepath.Join(tpl, "error.html"), []byte(`{{define "content"}}<h1>`+word+`</h1>{{end}}`), 0o644)
+	}
+	page("Before")
+	env["HERALD_TEMPLATES_DIR"] = filepath.Join(dir, "templates")
+	env["HERALD_CONTENT_WATCH"] = "false" // only the SIGHUP rescan may pick the file up
+	_, base := startTestDaemon(t, env)
+	client := &http.Client{} // one keep-alive connection across the reload
+	fetch := func(path string) string {
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if !strings.Contains(fetch("/nowhere"), "<h1>Before</h1>") {
+		t.Fatal("overlay template not used")
+	}
+	page("After")
+	os.WriteFile(filepath.Join(env["HERALD_CONTENT_DIR"], "hup.md"), articleFile("Rescanned on SIGHUP", "2026-10-05"), 0o644)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "templates reloaded and the folder rescanned", func() bool {
+		return strings.Contains(fetch("/nowhere"), "<h1>After</h1>") && strings.Contains(fetch("/feed.atom"), "Rescanned on SIGHUP")
 	})
 }
