@@ -123,6 +123,11 @@ func TestDigestOutbox(t *testing.T) {
 	if !strings.Contains(out, "RUN") || !strings.Contains(out, "skipped") || !strings.Contains(out, "done") {
 		t.Fatalf("status:\n%s", out)
 	}
+	// GDPR export carries the delivery history.
+	code, out, errs = runCLI(t, env, "--config", cfg, "subscribers", "export-data", "reader1@example.net")
+	if code != 0 || !strings.Contains(out, `"deliveries": [`) || !strings.Contains(out, `"status": "sent"`) || !strings.Contains(out, `"subject": "Cluster Bridge Monthly`) {
+		t.Fatalf("export-data: %d %s %s", code, out, errs)
+	}
 	_, out, _ = runCLI(t, env, "--config", cfg, "digest", "status", "--run", "1")
 	if !strings.Contains(out, "reader1@example.net") || !strings.Contains(out, "250 accepted") || !strings.Contains(out, "no article matches") {
 		t.Fatalf("status --run:\n%s", out)

@@ -2,7 +2,6 @@ package subscribe
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
 
@@ -66,12 +65,24 @@ func (s *Service) byEmail(ctx context.Context, email string) (*Subscriber, error
 	return s.cfg.Store.SubscriberByEmail(ctx, norm)
 }
 
-// DataExport is everything stored about one subscriber (GDPR art. 15/20).
-// Deliveries is filled by the digest once it records them.
+// DataExport is everything stored about one subscriber (GDPR art. 15/20):
+// the record with its consent, and every digest delivery to them.
 type DataExport struct {
-	ExportedAt time.Time       `json:"exported_at"`
-	Subscriber *Subscriber     `json:"subscriber"`
-	Deliveries json.RawMessage `json:"deliveries,omitempty"`
+	ExportedAt time.Time   `json:"exported_at"`
+	Subscriber *Subscriber `json:"subscriber"`
+	Deliveries []Delivery  `json:"deliveries"`
+}
+
+// Delivery is one digest sent (or not) to a subscriber, newest first.
+type Delivery struct {
+	Run        int64      `json:"run"`
+	Newsletter string     `json:"newsletter"`
+	Subject    string     `json:"subject"`
+	Status     string     `json:"status"` // pending, sending, sent, failed, skipped
+	Attempts   int        `json:"attempts"`
+	Reply      string     `json:"reply,omitempty"`
+	MessageID  string     `json:"message_id,omitempty"`
+	SentAt     *time.Time `json:"sent_at,omitempty"`
 }
 
 // ExportData returns everything stored about email.
@@ -80,7 +91,14 @@ func (s *Service) ExportData(ctx context.Context, email string) (*DataExport, er
 	if err != nil {
 		return nil, err
 	}
-	return &DataExport{ExportedAt: s.cfg.Now().UTC(), Subscriber: sub}, nil
+	ds, err := s.cfg.Store.SubscriberDeliveries(ctx, sub.ID)
+	if err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		ds = []Delivery{}
+	}
+	return &DataExport{ExportedAt: s.cfg.Now().UTC(), Subscriber: sub, Deliveries: ds}, nil
 }
 
 // List returns the subscribers matching f.

@@ -32,6 +32,7 @@ type Store interface {
 	ListSubscribers(ctx context.Context, f Filter) ([]*Subscriber, error)
 	EraseSubscriber(ctx context.Context, email string, now time.Time) error
 	ImportSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) ([]bool, error)
+	SubscriberDeliveries(ctx context.Context, id int64) ([]Delivery, error)
 }
 
 // Mail is one message subscribe sends: a confirmation or a welcome. The

@@ -191,7 +191,15 @@ func openAPIDocument(site Site) []byte {
 				}},
 				"SubscriberData": obj{"type": "object", "properties": obj{
 					"exported_at": dateTime, "subscriber": ref("Subscriber"),
-					"deliveries": with(obj{}, "The deliveries made to the address, once the digest records them."),
+					"deliveries": obj{"type": "array", "items": ref("SubscriberDelivery")},
+				}},
+				"SubscriberWithHistory": obj{"allOf": []obj{ref("Subscriber"), {"type": "object", "properties": obj{
+					"deliveries": obj{"type": "array", "items": ref("SubscriberDelivery")},
+				}}}},
+				"SubscriberDelivery": obj{"type": "object", "properties": obj{
+					"run": obj{"type": "integer"}, "newsletter": str, "subject": str,
+					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped"}},
+					"attempts": obj{"type": "integer"}, "reply": str, "message_id": str, "sent_at": dateTime,
 				}},
 				"Run": obj{"type": "object", "properties": obj{
 					"id": obj{"type": "integer"}, "newsletter": str,

@@ -97,8 +97,8 @@ func apiRoutes() []apiRoute {
 			Responses:   []apiResponse{{200, "The CSV.", "", "text/csv"}},
 		}},
 		{http.MethodGet, apiPrefix + "/subscribers/{email}", getSubscriber, apiOperation{
-			ID: "getSubscriber", Tag: "subscribers", Summary: "One subscriber", Params: []apiParam{email},
-			Responses: []apiResponse{{200, "The subscriber.", "Subscriber", ""}},
+			ID: "getSubscriber", Tag: "subscribers", Summary: "One subscriber, with its delivery history", Params: []apiParam{email},
+			Responses: []apiResponse{{200, "The subscriber and every digest delivery to it, newest first.", "SubscriberWithHistory", ""}},
 		}},
 		{http.MethodPatch, apiPrefix + "/subscribers/{email}", patchSubscriber, apiOperation{
 			ID: "setSubscriberStatus", Tag: "subscribers", Summary: "Unsubscribe or reactivate a subscriber",

@@ -128,8 +128,15 @@ func getSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return subscriberErr(err)
 	}
-	writeAPIJSON(w, r, http.StatusOK, d.Subscriber)
+	writeAPIJSON(w, r, http.StatusOK, subscriberWithHistory{d.Subscriber, d.Deliveries})
 	return nil
+}
+
+// subscriberWithHistory is a subscriber with its delivery history, newest
+// first: what GET /api/v1/subscribers/{email} answers.
+type subscriberWithHistory struct {
+	*subscribe.Subscriber
+	Deliveries []subscribe.Delivery `json:"deliveries"`
 }
 
 // exportSubscriberData: GET /api/v1/subscribers/{email}/export, everything

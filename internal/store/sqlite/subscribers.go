@@ -657,3 +657,29 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 	}
 	return nil
 }
+
+// SubscriberDeliveries lists every digest delivery to subscriber id,
+// newest run first (rows summarised away by retention are gone).
+func (s *Store) SubscriberDeliveries(ctx context.Context, id int64) ([]subscribe.Delivery, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT d.run_id, r.newsletter, r.subject, d.status, d.attempts, d.reply, d.message_id, d.sent_at
+		FROM digest_deliveries d JOIN digest_runs r ON r.id = d.run_id
+		WHERE d.subscriber_id = ? ORDER BY d.run_id DESC`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: subscriber deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []subscribe.Delivery
+	for rows.Next() {
+		var d subscribe.Delivery
+		var sent sql.NullInt64
+		if err := rows.Scan(&d.Run, &d.Newsletter, &d.Subject, &d.Status, &d.Attempts, &d.Reply, &d.MessageID, &sent); err != nil {
+			return nil, fmt.Errorf("sqlite: subscriber deliveries: %w", err)
+		}
+		if sent.Valid {
+			t := fromMicros(sent.Int64)
+			d.SentAt = &t
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
