@@ -24,6 +24,7 @@ type APIStore interface {
 	ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error)
 	GetArticle(ctx context.Context, slug string) (*article.Article, error)
 	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
 	DeleteArticle(ctx context.Context, slug string) error
 }
 

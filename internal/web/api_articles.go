@@ -259,7 +259,12 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if _, err := a.cfg.Store.UpsertArticle(r.Context(), ar, a.now()); err != nil {
+	// The look-up above gives the helpful message; CreateArticle is the
+	// guard when two clients create one slug at once.
+	if err := a.cfg.Store.CreateArticle(r.Context(), ar, a.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return &HTTPError{Status: http.StatusConflict, Field: "slug", Msg: fmt.Sprintf("article %q exists: PUT %s/articles/%s to change it", ar.Slug, apiPrefix, ar.Slug)}
+		}
 		return err
 	}
 	w.Header().Set("Location", apiPrefix+"/articles/"+ar.Slug)

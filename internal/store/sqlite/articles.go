@@ -46,6 +46,18 @@ func scanArticle(sc interface{ Scan(...any) error }) (*article.Article, error) {
 // source or file is ErrConflict. Updated defaults to Published for a new
 // article and to now for a changed one.
 func (s *Store) UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (changed bool, err error) {
+	return s.upsertArticle(ctx, a, now, false)
+}
+
+// CreateArticle stores a new article; a slug already in the store, from
+// any source, is ErrConflict. The check and the insert are one
+// transaction, so two creators of one slug cannot both succeed.
+func (s *Store) CreateArticle(ctx context.Context, a *article.Article, now time.Time) error {
+	_, err := s.upsertArticle(ctx, a, now, true)
+	return err
+}
+
+func (s *Store) upsertArticle(ctx context.Context, a *article.Article, now time.Time, createOnly bool) (changed bool, err error) {
 	if a.Slug == "" {
 		return false, errors.New("sqlite: article without slug")
 	}
@@ -56,6 +68,9 @@ func (s *Store) UpsertArticle(ctx context.Context, a *article.Article, now time.
 			old = nil
 		case err != nil:
 			return fmt.Errorf("sqlite: get %s: %w", a.Slug, err)
+		}
+		if old != nil && createOnly {
+			return fmt.Errorf("article %q already exists: %w", a.Slug, store.ErrConflict)
 		}
 		if old != nil {
 			if old.Source != a.Source || (a.Source == article.SourceFile && old.SourcePath != a.SourcePath && !old.Removed) {

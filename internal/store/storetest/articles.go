@@ -17,6 +17,7 @@ import (
 // ArticleStore is the part of a store the article suite exercises.
 type ArticleStore interface {
 	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
 	SetRemoved(ctx context.Context, slug string, removed bool) error
 	DeleteArticle(ctx context.Context, slug string) error
 	GetArticle(ctx context.Context, slug string) (*article.Article, error)
@@ -131,6 +132,25 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		c.Source = article.SourceAPI
 		if _, err := s.UpsertArticle(ctx, c, now); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("api over file: %v", err)
+		}
+	})
+
+	t.Run("CreateOnlyOnce", func(t *testing.T) {
+		s := open(t)
+		a := mk("new", 0)
+		a.Source = article.SourceAPI
+		if err := s.CreateArticle(ctx, a, now); err != nil || a.ID == 0 {
+			t.Fatalf("create: %v (id %d)", err, a.ID)
+		}
+		b := mk("new", 1)
+		b.Source = article.SourceAPI
+		b.ContentHash = "other"
+		if err := s.CreateArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second create of one slug: %v", err)
+		}
+		got, _ := s.GetArticle(ctx, "new")
+		if !got.Published.Equal(a.Published) {
+			t.Error("the second create overwrote the first")
 		}
 	})
 
