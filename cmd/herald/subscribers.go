@@ -45,7 +45,8 @@ func tokenKeys(ctx context.Context, cfg *Config, st *sqlite.Store) ([][]byte, er
 }
 
 // newSubscribeService wires the subscriber service from the config.
-func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mailer subscribe.Mailer, log *slog.Logger) (*subscribe.Service, error) {
+// afterAnswer: send confirmation mails after the HTTP answer (serve).
+func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mailer subscribe.Mailer, log *slog.Logger, afterAnswer bool) (*subscribe.Service, error) {
 	keys, err := tokenKeys(ctx, cfg, st)
 	if err != nil {
 		return nil, err
@@ -59,6 +60,7 @@ func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mai
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
+		MailAfterAnswer: afterAnswer,
 	})
 }
 
@@ -87,7 +89,7 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 	if sm, ok := mailer.(*subscribeMailer); ok && wrap != nil {
 		sm.sender = wrap(sm.sender) // metrics: reply classes and latency
 	}
-	svc, err := newSubscribeService(ctx, cfg, st, mailer, log)
+	svc, err := newSubscribeService(ctx, cfg, st, mailer, log, true)
 	if err != nil {
 		closeMail()
 		return nil, nil, err
@@ -99,6 +101,7 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
 	return svc, func(ctx context.Context) {
 		svc.RunCleanup(ctx, every)
+		svc.Wait() // confirmation mails still going out after their answers
 		if err := closeMail(); err != nil {
 			log.Warn("closing the mail transport", slog.Any("err", err))
 		}
@@ -192,7 +195,7 @@ func cmdSubscribers(e *env, args []string) error {
 		return err
 	}
 	defer closeMail()
-	svc, err := newSubscribeService(e.ctx, cfg, st, mailer, log)
+	svc, err := newSubscribeService(e.ctx, cfg, st, mailer, log, false)
 	if err != nil {
 		return err
 	}

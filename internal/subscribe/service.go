@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 	"unicode/utf8"
@@ -76,11 +77,17 @@ type Config struct {
 	Mailer         Mailer
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// MailAfterAnswer sends the confirmation mail of Subscribe after it has
+	// returned, so how long the answer takes says nothing about whether the
+	// address was new, pending or active (no enumeration by timing). Wait
+	// drains those sends; serve calls it on shutdown.
+	MailAfterAnswer bool
 }
 
 // Service runs the subscriber flows for the web surface and the CLI.
 type Service struct {
 	cfg   Config
+	mail  sync.WaitGroup // confirmation mails sent after answering
 	log   *slog.Logger
 	text  map[string]*texttemplate.Template
 	html  map[string]*htmltemplate.Template
@@ -272,14 +279,29 @@ func (s *Service) Subscribe(ctx context.Context, req Request) error {
 	if name != "" && sub.Name == "" {
 		sub.Name = name
 	}
+	if s.cfg.MailAfterAnswer {
+		// The request may end before the mail is out; the send must not.
+		bg := context.WithoutCancel(ctx)
+		s.mail.Go(func() { s.confirmOrReset(bg, sub, now) })
+		return nil
+	}
+	s.confirmOrReset(ctx, sub, now)
+	return nil
+}
+
+// confirmOrReset sends the confirmation mail; when it fails, the resend
+// guard is reset so the person can try again at once.
+func (s *Service) confirmOrReset(ctx context.Context, sub *Subscriber, now time.Time) {
 	if err := s.sendConfirm(ctx, sub, now); err != nil {
 		s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
 		if rerr := s.cfg.Store.ResetConfirmSent(ctx, sub.ID); rerr != nil {
 			s.log.ErrorContext(ctx, "reset confirmation time", slog.Any("err", rerr))
 		}
 	}
-	return nil
 }
+
+// Wait returns when every confirmation mail sent after answering is out.
+func (s *Service) Wait() { s.mail.Wait() }
 
 // cleanSource keeps a consent source printable and short.
 func cleanSource(src string) string {

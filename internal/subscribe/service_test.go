@@ -309,3 +309,58 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("pending: %d", len(list))
 	}
 }
+
+// gateMailer holds every send until the gate opens.
+type gateMailer struct {
+	gate chan struct{}
+	sent chan *subscribe.Mail
+}
+
+func (g *gateMailer) Send(ctx context.Context, m *subscribe.Mail) error {
+	<-g.gate
+	g.sent <- m
+	return nil
+}
+
+// TestMailAfterAnswer: with MailAfterAnswer, Subscribe answers before the
+// confirmation mail is out (so timing tells nothing about the address), and
+// Wait returns only once it is.
+func TestMailAfterAnswer(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g := &gateMailer{gate: make(chan struct{}), sent: make(chan *subscribe.Mail, 1)}
+	svc, err := subscribe.New(subscribe.Config{
+		BaseURL: "https://news.example.org", SiteTitle: "Herald News",
+		Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Monthly", Default: true}},
+		ConfirmTTL:  24 * time.Hour, ResendInterval: time.Hour, ConsentText: "I agree.",
+		Templates: templates.Embedded(), Tokens: subscribe.NewTokens([][]byte{[]byte("0123456789abcdef0123456789abcdef")}),
+		Store: st, Mailer: g, MailAfterAnswer: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := svc.Subscribe(ctx, subscribe.Request{Email: "asa@example.org"}); err != nil {
+		t.Fatal(err) // returned with the mail still held at the gate
+	}
+	cancel() // the request is over; the mail must still go out
+	waited := make(chan struct{})
+	go func() { svc.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		t.Fatal("Wait returned before the mail was sent")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	if m := <-g.sent; m.Kind != "confirm" || m.To != "asa@example.org" {
+		t.Errorf("mail %+v", m)
+	}
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return after the mail went out")
+	}
+}
