@@ -195,7 +195,7 @@ func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, 
 	if err != nil {
 		return nil, err
 	}
-	name, err := CleanName(get("name"))
+	name, err := CleanName(unguardCell(get("name")))
 	if err != nil {
 		return nil, err
 	}
@@ -253,11 +253,29 @@ func (s *Service) Export(ctx context.Context, w io.Writer) error {
 		if at.IsZero() {
 			at = sub.CreatedAt
 		}
-		if err := cw.Write([]string{sub.Email, sub.Name, strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
+		if err := cw.Write([]string{sub.Email, guardCell(sub.Name), strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
 			string(sub.Status), at.UTC().Format(time.RFC3339)}); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// guardCell keeps a spreadsheet from reading a free-text cell as a formula
+// (CSV injection): a cell that starts with = + - @ gets a leading "'",
+// which spreadsheets show as text and unguardCell removes on import, so an
+// export imports back unchanged.
+func guardCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func unguardCell(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@", rune(v[1])) {
+		return v[1:]
+	}
+	return v
 }

@@ -226,7 +226,7 @@ func TestCSV(t *testing.T) {
 	e := newEnv(t, "http://localhost:8080")
 	in := "\ufeffname,EMAIL,newsletters,tags,status,subscribed_at\n" +
 		"Åsa Lindqvist,asa@Example.org,monthly;weekly,Training;wp4,active,2025-01-02T03:04:05Z\n" +
-		",bo@example.org,,,,\n" +
+		"=1+2,bo@example.org,,,,\n" +
 		"x,not-an-address,,,,\n" +
 		"y,c@example.org,daily,,,\n" +
 		"z,d@example.org,,,sleeping,\n" +
@@ -261,6 +261,10 @@ func TestCSV(t *testing.T) {
 	var out bytes.Buffer
 	if err := e.svc.Export(ctx, &out); err != nil {
 		t.Fatal(err)
+	}
+	// A name a spreadsheet would run as a formula is exported as text.
+	if !strings.Contains(out.String(), "bo@example.org,'=1+2,") {
+		t.Errorf("formula not neutralised in the export:\n%s", out.String())
 	}
 	rep, err = e.svc.Import(ctx, bytes.NewReader(out.Bytes()), subscribe.ImportOptions{})
 	if err != nil || rep.Added != 0 || rep.Unchanged != 2 || len(rep.Errors) != 0 {
