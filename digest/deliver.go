@@ -112,6 +112,18 @@ func (s *Service) StopWorkers() {
 	<-done
 }
 
+// claimSize is how many deliveries to lease at a time. Up to two batches
+// (one queued, one being handed out) plus one per worker are leased but not
+// yet sent; under a rate limit that backlog must drain within half the
+// lease, or rows would expire before their turn and be claimed again.
+func claimSize(rate float64, lease time.Duration, workers int) int {
+	if rate <= 0 {
+		return claimBatch
+	}
+	n := int((rate*lease.Seconds()/2 - float64(workers)) / 2)
+	return max(1, min(claimBatch, n))
+}
+
 // DeliverRun delivers one run in this process until every delivery is
 // settled (or ctx ends), cooperating through leases with any other process
 // working on it.
@@ -178,7 +190,8 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}}
 	defer s.track(rc)()
 
-	jobs := make(chan job, claimBatch)
+	claimN := claimSize(s.cfg.Rate, s.cfg.Lease, s.cfg.Workers)
+	jobs := make(chan job, claimN)
 	results := make(chan Outcome, s.cfg.Workers)
 	var claimErr, recErr error
 
@@ -188,7 +201,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 		defer close(claimDone)
 		defer close(jobs)
 		for ctx.Err() == nil && !rc.halted.Load() {
-			cs, err := s.cfg.Store.ClaimDeliveries(ctx, run.ID, run.Newsletter, claimBatch, s.cfg.Now(), s.cfg.Lease)
+			cs, err := s.cfg.Store.ClaimDeliveries(ctx, run.ID, run.Newsletter, claimN, s.cfg.Now(), s.cfg.Lease)
 			if err != nil {
 				if ctx.Err() == nil {
 					claimErr = err

@@ -54,6 +54,7 @@ type Config struct {
 	MaxAttempts int           // digest.max_attempts
 	RetryBase   time.Duration // first retry delay; doubles per attempt, capped at 1h, jittered
 	Workers     int           // concurrent sends: mail.smtp.connections
+	Rate        float64       // messages per second the transport allows (mail.smtp.rate); 0: no limit
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// Progress, if set, is told after each recorded batch of a run this

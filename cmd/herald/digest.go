@@ -115,6 +115,7 @@ func newDigest(ctx context.Context, cfg *Config, st *sqlite.Store, m digest.Mail
 		MaxAttempts: cfg.Digest.MaxAttempts,
 		RetryBase:   cfg.Digest.RetryBase.D(),
 		Workers:     max(cfg.Mail.SMTP.Connections, 1),
+		Rate:        cfg.Mail.SMTP.Rate,
 		Logger:      log,
 	})
 }
