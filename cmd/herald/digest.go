@@ -25,7 +25,8 @@ import (
 
 const digestUsage = `herald digest preview [--newsletter ID] [--as EMAIL] [--format html|text] [--out FILE]
        herald digest send --newsletter ID (--now | --test-to EMAIL)
-       herald digest status [--run ID]`
+       herald digest status [--run ID]
+       herald digest pause|resume|cancel --run ID`
 
 func cmdDigest(e *env, args []string) error {
 	if len(args) == 0 {
@@ -38,11 +39,52 @@ func cmdDigest(e *env, args []string) error {
 		return cmdDigestSend(e, args[1:])
 	case "status":
 		return cmdDigestStatus(e, args[1:])
+	case "pause", "resume", "cancel":
+		return cmdDigestControl(e, args[0], args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprintln(e.stdout, "usage: "+digestUsage)
 		return nil
 	}
 	return usagef("usage: "+digestUsage, "digest: unknown subcommand %q", args[0])
+}
+
+// cmdDigestControl pauses, resumes or cancels a run. A running serve sees
+// the change through the store: it stops claiming a paused or cancelled
+// run at once and picks a resumed one up at its next poll.
+func cmdDigestControl(e *env, verb string, args []string) error {
+	var runID int64
+	rest, err := e.flags("digest "+verb, "herald digest "+verb+" --run ID", func(fs *flag.FlagSet) {
+		fs.Int64Var(&runID, "run", 0, "the run (see digest status)")
+	}, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if runID <= 0 || len(rest) > 0 {
+		return usagef("usage: herald digest "+verb+" --run ID", "digest %s: --run ID is required", verb)
+	}
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newDigest(e.ctx, cfg, st, nil, log)
+	if err != nil {
+		return err
+	}
+	do := map[string]func(context.Context, int64) (*digest.Run, error){
+		"pause": svc.PauseRun, "resume": svc.ResumeRun, "cancel": svc.CancelRun,
+	}[verb]
+	run, err := do(e.ctx, runID)
+	if err != nil {
+		return fmt.Errorf("digest %s: run %d: %w", verb, runID, err)
+	}
+	fmt.Fprintf(e.stdout, "run %d (%s): %s\n", run.ID, run.Newsletter, run.Status)
+	return nil
 }
 
 // mailSender is a transport that can be closed.

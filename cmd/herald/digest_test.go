@@ -123,6 +123,33 @@ func TestDigestOutbox(t *testing.T) {
 	if !strings.Contains(out, "RUN") || !strings.Contains(out, "skipped") || !strings.Contains(out, "done") {
 		t.Fatalf("status:\n%s", out)
 	}
+	// Run control from the command line: a finished run can be neither
+	// paused nor cancelled; a missing --run is a usage error.
+	if code, _, errs := runCLI(t, env, "--config", cfg, "digest", "pause", "--run", "1"); code != 1 || !strings.Contains(errs, "digest pause: run 1:") {
+		t.Errorf("pause of a done run: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, env, "--config", cfg, "digest", "cancel", "--run", "999"); code != 1 || !strings.Contains(errs, "run 999") {
+		t.Errorf("cancel of a missing run: %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, env, "--config", cfg, "digest", "resume"); code != 2 {
+		t.Errorf("resume without --run: exit %d, want 2", code)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "h.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`INSERT INTO digest_runs (id, newsletter, slot, slot_at, kind, status, created_at)
+		VALUES (50, 'monthly', '2030-01-01T09:00', 0, 'scheduled', 'planned', 0)`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ verb, want string }{{"pause", "paused"}, {"resume", "sending"}, {"cancel", "cancelled"}} {
+		code, out, errs := runCLI(t, env, "--config", cfg, "digest", step.verb, "--run", "50")
+		if code != 0 || !strings.Contains(out, "run 50 (monthly): "+step.want) {
+			t.Errorf("%s: %d %q %q", step.verb, code, out, errs)
+		}
+	}
 	// GDPR export carries the delivery history.
 	code, out, errs = runCLI(t, env, "--config", cfg, "subscribers", "export-data", "reader1@example.net")
 	if code != 0 || !strings.Contains(out, `"deliveries": [`) || !strings.Contains(out, `"status": "sent"`) || !strings.Contains(out, `"subject": "Cluster Bridge Monthly`) {
