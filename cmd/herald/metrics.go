@@ -77,8 +77,10 @@ func storeGauges(st *sqlite.Store) []metrics.Gauge {
 		{Name: "subscribers", Help: "Subscribers by status (pending, active, unsubscribed, bounced).", Label: "status",
 			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.SubscriberStatusCounts(ctx)) }},
 		{Name: "digest_deliveries", Label: "status",
-			Help: "Digest deliveries by status: pending, sending, and the outcomes sent, failed, skipped (including rows summarised by digest.keep_deliveries).",
-			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.DeliveryStatusCounts(ctx)) }},
+			Help: "Digest deliveries by status: pending, sending, and the outcomes sent, failed, skipped (including rows summarised by digest.keep_deliveries); recounted at most once a minute.",
+			// A count over every delivery row: a year of million-recipient
+			// runs is millions of rows, too many to count on every scrape.
+			Read: atMostEvery(time.Minute, func(ctx context.Context) (map[string]float64, error) { return floats(st.DeliveryStatusCounts(ctx)) })},
 		{Name: "digest_queue_depth", Help: "Digest deliveries waiting or in flight (pending + sending), over every run.",
 			Read: func(ctx context.Context) (map[string]float64, error) {
 				n, err := st.QueueDepth(ctx)
@@ -87,6 +89,27 @@ func storeGauges(st *sqlite.Store) []metrics.Gauge {
 		{Name: "digest_last_success_timestamp_seconds", Label: "newsletter",
 			Help: "When each newsletter's latest scheduled or manual digest run finished done (Unix time), whichever process sent it.",
 			Read: st.LastDigestSuccess},
+	}
+}
+
+// atMostEvery caches read's answer for d: an expensive gauge is then
+// recomputed at most once per d however often /metrics is scraped.
+func atMostEvery(d time.Duration, read func(context.Context) (map[string]float64, error)) func(context.Context) (map[string]float64, error) {
+	var mu sync.Mutex
+	var last map[string]float64
+	var at time.Time
+	return func(ctx context.Context) (map[string]float64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if last != nil && time.Since(at) < d {
+			return last, nil
+		}
+		m, err := read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		last, at = m, time.Now()
+		return m, nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,4 +173,20 @@ func TestMetricsDigest(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func TestAtMostEvery(t *testing.T) {
+	calls := 0
+	read := atMostEvery(time.Hour, func(context.Context) (map[string]float64, error) {
+		calls++
+		return map[string]float64{"sent": float64(calls)}, nil
+	})
+	for i := 0; i < 3; i++ {
+		if m, err := read(context.Background()); err != nil || m["sent"] != 1 {
+			t.Fatalf("read %d: %v %v", i, m, err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("the expensive read ran %d times within its interval", calls)
+	}
 }
