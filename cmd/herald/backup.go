@@ -15,11 +15,7 @@ func cmdBackup(e *env, args []string) error {
 	if len(files) != 1 {
 		return usagef("usage: "+usage, "backup: give one FILE")
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(e.ctx, cfg)
+	cfg, _, st, err := e.openStore()
 	if err != nil {
 		return err
 	}

@@ -62,12 +62,7 @@ func cmdDigestControl(e *env, verb string, args []string) error {
 	if runID <= 0 || len(rest) > 0 {
 		return usagef("usage: herald digest "+verb+" --run ID", "digest %s: --run ID is required", verb)
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, e.stderr)
-	st, err := openStore(e.ctx, cfg)
+	cfg, log, st, err := e.openStore()
 	if err != nil {
 		return err
 	}
@@ -180,12 +175,7 @@ func cmdDigestPreview(e *env, args []string) error {
 	if format != "html" && format != "text" {
 		return usagef("usage: "+usage, "digest preview: --format must be html or text, got %q", format)
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, e.stderr)
-	st, err := openStore(e.ctx, cfg)
+	cfg, log, st, err := e.openStore()
 	if err != nil {
 		return err
 	}
@@ -243,12 +233,7 @@ func cmdDigestSend(e *env, args []string) error {
 			return usagef("usage: "+usage, "digest send: --test-to %q is not an email address", testTo)
 		}
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, e.stderr)
-	st, err := openStore(e.ctx, cfg)
+	cfg, log, st, err := e.openStore()
 	if err != nil {
 		return err
 	}
@@ -369,11 +354,7 @@ func cmdDigestStatus(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("usage: "+usage, "digest status: unexpected argument %q", pos[0])
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(e.ctx, cfg)
+	_, _, st, err := e.openStore()
 	if err != nil {
 		return err
 	}

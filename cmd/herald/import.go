@@ -20,11 +20,7 @@ func cmdImport(e *env, args []string) error {
 	if len(paths) == 0 {
 		return usagef("usage: "+importUsage, "import: no PATH given")
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(e.ctx, cfg)
+	cfg, _, st, err := e.openStore()
 	if err != nil {
 		return err
 	}

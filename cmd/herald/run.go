@@ -152,6 +152,20 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(web.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
+// openStore is the start of most commands: the configuration, its logger
+// (on stderr) and the store. The caller closes the store.
+func (e *env) openStore() (*Config, *slog.Logger, *sqlite.Store, error) {
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := openStore(e.ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, newLogger(cfg, e.stderr), st, nil
+}
+
 func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
 	st, err := sqlite.Open(ctx, cfg.Store.DSN)
 	if err != nil {

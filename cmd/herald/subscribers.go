@@ -176,12 +176,7 @@ func cmdSubscribers(e *env, args []string) error {
 	if status != "" && !subscribe.Status(status).Valid() {
 		return usagef("usage: "+usage, "subscribers list: --status must be pending, active, unsubscribed or bounced, got %q", status)
 	}
-	cfg, _, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, e.stderr)
-	st, err := openStore(e.ctx, cfg)
+	cfg, log, st, err := e.openStore()
 	if err != nil {
 		return err
 	}
