@@ -57,6 +57,11 @@ func (s *Service) Erase(ctx context.Context, email string) error {
 	return s.cfg.Store.EraseSubscriber(ctx, norm, s.cfg.Now().UTC())
 }
 
+// Get returns the subscriber with the address (normalised first).
+func (s *Service) Get(ctx context.Context, email string) (*Subscriber, error) {
+	return s.byEmail(ctx, email)
+}
+
 func (s *Service) byEmail(ctx context.Context, email string) (*Subscriber, error) {
 	norm, err := NormalizeEmail(email)
 	if err != nil {

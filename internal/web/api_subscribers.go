@@ -21,6 +21,7 @@ type APISubscribers interface {
 	Remove(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	Erase(ctx context.Context, email string) error
 	ExportData(ctx context.Context, email string) (*subscribe.DataExport, error)
+	Get(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	Export(ctx context.Context, w io.Writer) error
 	Newsletter(id string) (subscribe.Newsletter, bool)
 	Search(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error)
@@ -192,9 +193,8 @@ func patchSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	case subscribe.StatusUnsubscribed:
 		sub, err = subs.Remove(r.Context(), email)
 	case subscribe.StatusActive:
-		var d *subscribe.DataExport
-		if d, err = subs.ExportData(r.Context(), email); err == nil {
-			sub, _, err = subs.Add(r.Context(), d.Subscriber.Email, d.Subscriber.Name, d.Subscriber.Newsletters, true)
+		if sub, err = subs.Get(r.Context(), email); err == nil {
+			sub, _, err = subs.Add(r.Context(), sub.Email, sub.Name, sub.Newsletters, true)
 		}
 	default:
 		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "status",

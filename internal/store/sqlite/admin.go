@@ -100,16 +100,9 @@ func (s *Store) countBy(ctx context.Context, out map[string]int, query string, a
 // name contains query (case-insensitive; "" matches all), by id after
 // afterID, at most limit (0: all): what the admin API lists.
 func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
-	conds := []string{"id > ?"}
-	args := []any{afterID}
-	if f.Status != "" {
-		conds = append(conds, `status = ?`)
-		args = append(args, string(f.Status))
-	}
-	if f.Newsletter != "" {
-		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
-		args = append(args, f.Newsletter)
-	}
+	fc, fa := filterConds(f)
+	conds := append([]string{"id > ?"}, fc...)
+	args := append([]any{afterID}, fa...)
 	if query != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(query)) + "%"
 		conds = append(conds, `(lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`)
@@ -120,34 +113,15 @@ func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
-	}
-	out := []*subscribe.Subscriber{}
-	byID := map[int64]*subscribe.Subscriber{}
-	for rows.Next() {
-		sub, err := scanSubscriber(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
-		}
-		out = append(out, sub)
-		byID[sub.ID] = sub
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: search subscribers: %w", err)
-	}
-	if len(out) == 0 {
-		return out, nil
+	out, byID, err := s.querySubscribers(ctx, q, args...)
+	if err != nil || len(out) == 0 {
+		return out, err
 	}
 	ids := make([]any, len(out))
 	for i, sub := range out {
 		ids[i] = sub.ID
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (`+ph+`)`, ids...); err != nil {
+	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
 		return nil, err
 	}
 	return out, nil

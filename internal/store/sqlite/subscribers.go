@@ -439,8 +439,23 @@ func (s *Store) DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64,
 // ListSubscribers returns the subscribers matching f, in the order they
 // were added, with their newsletters and tags.
 func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*subscribe.Subscriber, error) {
-	var conds []string
-	var args []any
+	conds, args := filterConds(f)
+	where := "1=1"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	out, byID, err := s.querySubscribers(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE `+where+` ORDER BY id`, args...)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (SELECT id FROM subscribers WHERE `+where+`)`, args...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// filterConds turns a Filter into SQL conditions on subscribers.
+func filterConds(f subscribe.Filter) (conds []string, args []any) {
 	if f.Status != "" {
 		conds = append(conds, `status = ?`)
 		args = append(args, string(f.Status))
@@ -449,36 +464,31 @@ func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*sub
 		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
 		args = append(args, f.Newsletter)
 	}
-	where := "1=1"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE `+where+` ORDER BY id`, args...)
+	return conds, args
+}
+
+// querySubscribers runs a query selecting subscriberCols; byID indexes the
+// result for loadSubscriptions.
+func (s *Store) querySubscribers(ctx context.Context, query string, args ...any) ([]*subscribe.Subscriber, map[int64]*subscribe.Subscriber, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list subscribers: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: subscribers: %w", err)
 	}
-	var out []*subscribe.Subscriber
+	defer rows.Close()
+	out := []*subscribe.Subscriber{}
 	byID := map[int64]*subscribe.Subscriber{}
 	for rows.Next() {
 		sub, err := scanSubscriber(rows)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: list subscribers: %w", err)
+			return nil, nil, fmt.Errorf("sqlite: subscribers: %w", err)
 		}
 		out = append(out, sub)
 		byID[sub.ID] = sub
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list subscribers: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: subscribers: %w", err)
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (SELECT id FROM subscribers WHERE `+where+`)`, args...); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, byID, nil
 }
 
 // EraseSubscriber deletes every personal datum of email (the record, its
