@@ -194,15 +194,6 @@ func syncContentFolder(ctx context.Context, cfg *Config, st *sqlite.Store, log *
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}
-	rep, err := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log).Sync(ctx)
-	if err != nil {
-		return err
-	}
-	for _, e := range rep.Errors {
-		log.Warn("article not imported", slog.String("error", e.Error()))
-	}
-	if rep.Changed() {
-		log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
-	}
-	return nil
+	_, err := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log).SyncLogged(ctx)
+	return err
 }

@@ -69,12 +69,9 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Info("templates reloaded")
 	}
 	if d.cfg.Content.Dir != "" && fileExists(d.cfg.Content.Dir) {
-		rep, err := d.syncer.Sync(ctx)
-		if err != nil {
+		if _, err := d.syncer.SyncLogged(ctx); err != nil {
 			d.log.Error("content rescan failed", slog.Any("err", err))
-			return
 		}
-		d.log.Info("content rescanned", slog.String("result", rep.String()))
 	}
 }
 
@@ -101,15 +98,8 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	if cfg.Content.Dir != "" {
 		if !fileExists(cfg.Content.Dir) {
 			log.Warn("content folder does not exist; nothing to sync", slog.String("dir", cfg.Content.Dir))
-		} else {
-			rep, err := d.syncer.Sync(ctx)
-			if err != nil {
-				return fail(err)
-			}
-			for _, e := range rep.Errors {
-				log.Warn("article not imported", slog.String("error", e.Error()))
-			}
-			log.Info("content synced", slog.String("dir", cfg.Content.Dir), slog.String("result", rep.String()))
+		} else if _, err := d.syncer.SyncLogged(ctx); err != nil {
+			return fail(err)
 		}
 	}
 	if d.obs, err = startMetrics(cfg, st, log); err != nil {

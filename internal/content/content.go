@@ -153,6 +153,23 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
+// SyncLogged is Sync that also logs each file that failed and, when
+// anything changed, the result: what every caller (start, watch, SIGHUP,
+// commands) reports.
+func (s *Syncer) SyncLogged(ctx context.Context) (Report, error) {
+	rep, err := s.Sync(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, e := range rep.Errors {
+		s.Log.Warn("article not imported", slog.String("error", e.Error()))
+	}
+	if rep.Changed() {
+		s.Log.Info("content synced", slog.String("dir", s.Dir), slog.String("result", rep.String()))
+	}
+	return rep, nil
+}
+
 func (s *Syncer) write(ctx context.Context, files []parsed, rep *Report) {
 	now := s.Now()
 	for _, f := range files {

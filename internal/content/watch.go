@@ -31,18 +31,12 @@ func (s *Syncer) Watch(ctx context.Context, rescan time.Duration, onSync func(Re
 	defer tick.Stop()
 	var debounce <-chan time.Time
 	sync := func() {
-		rep, err := s.Sync(ctx)
+		rep, err := s.SyncLogged(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.Log.Error("content sync failed", slog.Any("err", err))
 			}
 			return
-		}
-		for _, e := range rep.Errors {
-			s.Log.Warn("article not imported", slog.String("error", e.Error()))
-		}
-		if rep.Changed() {
-			s.Log.Info("content synced", slog.Int("added", rep.Added), slog.Int("updated", rep.Updated), slog.Int("removed", rep.Removed))
 		}
 		if onSync != nil {
 			onSync(rep)
