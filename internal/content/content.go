@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store"
 )
 
 // Store is what syncing needs of the article store.
@@ -134,8 +133,10 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 			present[f.path] = ""
 		}
 	}
+	known := make(map[string]article.FileRecord, len(stored)) // by slug
 	// Removals first, so a renamed file can take over its slug.
 	for _, fa := range stored {
+		known[fa.Slug] = fa
 		if fa.Removed {
 			continue
 		}
@@ -146,10 +147,12 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 		if err := s.Store.SetRemoved(ctx, fa.Slug, true); err != nil {
 			return rep, err
 		}
+		fa.Removed = true
+		known[fa.Slug] = fa
 		rep.Removed++
 		s.Log.Info("article unpublished: its file is gone", slog.String("slug", fa.Slug), slog.String("file", fa.SourcePath))
 	}
-	s.write(ctx, files, &rep)
+	s.write(ctx, files, known, &rep)
 	return rep, nil
 }
 
@@ -170,15 +173,19 @@ func (s *Syncer) SyncLogged(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-func (s *Syncer) write(ctx context.Context, files []parsed, rep *Report) {
+// write stores the parsed files. known holds the stored file articles by
+// slug (as the removal pass left them): an unchanged file, the common case
+// of every rescan, costs no store call at all.
+func (s *Syncer) write(ctx context.Context, files []parsed, known map[string]article.FileRecord, rep *Report) {
 	now := s.Now()
 	for _, f := range files {
 		if f.a == nil {
 			continue
 		}
-		existed := true
-		if _, err := s.Store.GetArticle(ctx, f.a.Slug); errors.Is(err, store.ErrNotFound) {
-			existed = false
+		old, existed := known[f.a.Slug]
+		if existed && !old.Removed && old.SourcePath == f.a.SourcePath && old.ContentHash == f.a.ContentHash {
+			rep.Unchanged++
+			continue
 		}
 		changed, err := s.Store.UpsertArticle(ctx, f.a, now)
 		switch {
