@@ -1,14 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +59,9 @@ func (d Duration) String() string {
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		// A TypeError lets the decoder go on, so check reports the other
+		// problems of the file too.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	*d = v
 	return nil
@@ -83,6 +87,23 @@ type Config struct {
 	Admin       AdminConfig     `yaml:"admin"`
 	Metrics     MetricsConfig   `yaml:"metrics"`
 	Log         LogConfig       `yaml:"log"`
+
+	// src is where LoadConfig found the values (nil for a Config built in
+	// code): it locates warnings and remembers derived settings.
+	src *configSource
+}
+
+// configSource is what LoadConfig learnt while reading the configuration.
+type configSource struct {
+	file  string
+	lines map[string]int    // dotted key → line in file
+	env   map[string]string // dotted key → the variable that set it
+	// written holds the relative paths the file sets, as written (they
+	// are made relative to the file's folder).
+	written map[string]string
+	// baseFromListen: site.base_url was left at its default while
+	// http.listen was changed, so links follow the listen address.
+	baseFromListen bool
 }
 
 type SiteConfig struct {
@@ -172,6 +193,9 @@ type SecretsConfig struct {
 	TokenKeys []string `yaml:"token_keys"`
 }
 
+// Newsletter is one entry of newsletters. An entry needs id and title;
+// default is false and timezone site.timezone when absent, and every other
+// key takes the value of the shipped newsletter (see newsletterDefaults).
 type Newsletter struct {
 	ID          string   `yaml:"id"`
 	Title       string   `yaml:"title"`
@@ -185,6 +209,23 @@ type Newsletter struct {
 	FirstWindow Duration `yaml:"first_window"`
 	CatchUp     Duration `yaml:"catch_up"`
 	Subject     string   `yaml:"subject"`
+}
+
+// newsletterDefaults is what an entry of newsletters starts from: the
+// shipped newsletter without its identity; timezone is filled from
+// site.timezone once the whole configuration is read.
+func newsletterDefaults() Newsletter {
+	n := DefaultConfig().Newsletters[0]
+	n.ID, n.Title, n.Default, n.Timezone = "", "", false, ""
+	return n
+}
+
+// UnmarshalYAML gives keys an entry leaves out their defaults (yaml fills
+// list entries from zero values otherwise).
+func (n *Newsletter) UnmarshalYAML(node *yaml.Node) error {
+	*n = newsletterDefaults()
+	type plain Newsletter // without this method
+	return node.Decode((*plain)(n))
 }
 
 type EmbedConfig struct {
@@ -328,30 +369,200 @@ func configPath(flagValue string, env map[string]string) string {
 }
 
 // LoadConfig reads the defaults, then the file (if any), then the
-// environment, and validates the result.
+// environment, and validates the result. The error lists every problem
+// found, unknown keys, bad values and failed checks together, each with its
+// key and, from a file, its line.
 func LoadConfig(path string, env map[string]string) (*Config, error) {
 	cfg := DefaultConfig()
-	lines := map[string]int{}
+	src := &configSource{file: path, lines: map[string]int{}, env: map[string]string{}}
+	var errs ConfigErrors
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeConfig(path, data, &cfg, lines); err != nil {
-			return nil, err
+		derrs, fatal := decodeConfig(path, data, &cfg, src.lines)
+		if fatal {
+			return nil, derrs
+		}
+		errs = append(errs, derrs...)
+		// Before the environment: its values stay relative to the
+		// working directory, the file's to the file's folder.
+		src.written = resolvePaths(&cfg, filepath.Dir(path), src.lines)
+	}
+	errs = append(errs, applyEnv(&cfg, env, src.env)...)
+	for i := range cfg.Newsletters {
+		if cfg.Newsletters[i].Timezone == "" {
+			cfg.Newsletters[i].Timezone = cfg.Site.Timezone
 		}
 	}
-	if err := applyEnv(&cfg, env); err != nil {
-		return nil, err
+	for _, e := range cfg.Validate() {
+		if !errs.covers(e.Key) { // one message per key: the decode error says more
+			errs = append(errs, e)
+		}
 	}
-	if errs := cfg.Validate(); len(errs) > 0 {
+	if len(errs) == 0 {
+		errs = append(errs, storeMoved(&cfg, src)...)
+	}
+	if len(errs) > 0 {
 		for _, e := range errs {
-			e.File = path
-			e.Line = lines[e.Key]
+			src.locate(e)
 		}
+		// In file order; those from the environment or defaults last.
+		sort.SliceStable(errs, func(i, j int) bool {
+			li, lj := errs[i].Line, errs[j].Line
+			return li != 0 && (lj == 0 || li < lj)
+		})
 		return nil, errs
 	}
+	followListen(&cfg, src)
+	cfg.src = src
 	return &cfg, nil
+}
+
+// followListen: with site.base_url left at its default and http.listen
+// changed, links name the listen address (http://localhost:9000 for
+// ":9000"), not a port nothing listens on. Port 0 is known only once serve
+// listens; serve fills it in then.
+func followListen(cfg *Config, src *configSource) {
+	def := DefaultConfig()
+	if cfg.Site.BaseURL != def.Site.BaseURL || cfg.HTTP.Listen == def.HTTP.Listen {
+		return
+	}
+	u, port := listenURL(cfg.HTTP.Listen)
+	if u == "" {
+		return
+	}
+	src.baseFromListen = true
+	if port != "0" {
+		cfg.Site.BaseURL = u
+	}
+}
+
+// listenURL is the http URL that reaches a listen address: a wildcard
+// host is reached as localhost.
+func listenURL(addr string) (u, port string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", ""
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), port
+}
+
+// BaseURLFromListen says whether links follow http.listen because
+// site.base_url was left at its default (serve warns, check too).
+func (c *Config) BaseURLFromListen() bool { return c.src != nil && c.src.baseFromListen }
+
+// Warnings are settings that work but that an operator should hear of;
+// check prints them.
+func (c *Config) Warnings() ConfigErrors {
+	var ws ConfigErrors
+	if c.BaseURLFromListen() {
+		ws = append(ws, &ConfigError{Key: "site.base_url", Msg: fmt.Sprintf(
+			"not set while http.listen is %q: links use %s; set site.base_url (HERALD_SITE_BASE_URL) to the address readers reach",
+			c.HTTP.Listen, c.Site.BaseURL)})
+	}
+	if len(c.Newsletters) > 0 && strings.HasPrefix(c.Site.BaseURL, "http://") {
+		ws = append(ws, &ConfigError{Key: "site.base_url", Msg: fmt.Sprintf(
+			"%s is not https: one-click unsubscribe (RFC 8058, List-Unsubscribe-Post) is off in newsletter mail; set the public https:// address",
+			c.Site.BaseURL)})
+	}
+	if c.src != nil {
+		for _, w := range ws {
+			c.src.locate(w)
+		}
+	}
+	return ws
+}
+
+// covers says whether a problem with key (or a key inside it) is reported.
+func (es ConfigErrors) covers(key string) bool {
+	for _, e := range es {
+		if e.Key != "" && (e.Key == key || strings.HasPrefix(key, e.Key+".") || strings.HasPrefix(key, e.Key+"[")) {
+			return true
+		}
+	}
+	return false
+}
+
+// locate fills in where a problem comes from: the variable that set the
+// key, else the file and the line of the key (or of the nearest enclosing
+// key, for one the file leaves out).
+func (s *configSource) locate(e *ConfigError) {
+	if e.File != "" || e.Key == "" {
+		return
+	}
+	if v, ok := s.env[e.Key]; ok {
+		if !strings.Contains(e.Msg, v) {
+			e.Msg += " (set by " + v + ")"
+		}
+		return
+	}
+	e.File = s.file
+	for k := e.Key; k != "" && e.Line == 0; k = parentKey(k) {
+		e.Line = s.lines[k]
+	}
+}
+
+// parentKey is the key enclosing k: newsletters[0].id → newsletters[0] →
+// newsletters.
+func parentKey(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
+}
+
+// pathKeys are the keys holding file system paths.
+func pathKeys(cfg *Config) map[string]*string {
+	return map[string]*string{
+		"store.dsn":          &cfg.Store.DSN,
+		"content.dir":        &cfg.Content.Dir,
+		"mail.outbox_dir":    &cfg.Mail.OutboxDir,
+		"templates.dir":      &cfg.Templates.Dir,
+		"mail.dkim.key_file": &cfg.Mail.DKIM.KeyFile,
+	}
+}
+
+// resolvePaths makes the relative paths the file sets relative to the
+// file's folder, so `herald --config /etc/herald/config.yaml ...` means the
+// same from any working directory. It returns the values as written.
+func resolvePaths(cfg *Config, dir string, lines map[string]int) map[string]string {
+	written := map[string]string{}
+	for key, p := range pathKeys(cfg) {
+		if _, inFile := lines[key]; !inFile || *p == "" || filepath.IsAbs(*p) || strings.Contains(*p, "://") {
+			continue
+		}
+		written[key] = *p
+		*p = filepath.Join(dir, *p)
+	}
+	return written
+}
+
+// storeMoved refuses a configuration whose store.dsn, now relative to the
+// file's folder, names no store while the same value relative to the
+// working directory (where earlier versions looked) holds one: starting
+// would quietly begin an empty store beside the real one.
+func storeMoved(cfg *Config, src *configSource) ConfigErrors {
+	raw, ok := src.written["store.dsn"]
+	if !ok {
+		return nil
+	}
+	if _, byEnv := src.env["store.dsn"]; byEnv {
+		return nil
+	}
+	oldAbs, err1 := filepath.Abs(raw)
+	newAbs, err2 := filepath.Abs(cfg.Store.DSN)
+	if err1 != nil || err2 != nil || oldAbs == newAbs || !fileExists(oldAbs) || fileExists(newAbs) {
+		return nil
+	}
+	return ConfigErrors{{Key: "store.dsn", Msg: fmt.Sprintf(
+		"%q now means %s (relative to the config file's folder), which does not exist, while %s (relative to the working directory, where earlier versions looked) holds a store: move the store there or set store.dsn to an absolute path",
+		raw, newAbs, oldAbs)}}
 }
 
 var yamlLineRe = func(msg string) (int, string) {
@@ -365,36 +576,34 @@ var yamlLineRe = func(msg string) (int, string) {
 	return 0, msg
 }
 
-func decodeConfig(path string, data []byte, cfg *Config, lines map[string]int) error {
+// decodeConfig reads the file into cfg, recording each key's line. It
+// reports unknown keys and bad values together; fatal means the file is
+// not YAML at all and nothing else can be said.
+func decodeConfig(path string, data []byte, cfg *Config, lines map[string]int) (errs ConfigErrors, fatal bool) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		line, msg := yamlLineRe(strings.TrimPrefix(err.Error(), "yaml: "))
-		return ConfigErrors{{File: path, Line: line, Msg: msg}}
+		return ConfigErrors{{File: path, Line: line, Msg: msg}}, true
 	}
 	if len(root.Content) == 0 {
-		return nil // empty file: defaults
+		return nil, false // empty file: defaults
 	}
 	recordLines(root.Content[0], "", lines)
-	var errs ConfigErrors
 	checkKeys(root.Content[0], reflect.TypeOf(*cfg), "", path, &errs)
-	if len(errs) > 0 {
-		return errs
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
+	// Unknown keys are reported above, every one; decoding without
+	// KnownFields goes on to find the bad values too.
+	if err := root.Decode(cfg); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, m := range te.Errors {
-				line, msg := yamlLineRe(m)
-				errs = append(errs, &ConfigError{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg})
-			}
-			return errs
+		if !errors.As(err, &te) {
+			line, msg := yamlLineRe(strings.TrimPrefix(err.Error(), "yaml: "))
+			return append(errs, &ConfigError{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg}), true
 		}
-		line, msg := yamlLineRe(strings.TrimPrefix(err.Error(), "yaml: "))
-		return ConfigErrors{{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg}}
+		for _, m := range te.Errors {
+			line, msg := yamlLineRe(m)
+			errs = append(errs, &ConfigError{File: path, Line: line, Key: keyAtLine(lines, line), Msg: msg})
+		}
 	}
-	return nil
+	return errs, false
 }
 
 func keyAtLine(lines map[string]int, line int) string {
@@ -439,6 +648,9 @@ func checkKeys(n *yaml.Node, t reflect.Type, prefix, path string, errs *ConfigEr
 		fields := map[string]reflect.Type{}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
 			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
 			fields[name] = f.Type
 		}
@@ -464,34 +676,35 @@ func checkKeys(n *yaml.Node, t reflect.Type, prefix, path string, errs *ConfigEr
 
 // applyEnv sets every key named HERALD_ + its path upper-cased with "_"
 // (HERALD_HTTP_LISTEN, HERALD_MAIL_SMTP_PASSWORD); lists are comma-separated.
-// HERALD_ADMIN_TOKEN sets the admin token named "default".
-func applyEnv(cfg *Config, env map[string]string) error {
+// HERALD_ADMIN_TOKEN sets the admin token named "default". set records
+// which variable set which key.
+func applyEnv(cfg *Config, env map[string]string, set map[string]string) ConfigErrors {
 	var errs ConfigErrors
-	walkEnv(reflect.ValueOf(cfg).Elem(), "HERALD", "", env, &errs)
+	walkEnv(reflect.ValueOf(cfg).Elem(), "HERALD", "", env, set, &errs)
 	if tok, ok := env["HERALD_ADMIN_TOKEN"]; ok {
-		set := false
+		found := false
 		for i := range cfg.Admin.Tokens {
 			if cfg.Admin.Tokens[i].Name == "default" {
 				cfg.Admin.Tokens[i].Token = tok
-				set = true
+				found = true
 			}
 		}
-		if !set {
+		if !found {
 			cfg.Admin.Tokens = append(cfg.Admin.Tokens, AdminToken{Name: "default", Token: tok})
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 var durationType = reflect.TypeOf(Duration(0))
 
-func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string, errs *ConfigErrors) {
+func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env, set map[string]string, errs *ConfigErrors) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
 		envName := envPrefix + "_" + strings.ToUpper(name)
 		key := name
@@ -500,13 +713,14 @@ func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string
 		}
 		fv := v.Field(i)
 		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
-			walkEnv(fv, envName, key, env, errs)
+			walkEnv(fv, envName, key, env, set, errs)
 			continue
 		}
 		s, ok := env[envName]
 		if !ok {
 			continue
 		}
+		set[key] = envName
 		if err := setFromString(fv, s); err != nil {
 			*errs = append(*errs, &ConfigError{Key: key, Msg: fmt.Sprintf("from %s: %v", envName, err)})
 		}
@@ -580,8 +794,8 @@ func (c *Config) Validate() ConfigErrors {
 	if _, err := time.LoadLocation(c.Site.Timezone); err != nil {
 		bad("site.timezone", "unknown time zone %q", c.Site.Timezone)
 	}
-	if c.HTTP.Listen == "" {
-		bad("http.listen", "must not be empty")
+	if err := validListen(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%v", err)
 	}
 	for i, p := range c.HTTP.TrustedProxies {
 		if !validCIDROrIP(p) {
@@ -665,15 +879,17 @@ func (c *Config) Validate() ConfigErrors {
 	seen := map[string]bool{}
 	for i, n := range c.Newsletters {
 		key := fmt.Sprintf("newsletters[%d]", i)
-		if n.ID == "" || n.ID != strings.ToLower(n.ID) || strings.ContainsAny(n.ID, " /?#&") {
+		if n.ID == "" {
+			bad(key+".id", "is required (a short lowercase id such as monthly)")
+		} else if n.ID != strings.ToLower(n.ID) || strings.ContainsAny(n.ID, " /?#&") {
 			bad(key+".id", "must be a lowercase id without spaces or /, got %q", n.ID)
 		}
-		if seen[n.ID] {
+		if seen[n.ID] && n.ID != "" {
 			bad(key+".id", "duplicate newsletter id %q", n.ID)
 		}
 		seen[n.ID] = true
 		if n.Title == "" {
-			bad(key+".title", "must not be empty")
+			bad(key+".title", "is required")
 		}
 		if n.From != "" {
 			if _, err := mail.ParseAddress(n.From); err != nil {
@@ -711,6 +927,11 @@ func (c *Config) Validate() ConfigErrors {
 			bad(fmt.Sprintf("admin.tokens[%d].token", i), "must be at least 16 characters")
 		}
 	}
+	if c.Metrics.Listen != "" {
+		if err := validListen(c.Metrics.Listen); err != nil {
+			bad("metrics.listen", "%v", err)
+		}
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -744,6 +965,42 @@ func validateSchedule(spec string) (err error) {
 		return fmt.Errorf("invalid cron spec %q: %v", spec, perr)
 	}
 	return nil
+}
+
+// validListen checks a listen address the way net.Listen will read it, so
+// check catches what would stop serve.
+func validListen(addr string) error {
+	if addr == "" {
+		return errors.New("must not be empty")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT (e.g. :8080 or 127.0.0.1:8080)", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
+		return fmt.Errorf("%q: bad port %q", addr, port)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && host != "" && !validHostname(host) {
+		return fmt.Errorf("%q: bad host %q", addr, host)
+	}
+	return nil
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func validCIDROrIP(s string) bool {

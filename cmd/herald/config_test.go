@@ -12,10 +12,12 @@ import (
 
 // The shipped config.yaml is the commented reference: equal to the defaults.
 func TestConfigYAMLMatchesDefaults(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("..", "..", "config.yaml"), nil)
+	t.Chdir(filepath.Join("..", "..")) // its relative paths are relative to its folder
+	cfg, err := LoadConfig("config.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.src = nil
 	def := DefaultConfig()
 	if !reflect.DeepEqual(*cfg, def) {
 		t.Errorf("config.yaml and DefaultConfig differ:\nfile:     %+v\ndefaults: %+v", *cfg, def)

@@ -233,11 +233,14 @@ func cmdDigestSend(e *env, args []string) error {
 			return usagef("usage: "+usage, "digest send: --test-to %q is not an email address", testTo)
 		}
 	}
-	cfg, log, st, err := e.openStore()
+	cfg, log, st, err := e.openOrCreateStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := checkSigningKey(e.ctx, cfg, st); err != nil {
+		return fmt.Errorf("digest send: %w", err)
+	}
 	// The content folder is the source of truth: a digest made without
 	// serve running must still carry the files' current articles.
 	if err := syncContentFolder(e.ctx, cfg, st, log); err != nil {

@@ -16,6 +16,10 @@ import (
 func digestConfig(t *testing.T, dir, extra string) string {
 	t.Helper()
 	p := filepath.Join(dir, "config.yaml")
+	examples, err := filepath.Abs(filepath.Join("..", "..", "examples", "articles")) // the file's relative paths are relative to dir
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`store: {dsn: %q}
 content: {dir: %q, watch: false}
 mail: {outbox_dir: %q}
@@ -28,7 +32,7 @@ newsletters:
     first_window: 36500d
     catch_up: 72h
     subject: "{{.Newsletter.Title}} — {{.Period}}"
-%s`, filepath.Join(dir, "h.db"), filepath.Join("..", "..", "examples", "articles"), filepath.Join(dir, "outbox"), extra)
+%s`, filepath.Join(dir, "h.db"), examples, filepath.Join(dir, "outbox"), extra)
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +88,8 @@ func TestDigestOutbox(t *testing.T) {
 	if code, _, errs := runCLI(t, env, "--config", cfg, "check"); code != 0 { // creates nothing; the store appears on first use
 		t.Fatalf("check: %s", errs)
 	}
-	if code, _, errs := runCLI(t, env, "--config", cfg, "subscribers", "list"); code != 0 { // opens (creates) the store
-		t.Fatalf("list: %s", errs)
+	if code, _, errs := runCLI(t, env, "--config", cfg, "import", filepath.Join("..", "..", "examples", "articles")); code != 0 { // creates the store
+		t.Fatalf("import: %s", errs)
 	}
 	addSubscribers(t, filepath.Join(dir, "h.db"), 3, map[int]string{3: "no-such-topic"})
 

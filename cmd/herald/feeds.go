@@ -96,7 +96,7 @@ func cmdFeed(e *env, args []string) error {
 	if limit < 0 || limit > cfg.Feed.MaxItems {
 		return usagef("usage: "+feedUsage, "feed: --limit must be 1 to %d (feed.max_items)", cfg.Feed.MaxItems)
 	}
-	st, err := openStore(e.ctx, cfg)
+	st, err := openExistingStore(e.ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func cmdImport(e *env, args []string) error {
 	if len(paths) == 0 {
 		return usagef("usage: "+importUsage, "import: no PATH given")
 	}
-	cfg, _, st, err := e.openStore()
+	cfg, _, st, err := e.openOrCreateStore()
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -153,21 +154,48 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 // openStore is the start of most commands: the configuration, its logger
-// (on stderr) and the store. The caller closes the store.
+// (on stderr) and the store, which must exist. The caller closes the store.
 func (e *env) openStore() (*Config, *slog.Logger, *sqlite.Store, error) {
+	return e.open(openExistingStore)
+}
+
+// openOrCreateStore is openStore for the commands that put something into
+// the store and so may start it: serve, import, subscribers add and
+// import, digest send and restore (and users add, when it exists). Every
+// other command on a missing store is an error, not an empty answer: a
+// mistyped --config or store.dsn must not look like an empty site.
+func (e *env) openOrCreateStore() (*Config, *slog.Logger, *sqlite.Store, error) {
+	return e.open(openStore)
+}
+
+func (e *env) open(opener func(context.Context, *Config) (*sqlite.Store, error)) (*Config, *slog.Logger, *sqlite.Store, error) {
 	cfg, _, err := e.loadConfig()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, err := openStore(e.ctx, cfg)
+	st, err := opener(e.ctx, cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, newLogger(cfg, e.stderr), st, nil
 }
 
+// openStore opens the store, creating it if needed (see openOrCreateStore).
 func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
 	st, err := sqlite.Open(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return st, nil
+}
+
+// openExistingStore opens the store only if it exists.
+func openExistingStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
+	st, err := sqlite.OpenExisting(ctx, cfg.Store.DSN)
+	if errors.Is(err, sqlite.ErrNoStore) {
+		abs, _ := filepath.Abs(cfg.Store.DSN)
+		return nil, fmt.Errorf("store.dsn: no store at %s: check --config and store.dsn (only serve, import, subscribers add or import, digest send and restore start a store)", abs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

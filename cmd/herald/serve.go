@@ -79,19 +79,38 @@ func (d *daemon) reload(ctx context.Context) {
 func (d *daemon) Addr() string { return d.ln.Addr().String() }
 
 func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, error) {
+	// Listen first: links may follow the address actually bound (port 0).
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	if cfg.BaseURLFromListen() {
+		if cfg.Site.BaseURL == DefaultConfig().Site.BaseURL { // port 0: known only now
+			c := *cfg
+			c.Site.BaseURL, _ = listenURL(ln.Addr().String())
+			cfg = &c
+		}
+		log.Warn("site.base_url is not set and http.listen is not the default: links use the listen address; set site.base_url (HERALD_SITE_BASE_URL) to the address readers reach",
+			slog.String("http.listen", cfg.HTTP.Listen), slog.String("base_url", cfg.Site.BaseURL))
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
-	d := &daemon{cfg: cfg, log: log, store: st}
+	d := &daemon{cfg: cfg, log: log, store: st, ln: ln}
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
 		d.digest.Close()
 		d.obs.Close(context.Background())
 		cancel()
+		ln.Close()
 		st.Close()
 		return nil, err
+	}
+	if err := recordServingKeys(ctx, cfg, st, log); err != nil {
+		return fail(err)
 	}
 	loc := siteLocation(cfg)
 	d.syncer = content.NewSyncer(cfg.Content.Dir, st, loc, log)
@@ -150,11 +169,6 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(err)
 	}
 	d.web = handler
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fail(fmt.Errorf("http.listen: %w", err))
-	}
-	d.ln = ln
 	d.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -176,11 +177,25 @@ func cmdSubscribers(e *env, args []string) error {
 	if status != "" && !subscribe.Status(status).Valid() {
 		return usagef("usage: "+usage, "subscribers list: --status must be pending, active, unsubscribed or bounced, got %q", status)
 	}
-	cfg, log, st, err := e.openStore()
+	if newsletter != "" { // a usage error, whether or not the store exists
+		if cfg, _, err := e.loadConfig(); err == nil && !slices.ContainsFunc(cfg.Newsletters, func(n Newsletter) bool { return n.ID == newsletter }) {
+			return usagef("usage: "+usage, "subscribers list: unknown newsletter %q", newsletter)
+		}
+	}
+	open := e.openStore
+	if sub == "add" || sub == "import" {
+		open = e.openOrCreateStore
+	}
+	cfg, log, st, err := open()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if mails := (sub == "add" && !confirmed) || (sub == "import" && optin); mails {
+		if err := checkSigningKey(e.ctx, cfg, st); err != nil {
+			return fmt.Errorf("subscribers %s: %w", sub, err)
+		}
+	}
 	factory := e.mailer
 	if factory == nil {
 		factory = newSubscribeMailer

@@ -55,6 +55,9 @@ func (s *Store) Backup(ctx context.Context, dst string) error {
 // any other process has the store open, and refuses a backup that is not a
 // Herald store or was made by a newer Herald.
 func Restore(ctx context.Context, path, src string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil { // restoring onto a fresh machine
+		return fmt.Errorf("restore: %w", err)
+	}
 	lock, err := lockFile(path, true)
 	if err != nil {
 		return err
