@@ -66,7 +66,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// Config is Herald's whole configuration (DESIGN §3.2).
+// Config is Herald's whole configuration (see docs/ARCHITECTURE.md,
+// "Configuration and CLI").
 type Config struct {
 	Site        SiteConfig      `yaml:"site"`
 	HTTP        HTTPConfig      `yaml:"http"`
@@ -313,8 +314,8 @@ func (es ConfigErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// configPath picks the file per DESIGN §3.1: --config, HERALD_CONFIG,
-// ./config.yaml, or none (built-in defaults).
+// configPath picks the file: --config, HERALD_CONFIG, ./config.yaml, or
+// none (built-in defaults); see docs/ARCHITECTURE.md, "Configuration and CLI".
 func configPath(flagValue string, env map[string]string) string {
 	if flagValue != "" {
 		return flagValue

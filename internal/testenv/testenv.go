@@ -3,7 +3,7 @@
 // with only Go; everything else a test reads is in the repository. What is
 // missing skips the test with a one-line reason, unless
 // HERALD_TEST_REQUIRE_ALL=1 (set by .ci/run after installing everything),
-// when it fails the test instead (DESIGN §3.6).
+// when it fails the test instead (docs/ARCHITECTURE.md, "Tests").
 package testenv
 
 import (
