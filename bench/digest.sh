@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Digest delivery benchmark (DESIGN: BENCHMARKS.md "Digest"): postfix's
+# Digest delivery benchmark (BENCHMARKS.md "Digest"): postfix's
 # smtp-sink receives; smtp-source sends messages the size of Herald's
 # digest over 10 connections, three times; then Herald delivers a run to
 # N subscribers over 10 connections to the same sink, personalising every
@@ -24,7 +24,7 @@ cleanup() {
 trap cleanup EXIT
 
 for p in smtp-sink smtp-source; do
-	command -v "$p" >/dev/null || { echo "$p is missing: apt-get install postfix (see DESIGN §7)" >&2; exit 1; }
+	command -v "$p" >/dev/null || { echo "$p is missing: apt-get install postfix" >&2; exit 1; }
 done
 
 echo "building herald" >&2

@@ -53,7 +53,6 @@ type composer struct {
 	site   Site
 	base   string
 	policy *bluemonday.Policy
-	scheds func(id string) (next func(time.Time) time.Time)
 }
 
 // Email is what email/digest.html and digest.txt are executed with.

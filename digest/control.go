@@ -5,7 +5,8 @@ import (
 	"log/slog"
 )
 
-// Run control: pause, resume and cancel (DESIGN §4).
+// Run control: pause, resume and cancel (docs/ARCHITECTURE.md, "Digest
+// runs").
 //
 // The store refuses claims of a run that is not planned or sending, in
 // the claiming statement itself, so no process starts a message of a

@@ -14,7 +14,8 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Newsletter is one newsletter's configuration (DESIGN §3.2 newsletters).
+// Newsletter is one newsletter's configuration (newsletters: in
+// config.yaml; docs/ARCHITECTURE.md, "Configuration and CLI").
 type Newsletter struct {
 	ID, Title   string
 	From        *netmail.Address // nil: Config.From
@@ -176,7 +177,8 @@ func (s *Service) Running() bool {
 
 // Close stops the scheduler (waiting for running jobs) and then the
 // delivery workers (each finishes and records the message in hand), in
-// DESIGN §8's order. It is safe to call more than once.
+// the order of docs/ARCHITECTURE.md, "Shutdown". It is safe to call more
+// than once.
 func (s *Service) Close() {
 	s.StopScheduler()
 	s.StopWorkers()

@@ -99,7 +99,8 @@ func (l cronLogger) Error(err error, msg string, kv ...any) {
 
 // StartScheduler catches up missed slots and schedules every newsletter.
 // Each job plans its slot and wakes the delivery workers. Jobs are wrapped
-// SkipIfStillRunning then Recover (DESIGN §5).
+// SkipIfStillRunning then Recover (docs/ARCHITECTURE.md, "Leases and
+// slots").
 func (s *Service) StartScheduler(ctx context.Context) error {
 	if err := s.CatchUp(ctx); err != nil {
 		s.log.Error("catch-up failed", slog.Any("err", err))

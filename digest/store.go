@@ -7,7 +7,8 @@ import (
 	"github.com/herald-news/herald/internal/article"
 )
 
-// Selection says which articles a run takes (DESIGN §5).
+// Selection says which articles a run takes (docs/ARCHITECTURE.md,
+// "Digest runs").
 type Selection struct {
 	Newsletter  string
 	Tags        []string      // tag slugs, any of; empty: all articles

@@ -22,7 +22,7 @@ const (
 	KindTest      Kind = "test"      // `digest send --test-to`: changes nothing
 )
 
-// RunStatus is where a run stands (DESIGN §4).
+// RunStatus is where a run stands (docs/ARCHITECTURE.md, "Digest runs").
 type RunStatus string
 
 const (

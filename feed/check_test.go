@@ -17,7 +17,7 @@ import (
 
 // This file holds the judges every rendering test applies: well-formed
 // XML or JSON, gofeed parses it, and the rules the W3C Feed Validation
-// Service enforces (DESIGN §7).
+// Service enforces (docs/ARCHITECTURE.md, "Feeds and caching").
 
 const (
 	nsAtom    = "http://www.w3.org/2005/Atom"
@@ -234,7 +234,8 @@ func rfc3339OK(t testing.TB, what, s string) {
 type paging struct{ first, prev, next, last string }
 
 // w3cRules asserts what the W3C Feed Validation Service enforces on
-// feed documents (DESIGN §7), plus RFC 5005 and JSON Feed 1.1 rules.
+// feed documents (docs/ARCHITECTURE.md, "Feeds and caching"), plus RFC 5005
+// and JSON Feed 1.1 rules.
 func w3cRules(t testing.TB, f Format, b []byte, self string, pg paging) {
 	t.Helper()
 	wellFormed(t, f, b)

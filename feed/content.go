@@ -39,7 +39,7 @@ func contentHTML(body string, page *url.URL) string {
 			// Text as written is kept when it holds no angle bracket (so
 			// no markup can hide in it, e.g. inside a <textarea>):
 			// re-escaping decoded text costs two copies per token.
-			if raw := z.Raw(); bytes.IndexAny(raw, "<>") < 0 {
+			if raw := z.Raw(); !bytes.ContainsAny(raw, "<>") {
 				b.Write(raw)
 			} else {
 				writeEscaped(&b, z.Text())

@@ -1,6 +1,6 @@
 // Package feed renders Herald's articles as RSS 2.0, Atom 1.0 and JSON
-// Feed 1.1 (DESIGN §5, §7), and serves them from an in-memory cache with
-// strong ETags, gzip and conditional GET.
+// Feed 1.1 (docs/ARCHITECTURE.md, "Feeds and caching"), and serves them
+// from an in-memory cache with strong ETags, gzip and conditional GET.
 //
 // Rendering is pure: Render turns a Site, a Page and a slice of articles
 // into bytes. It wraps the exported structs of github.com/gorilla/feeds,

@@ -7,8 +7,9 @@ import (
 )
 
 // FuzzRender feeds arbitrary strings into every text field of an article
-// and asserts the invariants of DESIGN §5: well-formed XML and JSON, no
-// script, and ids that do not depend on the text.
+// and asserts the invariants of docs/ARCHITECTURE.md, "Feeds and
+// caching": well-formed XML and JSON, no script, and ids that do not
+// depend on the text.
 func FuzzRender(f *testing.F) {
 	for name, s := range hostile() {
 		if name != "LongTitle" { // large seeds slow every mutation; TestRenderHostile has it

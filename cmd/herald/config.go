@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/herald-news/herald/digest"
 )
 
 // Duration is a time.Duration that YAML and the environment write as a Go
@@ -69,7 +70,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// Config is Herald's whole configuration (DESIGN §3.2).
+// Config is Herald's whole configuration (see docs/ARCHITECTURE.md,
+// "Configuration and CLI").
 type Config struct {
 	Site        SiteConfig      `yaml:"site"`
 	HTTP        HTTPConfig      `yaml:"http"`
@@ -353,8 +355,8 @@ func (es ConfigErrors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// configPath picks the file per DESIGN §3.1: --config, HERALD_CONFIG,
-// ./config.yaml, or none (built-in defaults).
+// configPath picks the file: --config, HERALD_CONFIG, ./config.yaml, or
+// none (built-in defaults); see docs/ARCHITECTURE.md, "Configuration and CLI".
 func configPath(flagValue string, env map[string]string) string {
 	if flagValue != "" {
 		return flagValue
@@ -896,7 +898,7 @@ func (c *Config) Validate() ConfigErrors {
 				bad(key+".from", "not an address: %v", err)
 			}
 		}
-		if err := validateSchedule(n.Schedule); err != nil {
+		if _, err := digest.ParseSchedule(n.Schedule, time.UTC); err != nil {
 			bad(key+".schedule", "%v", err)
 		}
 		if _, err := time.LoadLocation(n.Timezone); err != nil || n.Timezone == "" {
@@ -943,28 +945,6 @@ func (c *Config) Validate() ConfigErrors {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
 	return errs
-}
-
-// validateSchedule checks a cron spec the way digest scheduling parses it,
-// without letting robfig/cron panic (a bare "CRON_TZ=UTC" does in v3.0.1).
-func validateSchedule(spec string) (err error) {
-	spec = strings.TrimSpace(spec)
-	if spec == "" {
-		return errors.New("must not be empty")
-	}
-	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
-		return errors.New("set the time zone with the newsletter's timezone key, not in the spec")
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("invalid cron spec %q", spec)
-		}
-	}()
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	if _, perr := p.Parse(spec); perr != nil {
-		return fmt.Errorf("invalid cron spec %q: %v", spec, perr)
-	}
-	return nil
 }
 
 // validListen checks a listen address the way net.Listen will read it, so

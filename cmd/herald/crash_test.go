@@ -97,10 +97,10 @@ func (p *proc) wait(t *testing.T, d time.Duration) error {
 // writeSMTPConfig writes a config sending to srv over conns connections.
 func writeSMTPConfig(t *testing.T, dir string, srv *mailtest.Server, conns int) string {
 	t.Helper()
-	extra := fmt.Sprintf(`http: {listen: "127.0.0.1:0", shutdown_grace: 2s}
+	extra := `http: {listen: "127.0.0.1:0", shutdown_grace: 2s}
 digest: {lease: 2s, max_attempts: 5, retry_base: 50ms}
 log: {level: warn}
-`)
+`
 	p := digestConfig(t, dir, extra)
 	b, _ := os.ReadFile(p)
 	s := strings.Replace(string(b), fmt.Sprintf("mail: {outbox_dir: %q}", filepath.Join(dir, "outbox")),

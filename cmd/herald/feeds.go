@@ -42,7 +42,8 @@ func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.F
 
 // wireFeeds builds the feed handler and the refresh that serve runs when
 // the store changes: re-render the main variants, then ping WebSub hubs
-// for the feeds whose bytes changed (serve owns pings; DESIGN §1).
+// for the feeds whose bytes changed (serve owns pings; see
+// docs/ARCHITECTURE.md, "Serve data flow").
 func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }, onServe func(feed.CacheResult)) (web.Feeds, func(context.Context) error, error) {
 	h := newFeedHandler(cfg, st, log, onServe)
 	if _, err := h.Refresh(ctx); err != nil {

@@ -30,7 +30,8 @@ func environ() map[string]string {
 }
 
 // exitCode prints err (one line per problem) and maps it to the exit
-// status of DESIGN §3.1: 0 ok, 1 failure, 2 usage.
+// status of docs/ARCHITECTURE.md, "Configuration and CLI": 0 ok,
+// 1 failure, 2 usage.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0

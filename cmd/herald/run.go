@@ -135,7 +135,8 @@ func (e *env) flags(name, usage string, define func(*flag.FlagSet), args []strin
 // errHelp: --help was asked for and printed; exit 0.
 var errHelp = errors.New("help shown")
 
-// loadConfig finds and loads the configuration (DESIGN §3.1).
+// loadConfig finds and loads the configuration (see
+// docs/ARCHITECTURE.md, "Configuration and CLI").
 func (e *env) loadConfig() (*Config, string, error) {
 	path := configPath(e.config, e.vars)
 	cfg, err := LoadConfig(path, e.vars)

@@ -295,8 +295,8 @@ func (d *daemon) watchStore(ctx context.Context) {
 	}
 }
 
-// Close stops in DESIGN §8's order: HTTP (drained within the grace
-// period), background loops, then the store.
+// Close stops in the order of docs/ARCHITECTURE.md, "Shutdown": HTTP
+// (drained within the grace period), background loops, then the store.
 func (d *daemon) Close() error {
 	grace := d.cfg.HTTP.ShutdownGrace.D()
 	ctx, cancel := context.WithTimeout(context.Background(), grace)

@@ -101,7 +101,8 @@ var foldings = map[rune]string{
 	'ł': "l", 'Ł': "l", 'œ': "oe", 'Œ': "oe", 'ı': "i", 'ħ': "h", 'Ħ': "h",
 }
 
-// Slugify turns a tag name or file name into a URL slug (DESIGN §3.4):
+// Slugify turns a tag name or file name into a URL slug
+// (docs/ARCHITECTURE.md, "Articles and slugs"):
 // lowercase, Latin letters lose diacritics, any run of other characters
 // becomes "-", trimmed of "-".
 func Slugify(s string) string {

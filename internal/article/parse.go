@@ -173,9 +173,7 @@ func (p *Parser) Parse(rel string, data []byte) (*Article, error) {
 					names = append(names, t.Value)
 				}
 			case yaml.ScalarNode:
-				for _, t := range strings.Split(v.Value, ",") {
-					names = append(names, t)
-				}
+				names = append(names, strings.Split(v.Value, ",")...)
 			default:
 				return nil, errAt(line, "tags must be a list of names")
 			}

@@ -1,6 +1,6 @@
 // Package browsertest starts Debian's chromium for tests through chromedp,
-// under the test policy of DESIGN §3.6 (skip when chromium is missing,
-// unless HERALD_TEST_REQUIRE_ALL=1).
+// under the test policy of docs/ARCHITECTURE.md, "Tests" (skip when
+// chromium is missing, unless HERALD_TEST_REQUIRE_ALL=1).
 package browsertest
 
 import (

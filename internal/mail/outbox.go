@@ -57,7 +57,7 @@ func (o *Outbox) Send(ctx context.Context, env Envelope, raw []byte) error {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	name := strings.Replace(time.Now().UTC().Format("20060102T150405.000000000Z"), ".", "", 1) + "-" + hex.EncodeToString(rnd[:])
-	envJSON, err := json.MarshalIndent(outboxEnvelope{From: env.From, To: env.To}, "", "  ")
+	envJSON, err := json.MarshalIndent(outboxEnvelope(env), "", "  ")
 	if err != nil {
 		return fmt.Errorf("mail: outbox: %w", err)
 	}

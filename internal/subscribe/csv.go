@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// CSVColumns are the columns of the subscriber CSV (DESIGN §3.5), in the
-// order Export writes them. Import takes them in any order; only email
-// is required.
+// CSVColumns are the columns of the subscriber CSV (docs/ARCHITECTURE.md,
+// "Subscribers"), in the order Export writes them. Import takes them in
+// any order; only email is required.
 var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at"}
 
 // RowError is a problem with one CSV row; it prints as "LINE: problem".

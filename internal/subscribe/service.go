@@ -207,7 +207,8 @@ func (s *Service) checkNewsletters(ids []string) ([]string, error) {
 // maxTags bounds the topic tags one subscriber may choose.
 const maxTags = 50
 
-// cleanTags slugifies tags (DESIGN §3.4), dropping empty ones.
+// cleanTags slugifies tags (docs/ARCHITECTURE.md, "Articles and slugs"),
+// dropping empty ones.
 func cleanTags(tags []string) ([]string, error) {
 	var out []string
 	for _, t := range tags {

@@ -1,13 +1,12 @@
 // Package testenv lets tests use outside programs (jing, chromium,
-// mailpit, wrk, nginx …) and the shared folder beside the repository
-// without making `go test ./...` fail on a machine with only Go: what is
+// mailpit, wrk, nginx …) without making `go test ./...` fail on a machine
+// with only Go; everything else a test reads is in the repository. What is
 // missing skips the test with a one-line reason, unless
 // HERALD_TEST_REQUIRE_ALL=1 (set by .ci/run after installing everything),
-// when it fails the test instead (DESIGN §3.6).
+// when it fails the test instead (docs/ARCHITECTURE.md, "Tests").
 package testenv
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,27 +57,4 @@ func RepoRoot(t testing.TB) string {
 		}
 		dir = parent
 	}
-}
-
-// SharedDir is ../shared beside the repository root (schemas, hooks), or
-// skips/fails t when it is missing.
-func SharedDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(RepoRoot(t), "..", "shared")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		Missing(t, "shared folder "+dir+" not found")
-	}
-	return dir
-}
-
-// SharedFile is a file below SharedDir, or skips/fails t when missing.
-func SharedFile(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(SharedDir(t), filepath.FromSlash(rel))
-	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-		Missing(t, "shared file "+p+" not found")
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

@@ -120,14 +120,6 @@ func (a *api) register(handle handleFunc) {
 
 const apiPrefix = "/api/v1"
 
-type apiTokenKey struct{}
-
-// apiTokenName is the name of the token that authenticated the request.
-func apiTokenName(ctx context.Context) string {
-	n, _ := ctx.Value(apiTokenKey{}).(string)
-	return n
-}
-
 // guard authenticates a request and turns a handler error into a JSON
 // error response. Every write (any method but GET and HEAD) is logged
 // with the name of the token that made it, refused ones too.
@@ -146,7 +138,6 @@ func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.H
 			}()
 		}
 		if err == nil {
-			r = r.WithContext(context.WithValue(r.Context(), apiTokenKey{}, name))
 			err = h(w, r)
 		}
 		if err != nil {

@@ -15,8 +15,9 @@ import (
 )
 
 // apiArticleIn is an article as a client sends it: the front-matter names
-// of DESIGN §3.4 plus body (Markdown). Dates are strings as in front
-// matter ("2026-11-13" or RFC 3339; without a zone, site.timezone).
+// (docs/ARCHITECTURE.md, "Articles and slugs") plus body (Markdown).
+// Dates are strings as in front matter ("2026-11-13" or RFC 3339; without
+// a zone, site.timezone).
 type apiArticleIn struct {
 	Slug        string   `json:"slug"`
 	Title       string   `json:"title"`

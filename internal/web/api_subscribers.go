@@ -222,7 +222,8 @@ func eraseSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 }
 
 // exportSubscribers: GET /api/v1/subscribers.csv, every subscriber in the
-// CSV of DESIGN §3.5 (what `herald subscribers import` reads back).
+// CSV of docs/ARCHITECTURE.md, "Subscribers" (what `herald subscribers
+// import` reads back).
 func exportSubscribers(a *api, w http.ResponseWriter, r *http.Request) error {
 	subs, err := a.subscribers()
 	if err != nil {

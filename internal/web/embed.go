@@ -20,7 +20,7 @@ import (
 	"github.com/herald-news/herald/internal/article"
 )
 
-// The partner-site embed (DESIGN §3.3, issue 5):
+// The partner-site embed (docs/ARCHITECTURE.md, "HTTP surfaces", issue 5):
 //
 //	/embed           the builder page: options, live preview, snippets
 //	/embed.js        the loader: tiny, short cache + ETag; loads the bundle

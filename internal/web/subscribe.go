@@ -29,7 +29,8 @@ type Subscriptions interface {
 	PreferencesURL(id int64) string
 }
 
-// SubscribeConfig wires the subscriber surface (DESIGN §3.3).
+// SubscribeConfig wires the subscriber surface (docs/ARCHITECTURE.md,
+// "HTTP surfaces").
 type SubscribeConfig struct {
 	Service        Subscriptions
 	RatePerMinute  int            // subscribe.rate_per_minute per client IP; 0: no limit

@@ -412,7 +412,8 @@ func (s *Store) FileArticles(ctx context.Context) ([]article.FileRecord, error) 
 }
 
 // ArticlesGeneration changes whenever any article changes, whichever
-// process wrote it: feed caches poll it (DESIGN §1).
+// process wrote it: feed caches poll it (docs/ARCHITECTURE.md, "Serve
+// data flow").
 func (s *Store) ArticlesGeneration(ctx context.Context) (int64, error) {
 	var g int64
 	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'articles_generation'`).Scan(&g)

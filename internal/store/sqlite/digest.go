@@ -13,8 +13,9 @@ import (
 	"github.com/herald-news/herald/internal/store"
 )
 
-// The digest store (DESIGN §4, §5): runs, their articles and variants, and
-// the delivery queue. Its methods satisfy digest.Store.
+// The digest store (docs/ARCHITECTURE.md, "Digest runs" and "Leases and
+// slots"): runs, their articles and variants, and the delivery queue. Its
+// methods satisfy digest.Store.
 
 var _ digest.Store = (*Store)(nil)
 

@@ -12,9 +12,10 @@ import (
 	"github.com/herald-news/herald/internal/store"
 )
 
-// Run control (DESIGN §4): pause, resume and cancel. Workers see the
-// status at claim time: ClaimDeliveries claims nothing of a run that is
-// not planned or sending, in the same statement that claims.
+// Run control (docs/ARCHITECTURE.md, "Digest runs"): pause, resume and
+// cancel. Workers see the status at claim time: ClaimDeliveries claims
+// nothing of a run that is not planned or sending, in the same statement
+// that claims.
 
 // PauseRun moves a planned or sending run to paused.
 func (s *Store) PauseRun(ctx context.Context, runID int64, now time.Time) (*digest.Run, error) {

@@ -54,6 +54,39 @@ func slugs(as []article.Article) []string {
 
 func eq(a, b []string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 
+// result holds a store call's value and error until get checks the error,
+// so a backend cannot pass by returning an error next to a plausible value.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+func must[T any](v T, err error) result[T] { return result[T]{v, err} }
+
+// get returns the value, failing t if the call failed.
+func (r result[T]) get(t *testing.T) T {
+	t.Helper()
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.v
+}
+
+// ok fails t when a store call fails.
+func ok(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func upsert(t *testing.T, s ArticleStore, a *article.Article, now time.Time) {
+	t.Helper()
+	if _, err := s.UpsertArticle(context.Background(), a, now); err != nil {
+		t.Fatalf("upsert %s: %v", a.Slug, err)
+	}
+}
+
 // RunArticles runs the article conformance suite.
 func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	ctx := context.Background()
@@ -89,11 +122,11 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	t.Run("UnchangedIsNoop", func(t *testing.T) {
 		s := open(t)
 		a := mk("one", 0, "x")
-		s.UpsertArticle(ctx, a, now)
-		g1, _ := s.ArticlesGeneration(ctx)
+		upsert(t, s, a, now)
+		g1 := must(s.ArticlesGeneration(ctx)).get(t)
 		again := mk("one", 0, "x")
 		changed, err := s.UpsertArticle(ctx, again, now.Add(time.Hour))
-		g2, _ := s.ArticlesGeneration(ctx)
+		g2 := must(s.ArticlesGeneration(ctx)).get(t)
 		if err != nil || changed || g1 != g2 {
 			t.Errorf("re-upsert of unchanged: changed=%v err=%v gen %d→%d", changed, err, g1, g2)
 		}
@@ -105,7 +138,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	t.Run("ChangedKeepsIDNewUpdated", func(t *testing.T) {
 		s := open(t)
 		a := mk("one", 0, "x")
-		s.UpsertArticle(ctx, a, now)
+		upsert(t, s, a, now)
 		id := a.ID
 		b := mk("one", 0, "y")
 		b.Title, b.ContentHash = "Retitled", "h2"
@@ -114,7 +147,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		if err != nil || !changed {
 			t.Fatalf("changed=%v err=%v", changed, err)
 		}
-		got, _ := s.GetArticle(ctx, "one")
+		got := must(s.GetArticle(ctx, "one")).get(t)
 		if got.ID != id || got.Title != "Retitled" || !got.Updated.Equal(later) || len(got.Tags) != 1 || got.Tags[0].Slug != "y" {
 			t.Errorf("got %+v", got)
 		}
@@ -122,7 +155,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 
 	t.Run("ErrConflict", func(t *testing.T) {
 		s := open(t)
-		s.UpsertArticle(ctx, mk("one", 0), now)
+		upsert(t, s, mk("one", 0), now)
 		b := mk("one", 0)
 		b.SourcePath = "other.md"
 		if _, err := s.UpsertArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
@@ -148,7 +181,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		if err := s.CreateArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("second create of one slug: %v", err)
 		}
-		got, _ := s.GetArticle(ctx, "new")
+		got := must(s.GetArticle(ctx, "new")).get(t)
 		if !got.Published.Equal(a.Published) {
 			t.Error("the second create overwrote the first")
 		}
@@ -157,13 +190,13 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	t.Run("ListNewestFirstWithPaging", func(t *testing.T) {
 		s := open(t)
 		for i := 0; i < 7; i++ {
-			s.UpsertArticle(ctx, mk(fmt.Sprintf("a%d", i), i, "all"), now)
+			upsert(t, s, mk(fmt.Sprintf("a%d", i), i, "all"), now)
 		}
 		draft := mk("draft", 3, "all")
 		draft.Draft = true
-		s.UpsertArticle(ctx, draft, now)
+		upsert(t, s, draft, now)
 		future := mk("future", 100, "all")
-		s.UpsertArticle(ctx, future, now)
+		upsert(t, s, future, now)
 		for _, tags := range [][]string{nil, {"all"}, {"all", "none"}} {
 			got, err := s.ListArticles(ctx, article.Query{Now: now, Limit: 3, Offset: 3, Tags: tags})
 			if err != nil {
@@ -172,12 +205,12 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 			if want := []string{"a3", "a2", "a1"}; !eq(slugs(got), want) {
 				t.Errorf("tags %v: got %v, want %v", tags, slugs(got), want)
 			}
-			n, _ := s.CountArticles(ctx, article.Query{Now: now, Tags: tags})
+			n := must(s.CountArticles(ctx, article.Query{Now: now, Tags: tags})).get(t)
 			if n != 7 {
 				t.Errorf("tags %v: count = %d", tags, n)
 			}
 		}
-		all, _ := s.ListArticles(ctx, article.Query{})
+		all := must(s.ListArticles(ctx, article.Query{})).get(t)
 		if len(all) != 8 || all[0].Slug != "future" {
 			t.Errorf("no time bound: %v", slugs(all))
 		}
@@ -189,15 +222,15 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 
 	t.Run("TagsAnyOf", func(t *testing.T) {
 		s := open(t)
-		s.UpsertArticle(ctx, mk("a", 1, "red"), now)
-		s.UpsertArticle(ctx, mk("b", 2, "blue"), now)
-		s.UpsertArticle(ctx, mk("c", 3, "red", "blue"), now)
-		s.UpsertArticle(ctx, mk("d", 4, "green"), now)
-		got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"red", "blue"}})
+		upsert(t, s, mk("a", 1, "red"), now)
+		upsert(t, s, mk("b", 2, "blue"), now)
+		upsert(t, s, mk("c", 3, "red", "blue"), now)
+		upsert(t, s, mk("d", 4, "green"), now)
+		got := must(s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"red", "blue"}})).get(t)
 		if want := []string{"c", "b", "a"}; !eq(slugs(got), want) {
 			t.Errorf("got %v, want %v", slugs(got), want)
 		}
-		tags, _ := s.ListTags(ctx, now)
+		tags := must(s.ListTags(ctx, now)).get(t)
 		if len(tags) != 3 || tags[0].Slug != "blue" || tags[0].Count != 2 {
 			t.Errorf("tags = %+v", tags)
 		}
@@ -207,10 +240,10 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		if _, err := s.GetTag(ctx, "mauve"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown tag: %v", err)
 		}
-		if n, _ := s.CountArticles(ctx, article.Query{Now: now, Tags: []string{"red"}}); n != 2 {
+		if n := must(s.CountArticles(ctx, article.Query{Now: now, Tags: []string{"red"}})).get(t); n != 2 {
 			t.Errorf("count of one tag = %d", n)
 		}
-		s.SetRemoved(ctx, "d", true)
+		ok(t, s.SetRemoved(ctx, "d", true))
 		if _, err := s.GetTag(ctx, "green"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("tag of removed articles only: %v", err)
 		}
@@ -218,20 +251,20 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 
 	t.Run("RemovedAndBack", func(t *testing.T) {
 		s := open(t)
-		s.UpsertArticle(ctx, mk("a", 1, "x"), now)
-		g1, _ := s.ArticlesGeneration(ctx)
+		upsert(t, s, mk("a", 1, "x"), now)
+		g1 := must(s.ArticlesGeneration(ctx)).get(t)
 		if err := s.SetRemoved(ctx, "a", true); err != nil {
 			t.Fatal(err)
 		}
-		g2, _ := s.ArticlesGeneration(ctx)
-		if got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}}); len(got) != 0 || g1 == g2 {
+		g2 := must(s.ArticlesGeneration(ctx)).get(t)
+		if got := must(s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}})).get(t); len(got) != 0 || g1 == g2 {
 			t.Errorf("removed still listed: %v (gen %d→%d)", slugs(got), g1, g2)
 		}
-		a, _ := s.GetArticle(ctx, "a")
+		a := must(s.GetArticle(ctx, "a")).get(t)
 		if !a.Removed || a.Visible(now) {
 			t.Errorf("removed = %v", a.Removed)
 		}
-		fa, _ := s.FileArticles(ctx)
+		fa := must(s.FileArticles(ctx)).get(t)
 		if len(fa) != 1 || !fa[0].Removed || fa[0].SourcePath != "a.md" {
 			t.Errorf("file articles = %+v", fa)
 		}
@@ -240,11 +273,11 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		if err != nil || !changed {
 			t.Errorf("restore: %v %v", changed, err)
 		}
-		if got, _ := s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}}); len(got) != 1 {
+		if got := must(s.ListArticles(ctx, article.Query{Now: now, Tags: []string{"x"}})).get(t); len(got) != 1 {
 			t.Errorf("restored not listed")
 		}
 		// A renamed file may take over a removed article's slug.
-		s.SetRemoved(ctx, "a", true)
+		ok(t, s.SetRemoved(ctx, "a", true))
 		b := mk("a", 1, "x")
 		b.SourcePath = "renamed.md"
 		if _, err := s.UpsertArticle(ctx, b, now); err != nil {
@@ -254,14 +287,14 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 
 	t.Run("Delete", func(t *testing.T) {
 		s := open(t)
-		s.UpsertArticle(ctx, mk("a", 1, "x"), now)
+		upsert(t, s, mk("a", 1, "x"), now)
 		if err := s.DeleteArticle(ctx, "a"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DeleteArticle(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second delete: %v", err)
 		}
-		if n, _ := s.CountArticles(ctx, article.Query{}); n != 0 {
+		if n := must(s.CountArticles(ctx, article.Query{})).get(t); n != 0 {
 			t.Errorf("count = %d", n)
 		}
 	})
@@ -270,15 +303,15 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		s := open(t)
 		d := mk("d", 1)
 		d.Draft = true
-		s.UpsertArticle(ctx, d, now)
-		got, _ := s.GetArticle(ctx, "d")
+		upsert(t, s, d, now)
+		got := must(s.GetArticle(ctx, "d")).get(t)
 		if !got.FirstSeen.IsZero() {
 			t.Errorf("draft has first_seen %v", got.FirstSeen)
 		}
 		p := mk("d", 1)
 		p.ContentHash = "h-published"
-		s.UpsertArticle(ctx, p, now)
-		got, _ = s.GetArticle(ctx, "d")
+		upsert(t, s, p, now)
+		got = must(s.GetArticle(ctx, "d")).get(t)
 		if !got.FirstSeen.Equal(now) {
 			t.Errorf("first_seen = %v, want %v", got.FirstSeen, now)
 		}

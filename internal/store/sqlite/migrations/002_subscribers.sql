@@ -1,4 +1,5 @@
--- Subscribers, what they receive, and their consent (DESIGN §4).
+-- Subscribers, what they receive, and their consent
+-- (docs/ARCHITECTURE.md, "Subscribers").
 CREATE TABLE subscribers (
     id              INTEGER PRIMARY KEY,
     email           TEXT    NOT NULL COLLATE NOCASE UNIQUE, -- normalised: local part as typed, lowercase punycode domain; unique ignoring case

@@ -1,5 +1,6 @@
--- Digests (DESIGN §4, §5): per-newsletter state, runs, the articles each
--- run carried, rendered variants, and one delivery row per recipient.
+-- Digests (docs/ARCHITECTURE.md, "Digest runs"): per-newsletter state,
+-- runs, the articles each run carried, rendered variants, and one
+-- delivery row per recipient.
 
 -- What a newsletter remembers between runs. A row exists once it has run.
 CREATE TABLE newsletter_state (

@@ -1,0 +1,143 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+// failEnv names the one store method the faulty backend breaks in the
+// child process that TestSuiteCatchesErrors starts.
+const failEnv = "HERALD_STORETEST_FAIL"
+
+var errInjected = errors.New("injected store fault")
+
+// faulty is a fake for a fault a real store cannot be made to produce on
+// demand: it runs every call on a real SQLite store and returns the real
+// result, but the method named fail also returns an error. A suite that
+// ignores that error passes a broken backend.
+type faulty struct {
+	storetest.ArticleStore
+	fail string
+}
+
+func (f faulty) err(method string) error {
+	if method == f.fail {
+		return errInjected
+	}
+	return nil
+}
+
+func (f faulty) UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error) {
+	c, err := f.ArticleStore.UpsertArticle(ctx, a, now)
+	return c, errors.Join(err, f.err("UpsertArticle"))
+}
+
+func (f faulty) CreateArticle(ctx context.Context, a *article.Article, now time.Time) error {
+	return errors.Join(f.ArticleStore.CreateArticle(ctx, a, now), f.err("CreateArticle"))
+}
+
+func (f faulty) SetRemoved(ctx context.Context, slug string, removed bool) error {
+	return errors.Join(f.ArticleStore.SetRemoved(ctx, slug, removed), f.err("SetRemoved"))
+}
+
+func (f faulty) DeleteArticle(ctx context.Context, slug string) error {
+	return errors.Join(f.ArticleStore.DeleteArticle(ctx, slug), f.err("DeleteArticle"))
+}
+
+func (f faulty) GetArticle(ctx context.Context, slug string) (*article.Article, error) {
+	a, err := f.ArticleStore.GetArticle(ctx, slug)
+	return a, errors.Join(err, f.err("GetArticle"))
+}
+
+func (f faulty) ListArticles(ctx context.Context, q article.Query) ([]article.Article, error) {
+	as, err := f.ArticleStore.ListArticles(ctx, q)
+	return as, errors.Join(err, f.err("ListArticles"))
+}
+
+func (f faulty) CountArticles(ctx context.Context, q article.Query) (int, error) {
+	n, err := f.ArticleStore.CountArticles(ctx, q)
+	return n, errors.Join(err, f.err("CountArticles"))
+}
+
+func (f faulty) ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error) {
+	tc, err := f.ArticleStore.ListTags(ctx, now)
+	return tc, errors.Join(err, f.err("ListTags"))
+}
+
+func (f faulty) GetTag(ctx context.Context, slug string) (article.Tag, error) {
+	tg, err := f.ArticleStore.GetTag(ctx, slug)
+	return tg, errors.Join(err, f.err("GetTag"))
+}
+
+func (f faulty) FileArticles(ctx context.Context) ([]article.FileRecord, error) {
+	fr, err := f.ArticleStore.FileArticles(ctx)
+	return fr, errors.Join(err, f.err("FileArticles"))
+}
+
+func (f faulty) ArticlesGeneration(ctx context.Context) (int64, error) {
+	g, err := f.ArticleStore.ArticlesGeneration(ctx)
+	return g, errors.Join(err, f.err("ArticlesGeneration"))
+}
+
+func (f faulty) NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error) {
+	n, ok, err := f.ArticleStore.NextPublication(ctx, t)
+	return n, ok, errors.Join(err, f.err("NextPublication"))
+}
+
+func openFaulty(fail string) func(t *testing.T) storetest.ArticleStore {
+	return func(t *testing.T) storetest.ArticleStore {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return faulty{ArticleStore: s, fail: fail}
+	}
+}
+
+// TestFaultyBackend runs the suite on the faulty backend; it only runs in
+// the child process of TestSuiteCatchesErrors, where it must fail.
+func TestFaultyBackend(t *testing.T) {
+	fail := os.Getenv(failEnv)
+	if fail == "" {
+		t.Skip("runs only as the child of TestSuiteCatchesErrors")
+	}
+	storetest.RunArticles(t, openFaulty(fail))
+}
+
+// TestSuiteCatchesErrors checks that the conformance suite fails a backend
+// any one of whose methods returns an error, whatever result it returns
+// beside it: no store call's error is ignored.
+func TestSuiteCatchesErrors(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		storetest.RunArticles(t, openFaulty(""))
+	})
+	methods := []string{
+		"UpsertArticle", "CreateArticle", "SetRemoved", "DeleteArticle", "GetArticle", "ListArticles",
+		"CountArticles", "ListTags", "GetTag", "FileArticles", "ArticlesGeneration", "NextPublication",
+	}
+	for _, m := range methods {
+		t.Run("Err"+m, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultyBackend$", "-test.count=1")
+			cmd.Env = append(os.Environ(), failEnv+"="+m)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("the suite passed a backend whose %s fails (err %v):\n%s", m, err, out)
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestFaultyBackend") {
+				t.Fatalf("child did not fail on the suite:\n%s", out)
+			}
+		})
+	}
+}
