@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -260,7 +261,7 @@ func cmdDigestSend(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("digest send: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "test digest (run %d, %d articles) sent to %s\n", run.ID, run.Articles, testTo)
+		fmt.Fprintf(e.stdout, "test digest (run %d, %s) sent to %s\n", run.ID, count(run.Articles, "article"), testTo)
 		return nil
 	}
 	// The run is planned in this process and delivered here; a running
@@ -273,7 +274,7 @@ func cmdDigestSend(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "run %d: nothing new to send (send_if_empty is off); recorded as skipped\n", run.ID)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "run %d: %d articles to %d recipients\n", run.ID, run.Articles, run.Recipients)
+	fmt.Fprintf(e.stdout, "run %d: %s to %s\n", run.ID, count(run.Articles, "article"), count(run.Recipients, "recipient"))
 	progress, finish := sendProgress(e, run, log)
 	svc.SetProgress(progress)
 	err = svc.DeliverRun(e.ctx, run.ID)
@@ -486,4 +487,12 @@ func newsletterTitles(cfg *Config) map[string]string {
 		m[n.ID] = n.Title
 	}
 	return m
+}
+
+// count writes n and a noun that takes -s for any n but 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

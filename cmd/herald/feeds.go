@@ -105,7 +105,7 @@ func cmdFeed(e *env, args []string) error {
 	h := newFeedHandler(cfg, st, slog.New(slog.DiscardHandler), nil)
 	b, err := h.Bytes(e.ctx, feed.Variant{Format: f, Tag: tag, Limit: limit})
 	if err != nil {
-		return fmt.Errorf("feed: %w", err)
+		return err // the feed package's errors say "feed: " already
 	}
 	_, err = e.stdout.Write(b)
 	return err

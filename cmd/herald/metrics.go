@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,7 +48,7 @@ func startMetrics(cfg *Config, st *sqlite.Store, log *slog.Logger) (*daemonMetri
 	dm.wg.Add(1)
 	go func() {
 		defer dm.wg.Done()
-		if err := dm.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serveHTTP(dm.srv, ln); err != nil {
 			log.Error("metrics server stopped", slog.Any("err", err))
 		}
 	}()
@@ -145,7 +144,7 @@ func (dm *daemonMetrics) Close(ctx context.Context) error {
 	if dm == nil || dm.srv == nil {
 		return nil
 	}
-	err := dm.srv.Shutdown(ctx)
+	err := stopHTTP(ctx, dm.srv, dm.ln)
 	dm.wg.Wait()
 	return err
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -181,7 +180,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serveHTTP(d.http, ln); err != nil {
 			log.Error("http server stopped", slog.Any("err", err))
 		}
 	}()
@@ -301,13 +300,13 @@ func (d *daemon) Close() error {
 	grace := d.cfg.HTTP.ShutdownGrace.D()
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	herr := d.http.Shutdown(ctx)
+	herr := stopHTTP(ctx, d.http, d.ln)
 	d.digest.Close() // scheduler (waiting for running jobs), then delivery workers
 	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
 	serr := d.store.Close()
-	if herr != nil && !strings.Contains(herr.Error(), "closed") {
+	if herr != nil {
 		return errors.Join(fmt.Errorf("http shutdown: %w", herr), serr)
 	}
 	return serr

@@ -23,7 +23,10 @@ import (
 // clients fetching feeds in a loop, and sends SIGTERM: no request fails
 // before the listener closes (refused connections afterwards are fine; a
 // 5xx or a response cut short is not), and the process exits 0 within
-// http.shutdown_grace.
+// http.shutdown_grace. A reset is a failure: the daemon closes its
+// listener before Shutdown turns keep-alives off (stopHTTP), so a client
+// told to close redials into a closed socket and is refused; see
+// TestStopHTTPRefusesRedials for that window made certain.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")

@@ -25,6 +25,8 @@ type APIStore interface {
 	GetArticle(ctx context.Context, slug string) (*article.Article, error)
 	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
 	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
+	// CreateArticleFreeSlug creates under a.Slug or a free a.Slug-N.
+	CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error
 	DeleteArticle(ctx context.Context, slug string) error
 }
 

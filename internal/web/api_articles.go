@@ -1,7 +1,9 @@
 package web
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -246,7 +248,7 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if strings.TrimSpace(in.Slug) == "" {
-		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "slug", Msg: "slug is required: it is the article's id and URL, and never changes"}
+		return a.createDerived(w, r, in)
 	}
 	ar, err := a.validate(in)
 	if err != nil {
@@ -268,9 +270,36 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	a.created(w, r, ar)
+	return nil
+}
+
+// createDerived creates an article sent without a slug: having no file
+// name, it takes one made from the title by the tag-slug rule, with -2,
+// -3, … when that is taken (docs/ARCHITECTURE.md, "Slugs"). The store
+// picks the free one in the insert's transaction, so concurrent creates
+// of one title get distinct slugs. Like any slug it never changes after.
+func (a *api) createDerived(w http.ResponseWriter, r *http.Request, in apiArticleIn) error {
+	if strings.TrimSpace(in.Title) != "" {
+		if in.Slug = article.Slugify(in.Title); in.Slug == "" {
+			return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "slug",
+				Msg: fmt.Sprintf("title %q has no letters or digits to make a slug from: send a slug", in.Title)}
+		}
+	}
+	ar, err := a.validate(in)
+	if err != nil {
+		return err
+	}
+	if err := a.cfg.Store.CreateArticleFreeSlug(r.Context(), ar, a.now()); err != nil {
+		return err
+	}
+	a.created(w, r, ar)
+	return nil
+}
+
+func (a *api) created(w http.ResponseWriter, r *http.Request, ar *article.Article) {
 	w.Header().Set("Location", apiPrefix+"/articles/"+ar.Slug)
 	writeAPIJSON(w, r, http.StatusCreated, a.articleOut(ar, true))
-	return nil
 }
 
 // updateArticle: PUT /api/v1/articles/{slug} replaces an API article.
@@ -459,6 +488,19 @@ func (a *api) validate(in apiArticleIn) (*article.Article, error) {
 		return nil, err
 	}
 	ar.Source, ar.SourcePath = article.SourceAPI, ""
+	// The hash leaves the slug out: the store may suffix a derived slug
+	// (-2), and a later PUT of the same content must still be unchanged.
+	noSlug := fm
+	noSlug.Content = fm.Content[2:]
+	ymlNoSlug, err := yaml.Marshal(&noSlug)
+	if err != nil {
+		return nil, invalid("", "cannot encode the article: "+err.Error())
+	}
+	sum := sha256.New()
+	sum.Write(ymlNoSlug)
+	sum.Write([]byte("---\n"))
+	sum.Write([]byte(in.Body))
+	ar.ContentHash = hex.EncodeToString(sum.Sum(nil))
 	return ar, nil
 }
 

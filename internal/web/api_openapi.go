@@ -128,7 +128,7 @@ func openAPIDocument(site Site) []byte {
 		}
 	}
 	in := inputProps(false)
-	in["slug"] = with(obj{"type": "string"}, "Required to create; the article's id and URL, never changed. Made a slug (lowercase ASCII, dashes).")
+	in["slug"] = with(obj{"type": "string"}, "The article's id and URL, never changed. Made a slug (lowercase ASCII, dashes). Absent on create: made from the title, with -2, -3 when taken; sent and taken: 409.")
 	articleProps := obj{
 		"slug": str, "title": str, "date": with(obj{"type": "string", "format": "date-time"}, "Publication time, UTC."),
 		"updated": obj{"type": "string", "format": "date-time"}, "author": str, "author_email": str,

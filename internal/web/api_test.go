@@ -447,7 +447,7 @@ func TestAPIBadBodies(t *testing.T) {
 		{"ErrTrailingGarbage", articleJSON("a", "A") + `x`, "", 400, "", "trailing data"},
 		{"ErrTooLarge", big, "", 413, "", "larger than 65536 bytes"},
 		{"ErrContentType", articleJSON("a", "A"), "text/plain", 415, "", "application/json"},
-		{"ErrSlugRequired", `{"title":"A","date":"2026-11-01"}`, "", 422, "slug", "slug is required"},
+		{"ErrSlugFromTitleNoLetters", `{"title":"?!","date":"2026-11-01"}`, "", 422, "slug", "no letters or digits to make a slug from"},
 		{"ErrSlugNoLetters", `{"slug":"---","title":"A","date":"2026-11-01"}`, "", 422, "slug", "no letters or digits"},
 		{"ErrTitleRequired", `{"slug":"a","title":"  ","date":"2026-11-01"}`, "", 422, "title", "title is required"},
 		{"ErrDateRequired", `{"slug":"a","title":"A"}`, "", 422, "date", "date is required"},

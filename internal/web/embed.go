@@ -384,30 +384,60 @@ var embedLangs = []struct{ Code, Name string }{
 	{"de", "Deutsch"}, {"nl", "Nederlands"}, {"fr", "Français"},
 }
 
-// formatDate writes t as a long date in lang: "24 September 2026",
-// "24. September 2026", "1er septembre 2026"; ISO 8601 for other languages.
+// formatDate writes t as the long date Intl.DateTimeFormat(lang, {day:
+// "numeric", month: "long", year: "numeric"}) writes in the widget, so
+// the frame and the widget agree: "September 24, 2026" (en), "24
+// September 2026" (en-GB), "24. September 2026" (de), "1 août 2026" (fr).
+// Languages without a dateLocale get ISO 8601: the frame has no CLDR.
 func formatDate(t time.Time, lang string) string {
-	base := strings.ToLower(lang)
-	if i := strings.IndexByte(base, '-'); i >= 0 {
-		base = base[:i]
-	}
-	if base == "no" || base == "nn" {
-		base = "nb"
-	}
+	loc := dateLocale(lang)
+	base, _, _ := strings.Cut(loc, "-")
 	names, ok := monthNames[base]
 	if !ok {
 		return t.Format("2006-01-02")
 	}
 	day, month, year := t.Day(), names[t.Month()-1], t.Year()
-	switch base {
+	switch loc {
+	case "en":
+		return fmt.Sprintf("%s %d, %d", month, day, year)
 	case "da", "nb", "de":
 		return fmt.Sprintf("%d. %s %d", day, month, year)
-	case "fr":
-		if day == 1 {
-			return fmt.Sprintf("1er %s %d", month, year)
-		}
 	}
 	return fmt.Sprintf("%d %s %d", day, month, year)
+}
+
+// enMonthFirst are the regions whose English writes the month first
+// (CLDR's en-US pattern); the rest of the English world follows en-GB.
+var enMonthFirst = map[string]bool{"": true, "us": true, "ca": true, "ph": true, "as": true, "gu": true, "mh": true, "mp": true, "pr": true, "um": true, "vi": true}
+
+// dateLocale is the locale whose dates the frame writes for a language
+// tag: en, en-GB, sv, da, nb, de, nl or fr; "" for other languages.
+// dateLocale in templates/embed/widget.js is the same function: the
+// widget asks Intl for this locale, so both write one date alike.
+func dateLocale(lang string) string {
+	parts := strings.Split(strings.ToLower(lang), "-")
+	switch base := parts[0]; base {
+	case "nb", "no", "nn":
+		return "nb"
+	case "sv", "da", "de", "nl", "fr":
+		return base
+	case "en":
+		region := ""
+		for _, p := range parts[1:] {
+			if len(p) == 4 {
+				continue // a script: en-Latn-US
+			}
+			if len(p) == 2 || (len(p) == 3 && p[0] >= '0' && p[0] <= '9') {
+				region = p
+			}
+			break
+		}
+		if enMonthFirst[region] {
+			return "en"
+		}
+		return "en-GB"
+	}
+	return ""
 }
 
 // frameItem is one article as the frame shows it.

@@ -160,7 +160,7 @@ func TestEmbedFrame(t *testing.T) {
 		want        []string
 		notWant     []string
 	}{
-		{"OK", "", 200, []string{`<html lang="en">`, `WP4 partners meet in Aalborg`, `27 November 2026`, `class="herald list" data-theme="auto"`,
+		{"OK", "", 200, []string{`<html lang="en">`, `WP4 partners meet in Aalborg`, `November 27, 2026`, `class="herald list" data-theme="auto"`,
 			`target="_blank" rel="noopener"`, `<img class="image" src="/media/images/pic.png" alt="" loading="lazy" width="40" height="30">`,
 			`Summary of WP4 partners`},
 			[]string{"From the future", "A WP4 draft", "<script"}},
@@ -262,14 +262,18 @@ func TestEmbedFrameAncestors(t *testing.T) {
 func TestEmbedDates(t *testing.T) {
 	// Through the frame, which is the only user of the Go tables.
 	tests := []struct{ lang, day, want string }{
-		{"en", "2026-09-24", "24 September 2026"},
+		{"en", "2026-09-24", "September 24, 2026"},
+		{"en-US", "2026-09-24", "September 24, 2026"},
+		{"en-Latn-CA", "2026-09-24", "September 24, 2026"},
 		{"en-GB", "2026-09-24", "24 September 2026"},
+		{"en-150", "2026-09-24", "24 September 2026"},
 		{"sv", "2026-03-01", "1 mars 2026"},
 		{"da", "2026-05-17", "17. maj 2026"},
 		{"nb", "2025-12-24", "24. desember 2025"},
 		{"de", "2026-03-05", "5. März 2026"},
 		{"nl", "2026-03-05", "5 maart 2026"},
-		{"fr", "2026-08-01", "1er août 2026"},
+		{"fr", "2026-08-01", "1 août 2026"},
+		{"nn", "2026-08-01", "1. august 2026"},
 		{"fr", "2026-02-14", "14 février 2026"},
 		{"ja", "2026-02-14", "2026-02-14"},
 	}

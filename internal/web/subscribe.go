@@ -370,11 +370,11 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	msg := "Thank you: your subscription is confirmed."
+	title, msg := "Subscribed", "Thank you: your subscription is confirmed."
 	if sub.Status != subscribe.StatusActive {
-		msg = "This link is no longer needed: you have unsubscribed since. To subscribe again, use the form."
+		title, msg = "Unsubscribed", "This link is no longer needed: you have unsubscribed since. To subscribe again, use the form."
 	}
-	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Subscribed", Message: msg,
+	s.render(w, r, http.StatusOK, "notice", &pageData{Title: title, Message: msg,
 		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub.ID), Text: "Choose newsletters and topics"}}})
 }
 

@@ -49,10 +49,28 @@
     };
   }
 
+  // dateLocale is dateLocale in internal/web/embed.go: for the languages
+  // the iframe knows, the widget asks Intl for the locale the iframe
+  // writes, so both show one date alike; others go to Intl as they are.
+  var EN_MONTH_FIRST = ["", "us", "ca", "ph", "as", "gu", "mh", "mp", "pr", "um", "vi"];
+  function dateLocale(lang) {
+    var parts = String(lang).toLowerCase().split("-"), base = parts[0];
+    if (base === "nb" || base === "no" || base === "nn") return "nb";
+    if (/^(sv|da|de|nl|fr)$/.test(base)) return base;
+    if (base !== "en") return lang;
+    var region = "";
+    for (var i = 1; i < parts.length; i++) {
+      if (parts[i].length === 4) continue;
+      if (/^([a-z0-9]{2}|[0-9][a-z0-9]{2})$/.test(parts[i])) region = parts[i];
+      break;
+    }
+    return EN_MONTH_FIRST.indexOf(region) >= 0 ? "en" : "en-GB";
+  }
+
   function dateFormat(lang) {
     var o = { year: "numeric", month: "long", day: "numeric" };
     try {
-      return new Intl.DateTimeFormat(lang, o);
+      return new Intl.DateTimeFormat(dateLocale(lang), o);
     } catch (e) {
       return new Intl.DateTimeFormat("en", o);
     }

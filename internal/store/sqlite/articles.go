@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,11 +58,78 @@ func (s *Store) CreateArticle(ctx context.Context, a *article.Article, now time.
 	return err
 }
 
+// CreateArticleFreeSlug stores a new article under a.Slug or, when that
+// is taken by any article, under the first free a.Slug-2, a.Slug-3, …,
+// and sets a.Slug to the one used. Choosing and inserting are one write
+// transaction, so two creators of one slug get two slugs. It is for slugs
+// derived from a title (articles without a file, docs/ARCHITECTURE.md,
+// "Slugs"); a slug the client chose belongs to CreateArticle.
+func (s *Store) CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error {
+	if a.Slug == "" {
+		return errors.New("sqlite: article without slug")
+	}
+	base := a.Slug
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		slug, err := freeSlug(ctx, tx, base)
+		if err != nil {
+			return err
+		}
+		a.Slug = slug
+		_, err = upsertArticleTx(ctx, tx, a, now, true)
+		return err
+	})
+}
+
+// freeSlug is base if no article has it, else base-N for the smallest
+// free N ≥ 2. One range scan of the slug index reads every candidate.
+func freeSlug(ctx context.Context, tx *sql.Tx, base string) (string, error) {
+	prefix := base + "-"
+	// '.' follows '-' in ASCII: [base-, base.) is every slug with the prefix.
+	rows, err := tx.QueryContext(ctx, `SELECT slug FROM articles WHERE slug = ? OR (slug >= ? AND slug < ?)`,
+		base, prefix, base+".")
+	if err != nil {
+		return "", fmt.Errorf("sqlite: free slug %s: %w", base, err)
+	}
+	defer rows.Close()
+	baseTaken := false
+	taken := map[int]bool{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return "", fmt.Errorf("sqlite: free slug %s: %w", base, err)
+		}
+		if s == base {
+			baseTaken = true
+		} else if n, err := strconv.Atoi(strings.TrimPrefix(s, prefix)); err == nil && n >= 2 {
+			taken[n] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("sqlite: free slug %s: %w", base, err)
+	}
+	if !baseTaken {
+		return base, nil
+	}
+	n := 2
+	for taken[n] {
+		n++
+	}
+	return prefix + strconv.Itoa(n), nil
+}
+
 func (s *Store) upsertArticle(ctx context.Context, a *article.Article, now time.Time, createOnly bool) (changed bool, err error) {
 	if a.Slug == "" {
 		return false, errors.New("sqlite: article without slug")
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		changed, err = upsertArticleTx(ctx, tx, a, now, createOnly)
+		return err
+	})
+	return changed, err
+}
+
+func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now time.Time, createOnly bool) (changed bool, err error) {
+	err = func() error {
 		old, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleCols+` FROM articles WHERE slug = ?`, a.Slug))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -137,7 +205,7 @@ func (s *Store) upsertArticle(ctx context.Context, a *article.Article, now time.
 		}
 		a.Removed = false
 		return writeTags(ctx, tx, a)
-	})
+	}()
 	return changed, err
 }
 

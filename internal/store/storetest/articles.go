@@ -18,6 +18,7 @@ import (
 type ArticleStore interface {
 	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
 	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
+	CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error
 	SetRemoved(ctx context.Context, slug string, removed bool) error
 	DeleteArticle(ctx context.Context, slug string) error
 	GetArticle(ctx context.Context, slug string) (*article.Article, error)
@@ -184,6 +185,39 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		got := must(s.GetArticle(ctx, "new")).get(t)
 		if !got.Published.Equal(a.Published) {
 			t.Error("the second create overwrote the first")
+		}
+	})
+
+	t.Run("CreateFreeSlugSuffixes", func(t *testing.T) {
+		s := open(t)
+		// A file holds "report"; "report-3" and a look-alike "report-x" exist.
+		s.UpsertArticle(ctx, mk("report", 0), now)
+		for _, slug := range []string{"report-3", "report-x", "reports"} {
+			a := mk(slug, 0)
+			a.Source = article.SourceAPI
+			if err := s.CreateArticle(ctx, a, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for i := 0; i < 3; i++ {
+			a := mk("report", i)
+			a.Source, a.SourcePath = article.SourceAPI, ""
+			if err := s.CreateArticleFreeSlug(ctx, a, now); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, a.Slug)
+			if st, err := s.GetArticle(ctx, a.Slug); err != nil || st.ID != a.ID {
+				t.Errorf("%s not stored as returned: %v", a.Slug, err)
+			}
+		}
+		if want := []string{"report-2", "report-4", "report-5"}; !eq(got, want) {
+			t.Errorf("slugs %v, want %v", got, want)
+		}
+		fresh := mk("fresh", 0)
+		fresh.Source = article.SourceAPI
+		if err := s.CreateArticleFreeSlug(ctx, fresh, now); err != nil || fresh.Slug != "fresh" {
+			t.Errorf("free base: %q %v", fresh.Slug, err)
 		}
 	})
 
