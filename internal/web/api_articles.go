@@ -276,7 +276,7 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 
 // createDerived creates an article sent without a slug: having no file
 // name, it takes one made from the title by the tag-slug rule, with -2,
-// -3, … when that is taken (docs/ARCHITECTURE.md, "Slugs"). The store
+// -3, … when that is taken (docs/ARCHITECTURE.md, "Articles and slugs"). The store
 // picks the free one in the insert's transaction, so concurrent creates
 // of one title get distinct slugs. Like any slug it never changes after.
 func (a *api) createDerived(w http.ResponseWriter, r *http.Request, in apiArticleIn) error {
