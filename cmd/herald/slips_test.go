@@ -79,6 +79,9 @@ func TestArchiveTellsIssuesApart(t *testing.T) {
 // TestFeedCommandErrors: an error of `herald feed` names the command once.
 func TestFeedCommandErrors(t *testing.T) {
 	env, _ := testEnv(t)
+	if code, _, errs := runCLI(t, env, "import", filepath.Join("..", "..", "examples", "articles")); code != 0 {
+		t.Fatalf("import: %d %s", code, errs)
+	}
 	code, _, errs := runCLI(t, env, "feed", "--tag", "nope")
 	if code != 1 || !strings.Contains(errs, `feed: unknown tag: "nope"`) || strings.Contains(errs, "feed: feed:") {
 		t.Errorf("exit %d, stderr %q", code, errs)

@@ -63,7 +63,7 @@ func (s *Store) CreateArticle(ctx context.Context, a *article.Article, now time.
 // and sets a.Slug to the one used. Choosing and inserting are one write
 // transaction, so two creators of one slug get two slugs. It is for slugs
 // derived from a title (articles without a file, docs/ARCHITECTURE.md,
-// "Slugs"); a slug the client chose belongs to CreateArticle.
+// "Articles and slugs"); a slug the client chose belongs to CreateArticle.
 func (s *Store) CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error {
 	if a.Slug == "" {
 		return errors.New("sqlite: article without slug")
