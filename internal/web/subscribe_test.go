@@ -49,6 +49,7 @@ type siteOpts struct {
 	origins   []string
 	trusted   []netip.Prefix
 	newsletts []subscribe.Newsletter
+	path      string // the store file; "" for a fresh one
 }
 
 func newSite(t testing.TB, o siteOpts) *site {
@@ -66,7 +67,10 @@ func newSite(t testing.TB, o siteOpts) *site {
 		o.newsletts = []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true}, {ID: "weekly", Title: "Weekly"}}
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if o.path == "" {
+		o.path = filepath.Join(t.TempDir(), "h.db")
+	}
+	st, err := sqlite.Open(ctx, o.path)
 	if err != nil {
 		t.Fatal(err)
 	}
