@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,4 +325,42 @@ func TestRestoreRaisesIDs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestoreUnreadableStore: restore will not guess the ids of a store
+// it cannot read; moved away, the backup goes back without it.
+func TestRestoreUnreadableStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bak := filepath.Join(dir, "old.db")
+	st, err := Open(ctx, filepath.Join(dir, "seed.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Backup(ctx, bak); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	path := filepath.Join(dir, "live.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database "), 500), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restore(ctx, path, bak); err == nil || !strings.Contains(err.Error(), "move that file away") {
+		t.Fatalf("restore over an unreadable store: %v", err)
+	}
+	if err := os.Rename(path, path+".damaged"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restore(ctx, path, bak); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(path + ".restore-tmp*"); len(left) != 0 {
+		t.Fatalf("restore left %v", left)
+	}
+	st, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkSchema(t, st)
 }
