@@ -467,7 +467,7 @@ func (rc *runCtx) values(c Claim, msgID string) map[string]string {
 	if c.Name != "" {
 		greet = "Hello " + c.Name + ","
 	}
-	unsub, prefs := rc.s.links(c.SubscriberID, rc.n.ID)
+	unsub, prefs := rc.s.links(c.SubscriberID, c.LinkSecret, rc.n.ID)
 	return map[string]string{
 		SlotName: c.Name, SlotEmail: c.Email, SlotMessageID: msgID,
 		SlotGreeting: greet, SlotGreetingHTML: html.EscapeString(greet),
@@ -476,12 +476,12 @@ func (rc *runCtx) values(c Claim, msgID string) map[string]string {
 	}
 }
 
-func (s *Service) links(subscriberID int64, newsletter string) (unsub, prefs string) {
+func (s *Service) links(subscriberID int64, secret []byte, newsletter string) (unsub, prefs string) {
 	if s.cfg.Links == nil {
 		base := strings.TrimRight(s.cfg.Site.BaseURL, "/")
 		return base + "/unsubscribe", base + "/preferences"
 	}
-	return s.cfg.Links.UnsubscribeURL(subscriberID, newsletter), s.cfg.Links.PreferencesURL(subscriberID)
+	return s.cfg.Links.UnsubscribeURL(subscriberID, secret, newsletter), s.cfg.Links.PreferencesURL(subscriberID, secret)
 }
 
 // prepare returns the encoded variant, composing and keeping it with the

@@ -35,10 +35,10 @@ type Site struct {
 }
 
 // Links makes the signed per-subscriber URLs (internal/subscribe's Tokens
-// with the base URL bound).
+// with the base URL bound), bound to the subscriber's link secret.
 type Links interface {
-	UnsubscribeURL(subscriberID int64, newsletter string) string
-	PreferencesURL(subscriberID int64) string
+	UnsubscribeURL(subscriberID int64, secret []byte, newsletter string) string
+	PreferencesURL(subscriberID int64, secret []byte) string
 }
 
 // Config wires a Service.

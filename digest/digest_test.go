@@ -46,10 +46,10 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // links is a deterministic digest.Links.
 type links struct{ base string }
 
-func (l links) UnsubscribeURL(id int64, nl string) string {
+func (l links) UnsubscribeURL(id int64, _ []byte, nl string) string {
 	return fmt.Sprintf("%s/unsubscribe?token=u%d-%s", l.base, id, nl)
 }
-func (l links) PreferencesURL(id int64) string {
+func (l links) PreferencesURL(id int64, _ []byte) string {
 	return fmt.Sprintf("%s/preferences?token=p%d&x=1", l.base, id)
 }
 

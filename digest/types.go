@@ -96,6 +96,7 @@ const (
 type Claim struct {
 	SubscriberID int64
 	Email, Name  string
+	LinkSecret   []byte   // bound into the subscriber's links (Links)
 	Tags         []string // topic tags (slugs); empty: every article
 	Attempts     int      // including this one
 	LeaseUntil   time.Time

@@ -101,10 +101,12 @@ type tokenLinks struct {
 	base string
 }
 
-func (l tokenLinks) UnsubscribeURL(id int64, newsletter string) string {
-	return l.t.UnsubscribeURL(l.base, id, newsletter)
+func (l tokenLinks) UnsubscribeURL(id int64, secret []byte, newsletter string) string {
+	return l.t.UnsubscribeURL(l.base, id, secret, newsletter)
 }
-func (l tokenLinks) PreferencesURL(id int64) string { return l.t.PreferencesURL(l.base, id) }
+func (l tokenLinks) PreferencesURL(id int64, secret []byte) string {
+	return l.t.PreferencesURL(l.base, id, secret)
+}
 
 // newDigest builds the digest service from the configuration.
 func newDigest(ctx context.Context, cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {

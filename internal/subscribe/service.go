@@ -138,9 +138,9 @@ func New(cfg Config) (*Service, error) {
 // Tokens returns the token signer.
 func (s *Service) Tokens() *Tokens { return s.cfg.Tokens }
 
-// PreferencesURL is the preferences link of subscriber id.
-func (s *Service) PreferencesURL(id int64) string {
-	return s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, id)
+// PreferencesURL is the preferences link of sub.
+func (s *Service) PreferencesURL(sub *Subscriber) string {
+	return s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret)
 }
 
 // Newsletters returns the configured newsletters.
@@ -372,7 +372,7 @@ func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Tim
 	expires := now.Add(s.cfg.ConfirmTTL)
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
 		Name: name, Email: sub.Email, Expires: expires, Newsletters: s.newslettersOf(nls),
-		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, expires)}
+		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, expires)}
 	subject, text, html, err := s.compose("confirm", d)
 	if err != nil {
 		return err
@@ -408,10 +408,10 @@ func (s *Service) sendWelcome(ctx context.Context, sub *Subscriber) error {
 			listNL = n
 		}
 	}
-	unsub := s.cfg.Tokens.UnsubscribeURL(s.cfg.BaseURL, sub.ID, nl)
+	unsub := s.cfg.Tokens.UnsubscribeURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, nl)
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
 		Name: sub.Name, Email: sub.Email, Newsletters: s.newslettersOf(sub.Newsletters),
-		PreferencesURL: s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID), UnsubscribeURL: unsub}
+		PreferencesURL: s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret), UnsubscribeURL: unsub}
 	subject, text, html, err := s.compose("welcome", d)
 	if err != nil {
 		return err
@@ -420,10 +420,15 @@ func (s *Service) sendWelcome(ctx context.Context, sub *Subscriber) error {
 		ListID: s.ListID(listNL), ListUnsubscribe: unsub, OneClick: s.https, Newsletter: nl})
 }
 
+// row looks subscribers up for token verification.
+func (s *Service) row(ctx context.Context) RowFunc {
+	return func(id int64) (*Subscriber, error) { return s.cfg.Store.GetSubscriber(ctx, id) }
+}
+
 // CheckConfirm verifies a confirmation token without changing anything
 // (GET shows a button; mail scanners prefetch links).
-func (s *Service) CheckConfirm(token string) error {
-	_, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now())
+func (s *Service) CheckConfirm(ctx context.Context, token string) error {
+	_, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now(), s.row(ctx))
 	return err
 }
 
@@ -431,11 +436,11 @@ func (s *Service) CheckConfirm(token string) error {
 // something and subscribe.welcome is on, sends the welcome mail. An
 // address already active, or a link used twice, is not an error.
 func (s *Service) Confirm(ctx context.Context, token string) (*Subscriber, error) {
-	id, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now())
+	cur, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now(), s.row(ctx))
 	if err != nil {
 		return nil, err
 	}
-	sub, changed, err := s.cfg.Store.ConfirmSubscriber(ctx, id, s.cfg.Now().UTC())
+	sub, changed, err := s.cfg.Store.ConfirmSubscriber(ctx, cur.ID, s.cfg.Now().UTC())
 	if err != nil {
 		return nil, err
 	}
@@ -455,11 +460,7 @@ type Unsubscription struct {
 
 // CheckUnsubscribe reads an unsubscribe token for the page GET shows.
 func (s *Service) CheckUnsubscribe(ctx context.Context, token string) (*Unsubscription, error) {
-	id, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.cfg.Store.GetSubscriber(ctx, id)
+	sub, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token, s.row(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -473,23 +474,19 @@ func (s *Service) CheckUnsubscribe(ctx context.Context, token string) (*Unsubscr
 // Unsubscribe acts on an unsubscribe token: from the newsletter it names,
 // or from everything when all is set (or the token names none).
 func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (*Subscriber, error) {
-	id, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token)
+	cur, nl, err := s.cfg.Tokens.VerifyUnsubscribe(token, s.row(ctx))
 	if err != nil {
 		return nil, err
 	}
 	if all {
 		nl = ""
 	}
-	return s.cfg.Store.Unsubscribe(ctx, id, nl, s.cfg.Now().UTC())
+	return s.cfg.Store.Unsubscribe(ctx, cur.ID, nl, s.cfg.Now().UTC())
 }
 
 // Preferences returns the subscriber a preferences token names.
 func (s *Service) Preferences(ctx context.Context, token string) (*Subscriber, error) {
-	id, err := s.cfg.Tokens.VerifyPreferences(token)
-	if err != nil {
-		return nil, err
-	}
-	return s.cfg.Store.GetSubscriber(ctx, id)
+	return s.cfg.Tokens.VerifyPreferences(token, s.row(ctx))
 }
 
 // PreferencesUpdate is a change from the preferences page.
@@ -504,7 +501,7 @@ type PreferencesUpdate struct {
 // unsubscribed (or bounced) subscriber choosing newsletters goes through
 // opt-in again: nothing changes until they confirm, and confirm is true.
 func (s *Service) UpdatePreferences(ctx context.Context, token string, u PreferencesUpdate) (sub *Subscriber, confirm bool, err error) {
-	id, err := s.cfg.Tokens.VerifyPreferences(token)
+	cur, err := s.cfg.Tokens.VerifyPreferences(token, s.row(ctx))
 	if err != nil {
 		return nil, false, err
 	}
@@ -519,10 +516,6 @@ func (s *Service) UpdatePreferences(ctx context.Context, token string, u Prefere
 		}
 	}
 	tags, err := cleanTags(u.Tags)
-	if err != nil {
-		return nil, false, err
-	}
-	cur, err := s.cfg.Store.GetSubscriber(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
@@ -547,7 +540,7 @@ func (s *Service) UpdatePreferences(ctx context.Context, token string, u Prefere
 	if cur.Status == StatusUnsubscribed || cur.Status == StatusBounced {
 		return cur, false, nil
 	}
-	sub, err = s.cfg.Store.UpdatePreferences(ctx, id, name, nls, tags, now)
+	sub, err = s.cfg.Store.UpdatePreferences(ctx, cur.ID, name, nls, tags, now)
 	return sub, false, err
 }
 

@@ -91,7 +91,7 @@ func TestSubscribeFlow(t *testing.T) {
 		t.Fatalf("mails after resend interval: %d, want 2", n)
 	}
 	tok := e.confirmToken(t, e.mails.Wait(t, 2))
-	if err := e.svc.CheckConfirm(tok); err != nil {
+	if err := e.svc.CheckConfirm(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	sub, err = e.svc.Confirm(ctx, tok)
@@ -206,7 +206,7 @@ func TestPreferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := e.svc.Tokens().Preferences(sub.ID)
+	tok := e.svc.Tokens().Preferences(sub.ID, sub.LinkSecret)
 	sub, confirm, err := e.svc.UpdatePreferences(ctx, tok, subscribe.PreferencesUpdate{Name: "Pia K", Newsletters: []string{"weekly", "monthly"}, Tags: []string{"Cluster Training"}})
 	if err != nil || confirm || sub.Name != "Pia K" || strings.Join(sub.Newsletters, ",") != "monthly,weekly" || strings.Join(sub.Tags, ",") != "cluster-training" {
 		t.Fatalf("update: %+v %v %v", sub, confirm, err)

@@ -57,6 +57,13 @@ type Subscriber struct {
 	// Pending is a re-subscription waiting for confirmation (an address
 	// that had unsubscribed or bounced asked again); nil when none.
 	Pending *Choice `json:"pending_choice,omitempty"`
+	// LinkSecret is random per row and in the MAC of every link made for
+	// it, so a link never fits another row, even one with the same id.
+	// It is no personal datum and never leaves the store but in a MAC.
+	LinkSecret []byte `json:"-"`
+	// LegacyLinks: the row predates bound links, so the old-format links
+	// mailed to it (id only) still verify.
+	LegacyLinks bool `json:"-"`
 }
 
 // Has reports whether the subscriber receives newsletter id.

@@ -153,7 +153,7 @@ func apiRoutes() []apiRoute {
 		}},
 		{http.MethodGet, apiPrefix + "/runs/{id}/deliveries", listDeliveries, apiOperation{
 			ID: "listDeliveries", Tag: "digests", Summary: "A run's per-recipient outcomes",
-			Description: "By subscriber id; page with `next_cursor`. Erased subscribers have an empty email.",
+			Description: "By subscriber id; page with `next_cursor`. An erased subscriber's deliveries are gone, kept only in the run's counts.",
 			Params: []apiParam{run,
 				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped"}, Description: "Only deliveries in this status."},
 				{Name: "limit", In: "query", Type: "integer", Description: "Deliveries per page, 1 to 100 (default 20)."},

@@ -22,7 +22,7 @@ func TestPageWording(t *testing.T) {
 			t.Fatalf("confirm:\n%s", body)
 		}
 		sub, _ := s.st.SubscriberByEmail(t.Context(), "late@example.org")
-		unsub := localPath(t, s.svc.Tokens().UnsubscribeURL(s.srv.URL, sub.ID, "monthly"))
+		unsub := localPath(t, s.svc.Tokens().UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly"))
 		if resp, body := s.postForm(t, unsub, url.Values{"scope": {"all"}}); resp.StatusCode != 200 || !strings.Contains(body, `<h1 id="notice-title">Unsubscribed</h1>`) {
 			t.Fatalf("unsubscribe: %d\n%s", resp.StatusCode, body)
 		}

@@ -20,13 +20,13 @@ type Subscriptions interface {
 	Newsletters() []subscribe.Newsletter
 	ConsentText() string
 	Subscribe(ctx context.Context, req subscribe.Request) error
-	CheckConfirm(token string) error
+	CheckConfirm(ctx context.Context, token string) error
 	Confirm(ctx context.Context, token string) (*subscribe.Subscriber, error)
 	CheckUnsubscribe(ctx context.Context, token string) (*subscribe.Unsubscription, error)
 	Unsubscribe(ctx context.Context, token string, all bool) (*subscribe.Subscriber, error)
 	Preferences(ctx context.Context, token string) (*subscribe.Subscriber, error)
 	UpdatePreferences(ctx context.Context, token string, u subscribe.PreferencesUpdate) (*subscribe.Subscriber, bool, error)
-	PreferencesURL(id int64) string
+	PreferencesURL(sub *subscribe.Subscriber) string
 }
 
 // SubscribeConfig wires the subscriber surface (docs/ARCHITECTURE.md,
@@ -351,7 +351,7 @@ func token(r *http.Request) string {
 func (s *Server) handleConfirmPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	tok := r.URL.Query().Get("token")
-	if err := s.cfg.Subscribe.Service.CheckConfirm(tok); err != nil {
+	if err := s.cfg.Subscribe.Service.CheckConfirm(r.Context(), tok); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -375,7 +375,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		title, msg = "Unsubscribed", "This link is no longer needed: you have unsubscribed since. To subscribe again, use the form."
 	}
 	s.render(w, r, http.StatusOK, "notice", &pageData{Title: title, Message: msg,
-		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub.ID), Text: "Choose newsletters and topics"}}})
+		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: "Choose newsletters and topics"}}})
 }
 
 type noticeLink struct{ URL, Text string }
@@ -396,7 +396,7 @@ func (s *Server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "unsubscribe", &pageData{Title: "Unsubscribe", Extra: unsubscribePage{
-		Email: u.Subscriber.Email, Token: tok, Newsletter: u.Newsletter, PreferencesURL: s.cfg.Subscribe.Service.PreferencesURL(u.Subscriber.ID)}})
+		Email: u.Subscriber.Email, Token: tok, Newsletter: u.Newsletter, PreferencesURL: s.cfg.Subscribe.Service.PreferencesURL(u.Subscriber)}})
 }
 
 // handleUnsubscribe takes the page's buttons and RFC 8058 one-click
@@ -424,7 +424,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Unsubscribed", Message: msg,
-		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub.ID), Text: "Changed your mind? Choose newsletters and topics"}}})
+		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: "Changed your mind? Choose newsletters and topics"}}})
 }
 
 type preferencesPage struct {

@@ -48,6 +48,7 @@ type siteOpts struct {
 	origins   []string
 	trusted   []netip.Prefix
 	newsletts []subscribe.Newsletter
+	path      string // the store file; "" for a fresh one
 }
 
 func newSite(t testing.TB, o siteOpts) *site {
@@ -65,7 +66,10 @@ func newSite(t testing.TB, o siteOpts) *site {
 		o.newsletts = []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true}, {ID: "weekly", Title: "Weekly"}}
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if o.path == "" {
+		o.path = filepath.Join(t.TempDir(), "h.db")
+	}
+	st, err := sqlite.Open(ctx, o.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,12 +380,12 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := subscribe.NewTokens([][]byte{oldKey})
-	resp, _ := s.postForm(t, localPath(t, old.UnsubscribeURL(s.srv.URL, sub.ID, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
+	resp, _ := s.postForm(t, localPath(t, old.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
 	if resp.StatusCode != 200 {
 		t.Fatalf("old-key link: %d", resp.StatusCode)
 	}
 	stranger := subscribe.NewTokens([][]byte{[]byte("another-site-key-0123456")})
-	resp, _ = s.postForm(t, localPath(t, stranger.UnsubscribeURL(s.srv.URL, sub.ID, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
+	resp, _ = s.postForm(t, localPath(t, stranger.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
 	if resp.StatusCode != 400 {
 		t.Fatalf("foreign-key link: %d", resp.StatusCode)
 	}
@@ -394,7 +398,7 @@ func TestUnsubscribe(t *testing.T) {
 
 	t.Run("OneClickURLEncoded", func(t *testing.T) {
 		sub, _, _ := s.svc.Add(ctx, "oc1@example.org", "", []string{"monthly", "weekly"}, true)
-		resp, body := s.postForm(t, localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
+		resp, body := s.postForm(t, localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly")), url.Values{"List-Unsubscribe": {"One-Click"}})
 		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || len(resp.Cookies()) != 0 {
 			t.Fatalf("one-click: %d %v\n%s", resp.StatusCode, resp.Header, body)
 		}
@@ -402,7 +406,7 @@ func TestUnsubscribe(t *testing.T) {
 		if got.Status != subscribe.StatusActive || strings.Join(got.Newsletters, ",") != "weekly" {
 			t.Fatalf("after monthly: %+v", got)
 		}
-		s.postForm(t, localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, "weekly")), url.Values{"List-Unsubscribe": {"One-Click"}})
+		s.postForm(t, localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "weekly")), url.Values{"List-Unsubscribe": {"One-Click"}})
 		if got, _ = s.st.GetSubscriber(ctx, sub.ID); got.Status != subscribe.StatusUnsubscribed {
 			t.Fatalf("no newsletter left: %+v", got)
 		}
@@ -413,7 +417,7 @@ func TestUnsubscribe(t *testing.T) {
 		mw := multipart.NewWriter(&b)
 		mw.WriteField("List-Unsubscribe", "One-Click")
 		mw.Close()
-		resp, _ := s.do(t, "POST", localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, "monthly")), &b, "Content-Type", mw.FormDataContentType())
+		resp, _ := s.do(t, "POST", localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly")), &b, "Content-Type", mw.FormDataContentType())
 		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" {
 			t.Fatalf("multipart one-click: %d", resp.StatusCode)
 		}
@@ -423,7 +427,7 @@ func TestUnsubscribe(t *testing.T) {
 	})
 	t.Run("Page", func(t *testing.T) {
 		sub, _, _ := s.svc.Add(ctx, "page@example.org", "", []string{"monthly", "weekly"}, true)
-		p := localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, "monthly"))
+		p := localPath(t, tok.UnsubscribeURL(s.srv.URL, sub.ID, sub.LinkSecret, "monthly"))
 		resp, body := s.do(t, "GET", p, nil)
 		if resp.StatusCode != 200 || !strings.Contains(body, `id="unsubscribe-newsletter"`) || !strings.Contains(body, `id="unsubscribe-all"`) ||
 			!strings.Contains(body, "/preferences?token=") || !strings.Contains(body, "Cluster Bridge Monthly") {
@@ -449,7 +453,7 @@ func TestPreferencesPage(t *testing.T) {
 	s := newSite(t, siteOpts{})
 	ctx := context.Background()
 	sub, _, _ := s.svc.Add(ctx, "pref@example.org", "Pref", nil, true)
-	p := localPath(t, s.svc.PreferencesURL(sub.ID))
+	p := localPath(t, s.svc.PreferencesURL(sub))
 	resp, body := s.do(t, "GET", p, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `value="Pref"`) || !strings.Contains(body, `value="monthly" checked`) {
 		t.Fatalf("page: %d\n%s", resp.StatusCode, body)

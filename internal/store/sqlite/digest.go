@@ -258,25 +258,21 @@ func (s *Store) ListRuns(ctx context.Context, newsletter string, sentOnly bool, 
 	return s.listRuns(ctx, q, args...)
 }
 
-// RunCounts counts a run's deliveries by status (for a pruned run, the
-// counts kept when its rows were deleted).
+// RunCounts counts a run's deliveries by status: the rows stored plus the
+// counts kept of rows deleted since (retention, erasure), in one snapshot.
 func (s *Store) RunCounts(ctx context.Context, runID int64) (digest.Counts, error) {
-	if c, ok, err := s.prunedCounts(ctx, runID); err != nil || ok {
-		if errors.Is(err, sql.ErrNoRows) {
-			err = nil
-		}
-		return c, err
-	}
 	var c digest.Counts
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM digest_deliveries WHERE run_id = ? GROUP BY status`, runID)
+	rows, err := s.r.QueryContext(ctx, `SELECT r.sent_count, r.failed_count, r.skipped_count, COALESCE(d.status, ''), COUNT(d.status)
+		FROM digest_runs r LEFT JOIN digest_deliveries d ON d.run_id = r.id WHERE r.id = ? GROUP BY d.status`, runID)
 	if err != nil {
 		return c, fmt.Errorf("sqlite: run counts: %w", err)
 	}
 	defer rows.Close()
+	var kept digest.Counts
 	for rows.Next() {
 		var st string
 		var n int
-		if err := rows.Scan(&st, &n); err != nil {
+		if err := rows.Scan(&kept.Sent, &kept.Failed, &kept.Skipped, &st, &n); err != nil {
 			return c, fmt.Errorf("sqlite: run counts: %w", err)
 		}
 		switch digest.DeliveryStatus(st) {
@@ -293,7 +289,14 @@ func (s *Store) RunCounts(ctx context.Context, runID int64) (digest.Counts, erro
 		}
 		c.Planned += n
 	}
-	return c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("sqlite: run counts: %w", err)
+	}
+	c.Sent += kept.Sent
+	c.Failed += kept.Failed
+	c.Skipped += kept.Skipped
+	c.Planned += kept.Sent + kept.Failed + kept.Skipped
+	return c, nil
 }
 
 // Deliveries streams a run's deliveries by subscriber id.
@@ -385,7 +388,7 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 		args = append(args, c.SubscriberID)
 	}
 	ph := placeholders(len(cs))
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status,
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret,
 			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
 		FROM subscribers s WHERE s.id IN (`+ph+`)`, args...)
 	if err != nil {
@@ -398,13 +401,14 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 	for rows.Next() {
 		var id int64
 		var email, name, status string
+		var secret []byte
 		var subscribed bool
-		if err := rows.Scan(&id, &email, &name, &status, &subscribed); err != nil {
+		if err := rows.Scan(&id, &email, &name, &status, &secret, &subscribed); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: claim subscribers: %w", err)
 		}
 		i := byID[id]
-		cs[i].Email, cs[i].Name = email, name
+		cs[i].Email, cs[i].Name, cs[i].LinkSecret = email, name, secret
 		switch {
 		case status != "active":
 			reason[id] = "subscriber " + status
@@ -591,8 +595,8 @@ func (s *Store) RunArticles(ctx context.Context, runID int64) ([]article.Article
 // LookupSubscriber finds a subscriber by address, with topic tags.
 func (s *Store) LookupSubscriber(ctx context.Context, email string) (digest.Claim, bool, error) {
 	var c digest.Claim
-	err := s.r.QueryRowContext(ctx, `SELECT id, email, name FROM subscribers WHERE email = ?`, strings.TrimSpace(email)).
-		Scan(&c.SubscriberID, &c.Email, &c.Name)
+	err := s.r.QueryRowContext(ctx, `SELECT id, email, name, link_secret FROM subscribers WHERE email = ?`, strings.TrimSpace(email)).
+		Scan(&c.SubscriberID, &c.Email, &c.Name, &c.LinkSecret)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, false, nil
 	}

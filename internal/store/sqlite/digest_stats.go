@@ -7,8 +7,8 @@ import (
 )
 
 // DeliveryStatusCounts counts every delivery by status (metrics): the
-// rows in the store plus the counts kept for runs whose rows were pruned
-// (digest.keep_deliveries), so the settled ones only ever grow. Pending
+// rows in the store plus the counts kept of rows deleted since (pruned by
+// digest.keep_deliveries, or erased), so the settled ones only ever grow. Pending
 // and sending are read from their partial indexes.
 func (s *Store) DeliveryStatusCounts(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}
@@ -30,7 +30,7 @@ func (s *Store) DeliveryStatusCounts(ctx context.Context) (map[string]int, error
 	}
 	var sent, failed, skipped int
 	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(sent_count), 0), COALESCE(SUM(failed_count), 0), COALESCE(SUM(skipped_count), 0)
-		FROM digest_runs WHERE pruned_at IS NOT NULL`).Scan(&sent, &failed, &skipped); err != nil {
+		FROM digest_runs`).Scan(&sent, &failed, &skipped); err != nil {
 		return nil, fmt.Errorf("sqlite: delivery counts: %w", err)
 	}
 	out["sent"] += sent

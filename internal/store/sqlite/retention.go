@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/herald-news/herald/digest"
 )
 
-// PruneDeliveries summarises the delivery rows of runs that finished
-// before cutoff into their run's counts and deletes them, one run per
+// PruneDeliveries adds the delivery rows of runs that finished before
+// cutoff to their run's counts (which may already hold erased rows) and
+// deletes them, one run per
 // transaction so a large prune never holds the writer for long. It
 // returns how many rows it deleted.
 func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int64, error) {
@@ -34,9 +33,9 @@ func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int
 	for _, id := range ids {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET
-				sent_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'sent'),
-				failed_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'failed'),
-				skipped_count = (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'skipped'),
+				sent_count = sent_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'sent'),
+				failed_count = failed_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'failed'),
+				skipped_count = skipped_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'skipped'),
 				pruned_at = ? WHERE id = ?`, id, id, id, micros(now), id); err != nil {
 				return err
 			}
@@ -53,17 +52,4 @@ func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int
 		}
 	}
 	return total, nil
-}
-
-// prunedCounts returns the summarised counts of a pruned run.
-func (s *Store) prunedCounts(ctx context.Context, runID int64) (digest.Counts, bool, error) {
-	var pruned sql.NullInt64
-	var c digest.Counts
-	err := s.r.QueryRowContext(ctx, `SELECT pruned_at, sent_count, failed_count, skipped_count FROM digest_runs WHERE id = ?`, runID).
-		Scan(&pruned, &c.Sent, &c.Failed, &c.Skipped)
-	if err != nil || !pruned.Valid {
-		return c, false, err
-	}
-	c.Planned = c.Sent + c.Failed + c.Skipped
-	return c, true, nil
 }

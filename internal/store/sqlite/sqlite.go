@@ -34,6 +34,11 @@ type Store struct {
 // Open opens (creating if needed) the database at path and migrates it.
 // path may be a file name or ":memory:"-free test path; options are added here.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, LatestVersion())
+}
+
+// open opens the store at path and migrates it up to version upto.
+func open(ctx context.Context, path string, upto int) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
@@ -69,7 +74,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s := &Store{w: w, r: r, path: path, lock: lock}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, upto); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -132,9 +137,10 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// migrate applies each embedded migration not yet applied, each in its own
-// transaction, and refuses a store a newer binary migrated.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies each embedded migration not yet applied up to version
+// upto, each in its own transaction, and refuses a store a newer binary
+// migrated.
+func (s *Store) migrate(ctx context.Context, upto int) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", s.path, err)
 	}
@@ -150,7 +156,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %s is at schema version %d, this binary knows up to %d: %w (upgrade Herald)", s.path, cur, latest, store.ErrTooNew)
 	}
 	for _, m := range ms {
-		if m.version <= cur {
+		if m.version <= cur || m.version > upto {
 			continue
 		}
 		body, err := fs.ReadFile(migrations, "migrations/"+m.name)

@@ -47,8 +47,13 @@ func (s *Store) TokenKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
+// legacyMaxKey is the meta row holding the highest subscriber id when
+// bound links came in (migration 005): old-format links verify only up to it.
+const legacyMaxKey = "subscribers_legacy_max_id"
+
 const subscriberCols = `id, email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at,
-	consent_at, consent_ip, consent_source, consent_text, confirm_sent_at, hard_failures, soft_failures, pending_choice`
+	consent_at, consent_ip, consent_source, consent_text, confirm_sent_at, hard_failures, soft_failures, pending_choice,
+	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0)`
 
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -77,7 +82,8 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, 
 	var status string
 	var pending sql.NullString
 	err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &status, &created, &updated, &confirmed, &unsub,
-		&consentAt, &sub.Consent.IP, &sub.Consent.Source, &sub.Consent.Text, &sent, &sub.HardFailures, &sub.SoftFailures, &pending)
+		&consentAt, &sub.Consent.IP, &sub.Consent.Source, &sub.Consent.Text, &sent, &sub.HardFailures, &sub.SoftFailures, &pending,
+		&sub.LinkSecret, &sub.LegacyLinks)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +498,10 @@ func (s *Store) querySubscribers(ctx context.Context, query string, args ...any)
 }
 
 // EraseSubscriber deletes every personal datum of email (the record, its
-// consent, newsletters and tags) and keeps only a count in erasures.
+// consent, newsletters, tags and digest deliveries) and keeps only counts:
+// one in erasures, and each delivery in its run's counts. Deliveries not
+// yet settled count as skipped ("erased"). Its id is never handed out
+// again (AUTOINCREMENT), and the links mailed to it die with its secret.
 func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
@@ -504,6 +513,9 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		if err != nil {
 			return fmt.Errorf("sqlite: erase: %w", err)
 		}
+		if err := eraseDeliveries(ctx, tx, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("sqlite: erase: %w", err)
 		}
@@ -512,6 +524,56 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		}
 		return nil
 	})
+}
+
+// eraseDeliveries folds every delivery row of subscriber id into its run's
+// counts and deletes it. A pending or leased row counts as skipped (the
+// row is gone, so a worker still sending it records nothing).
+func eraseDeliveries(ctx context.Context, tx *sql.Tx, id int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT run_id, status FROM digest_deliveries WHERE subscriber_id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: erase deliveries: %w", err)
+	}
+	type counts struct{ sent, failed, skipped int }
+	byRun := map[int64]*counts{}
+	var runs []int64
+	for rows.Next() {
+		var run int64
+		var st string
+		if err := rows.Scan(&run, &st); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: erase deliveries: %w", err)
+		}
+		c := byRun[run]
+		if c == nil {
+			c = &counts{}
+			byRun[run] = c
+			runs = append(runs, run)
+		}
+		switch st {
+		case "sent":
+			c.sent++
+		case "failed":
+			c.failed++
+		default: // skipped, and pending or sending: skipped as erased
+			c.skipped++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: erase deliveries: %w", err)
+	}
+	for _, run := range runs {
+		c := byRun[run]
+		if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET sent_count = sent_count + ?, failed_count = failed_count + ?,
+			skipped_count = skipped_count + ? WHERE id = ?`, c.sent, c.failed, c.skipped, run); err != nil {
+			return fmt.Errorf("sqlite: erase deliveries: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM digest_deliveries WHERE run_id = ? AND subscriber_id = ?`, run, id); err != nil {
+			return fmt.Errorf("sqlite: erase deliveries: %w", err)
+		}
+	}
+	return nil
 }
 
 // Erasures counts erased subscribers.
@@ -551,7 +613,9 @@ type multiInsert struct {
 	max    int // rows per statement
 	args   []any
 	n      int
-	before *multiInsert // flushed first: the rows these reference
+	// returning, when set, is a RETURNING clause; scan reads each row.
+	returning string
+	scan      func(*sql.Rows) error
 }
 
 func (m *multiInsert) add(vals ...any) error {
@@ -567,18 +631,31 @@ func (m *multiInsert) flush() error {
 	if m.n == 0 {
 		return nil
 	}
-	if m.before != nil {
-		if err := m.before.flush(); err != nil {
-			return err
-		}
-	}
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", m.cols), ",") + ")"
 	q := m.prefix + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", m.n), ",")
-	if _, err := m.tx.ExecContext(m.ctx, q, m.args...); err != nil {
+	if m.returning == "" {
+		if _, err := m.tx.ExecContext(m.ctx, q, m.args...); err != nil {
+			return fmt.Errorf("sqlite: import: %w", err)
+		}
+	} else if err := m.query(q + " RETURNING " + m.returning); err != nil {
 		return fmt.Errorf("sqlite: import: %w", err)
 	}
 	m.args, m.n = m.args[:0], 0
 	return nil
+}
+
+func (m *multiInsert) query(q string) error {
+	rows, err := m.tx.QueryContext(m.ctx, q, m.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := m.scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber, created []bool, now time.Time) error {
@@ -614,18 +691,31 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 			return fmt.Errorf("sqlite: import: %w", err)
 		}
 	}
-	var next int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM subscribers`).Scan(&next); err != nil {
-		return fmt.Errorf("sqlite: import: %w", err)
-	}
-	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 12, max: 80, prefix: `INSERT INTO subscribers (id, email, name, status, created_at, updated_at,
-		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)`}
-	insNL := &multiInsert{ctx: ctx, tx: tx, cols: 3, max: 300, before: insSub, prefix: `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at)`}
-	insTag := &multiInsert{ctx: ctx, tx: tx, cols: 2, max: 400, before: insSub, prefix: `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug)`}
+	// New rows take ids from the sequence (never one used before); the
+	// stored address maps each back to its sub.
+	added := map[string]*subscribe.Subscriber{}
+	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 11, max: 80, prefix: `INSERT INTO subscribers (email, name, status, created_at, updated_at,
+		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)`,
+		returning: "id, email", scan: func(rows *sql.Rows) error {
+			var id int64
+			var email string
+			if err := rows.Scan(&id, &email); err != nil {
+				return err
+			}
+			if sub := added[strings.ToLower(email)]; sub != nil {
+				sub.ID = id
+			}
+			return nil
+		}}
 	for i, sub := range subs {
 		key := strings.ToLower(sub.Email)
 		if k, ok := existing[key]; ok {
 			sub.ID, sub.Status, sub.ConfirmSentAt = k.id, subscribe.Status(k.status), fromNull(k.sent)
+			continue
+		}
+		if prev := added[key]; prev != nil {
+			// The same address twice in one file: the first one counts.
+			sub.Status = prev.Status
 			continue
 		}
 		at := sub.Consent.At
@@ -639,13 +729,31 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 		if sub.Status == subscribe.StatusUnsubscribed {
 			unsub = micros(now)
 		}
-		sub.ID = next
-		next++
-		existing[key] = known{id: sub.ID, status: string(sub.Status)}
+		added[key] = sub
 		created[i] = true
-		if err := insSub.add(sub.ID, sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
+		if err := insSub.add(sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
 			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text); err != nil {
 			return err
+		}
+	}
+	if err := insSub.flush(); err != nil {
+		return err
+	}
+	insNL := &multiInsert{ctx: ctx, tx: tx, cols: 3, max: 300, prefix: `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at)`}
+	insTag := &multiInsert{ctx: ctx, tx: tx, cols: 2, max: 400, prefix: `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug)`}
+	for i, sub := range subs {
+		if !created[i] {
+			if sub.ID == 0 {
+				sub.ID = added[strings.ToLower(sub.Email)].ID
+			}
+			continue
+		}
+		if sub.ID == 0 {
+			return fmt.Errorf("sqlite: import: no id returned for %s", sub.Email)
+		}
+		at := sub.Consent.At
+		if at.IsZero() {
+			at = now
 		}
 		if sub.Status != subscribe.StatusUnsubscribed {
 			for _, nl := range sub.Newsletters {
@@ -660,7 +768,7 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 			}
 		}
 	}
-	for _, m := range []*multiInsert{insSub, insNL, insTag} {
+	for _, m := range []*multiInsert{insNL, insTag} {
 		if err := m.flush(); err != nil {
 			return err
 		}

@@ -1,9 +1,14 @@
 // Package subscribetest has helpers for tests of the subscriber flows: a
-// Mailer that records what it is asked to send.
+// Mailer that records what it is asked to send, and links as older
+// Herald versions made them.
 package subscribetest
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"net/url"
 	"regexp"
@@ -84,4 +89,22 @@ func Token(link string) string {
 		return ""
 	}
 	return u.Query().Get("token")
+}
+
+// OldFormatToken is a token as Herald made them before links were bound
+// to a row: kind ('c' confirm, 'u' unsubscribe, 'p' preferences), id
+// (uvarint), expiry (uvarint Unix seconds, 0: never), newsletter, and 16
+// bytes of HMAC-SHA256 under key over those alone.
+func OldFormatToken(key []byte, kind byte, id int64, expires time.Time, newsletter string) string {
+	buf := []byte{kind}
+	buf = binary.AppendUvarint(buf, uint64(id))
+	var exp uint64
+	if !expires.IsZero() {
+		exp = uint64(expires.Unix())
+	}
+	buf = binary.AppendUvarint(buf, exp)
+	buf = append(buf, newsletter...)
+	h := hmac.New(sha256.New, key)
+	h.Write(buf)
+	return base64.RawURLEncoding.EncodeToString(append(buf, h.Sum(nil)[:16]...))
 }
