@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
@@ -169,6 +170,12 @@ func (e *env) openStore() (*Config, *slog.Logger, *sqlite.Store, error) {
 func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
 	st, err := sqlite.Open(ctx, cfg.Store.DSN)
 	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// The store's first start fixes the authority of feed ids to today's
+	// host; later starts keep it, so a move to another domain keeps ids.
+	if _, err := st.FixFeedAuthority(ctx, article.FeedAuthority(cfg.Site.BaseURL)); err != nil {
+		st.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return st, nil
