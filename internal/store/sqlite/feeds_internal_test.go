@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"testing"
@@ -131,5 +132,58 @@ func TestFeedIDBeforeFirstStart(t *testing.T) {
 	got, _ := s.GetArticle(ctx, "early")
 	if got.FeedID != "tag:news.example.org,2026-11-20:/articles/early" {
 		t.Errorf("completed id %q", got.FeedID)
+	}
+}
+
+// TestFeedChanged: which writes move which feed's change time.
+func TestFeedChanged(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	put := func(slug string, draft bool, m int, tags ...string) {
+		t.Helper()
+		a := &article.Article{Slug: slug, Title: slug, Published: t0.AddDate(0, 0, -10), Draft: draft,
+			Source: article.SourceAPI, ContentHash: fmt.Sprint(slug, m, draft, tags)}
+		for _, tg := range tags {
+			a.Tags = append(a.Tags, article.Tag{Name: tg, Slug: tg})
+		}
+		if _, err := s.UpsertArticle(ctx, a, at(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string, want map[string]time.Time) {
+		t.Helper()
+		for feed, w := range want {
+			var tags []string
+			if feed != "" {
+				tags = []string{feed}
+			}
+			got, err := s.FeedChanged(ctx, tags, time.Now())
+			if err != nil || !got.Equal(w) {
+				t.Errorf("%s: feed %q changed %v (%v), want %v", step, feed, got, err, w)
+			}
+		}
+	}
+	put("a", false, 0, "x")
+	put("b", false, 1, "y")
+	check("OK", map[string]time.Time{"": at(1), "x": at(0), "y": at(1)})
+	put("c", true, 2, "x") // a draft is in no feed
+	check("Draft", map[string]time.Time{"": at(1), "x": at(0)})
+	put("a", false, 3, "y") // leaves x for y: both change
+	check("Retag", map[string]time.Time{"": at(3), "x": at(3), "y": at(3)})
+	if err := s.SetRemoved(ctx, "b", true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.FeedChanged(ctx, []string{"y"}, time.Now())
+	if !got.After(at(3)) {
+		t.Errorf("Removed: feed y changed %v, want after %v", got, at(3))
+	}
+	if got, _ := s.FeedChanged(ctx, []string{"x", "y"}, time.Now()); !got.After(at(3)) {
+		t.Errorf("AnyOf: %v, want the latest of x and y", got)
 	}
 }
