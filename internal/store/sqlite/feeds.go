@@ -32,6 +32,8 @@ func feedAuthority(ctx context.Context, q queryer) (string, error) {
 // store's first start) and completes the ids minted before, including those
 // of articles published before ids were stored; later calls return the
 // fixed one whatever they pass, so a move to another domain keeps every id.
+// It also gives a site feed with no articles yet a change time, so an
+// empty feed's Last-Modified is the same on every instance and restart.
 func (s *Store) FixFeedAuthority(ctx context.Context, authority string) (string, error) {
 	if auth, err := feedAuthority(ctx, s.r); err != nil || auth != "" {
 		return auth, err
@@ -49,7 +51,11 @@ func (s *Store) FixFeedAuthority(ctx context.Context, authority string) (string,
 		if auth, err = feedAuthority(ctx, tx); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE articles SET feed_id = 'tag:' || ? || ',' || substr(feed_id, 6) WHERE feed_id LIKE 'tag:,%'`, auth)
+		if _, err = tx.ExecContext(ctx, `UPDATE articles SET feed_id = 'tag:' || ? || ',' || substr(feed_id, 6) WHERE feed_id LIKE 'tag:,%'`, auth); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO feed_changes (feed, changed_at) VALUES ('', ?) ON CONFLICT (feed) DO NOTHING`,
+			micros(time.Now().Truncate(time.Second)))
 		return err
 	})
 	if err != nil {
