@@ -22,6 +22,9 @@ type Source interface {
 	CountArticles(ctx context.Context, q article.Query) (int, error)
 	ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error)
 	GetTag(ctx context.Context, slug string) (article.Tag, error)
+	// FeedChanged is when the feed of any of tags (none: the site feed)
+	// last changed what it lists, as of now; zero if unknown.
+	FeedChanged(ctx context.Context, tags []string, now time.Time) (time.Time, error)
 }
 
 // Options tune the handler; zero values get defaults.
@@ -63,7 +66,7 @@ type Handler struct {
 	site  Site
 	opts  Options
 	base  string
-	start time.Time // the Updated of empty feeds, so they do not change on every Refresh
+	start time.Time // the Updated of feeds the store knows no change of, so they do not change on every Refresh
 
 	main      atomic.Pointer[snapshot]
 	memo      contentMemo
@@ -194,9 +197,13 @@ func (h *Handler) renderMain(ctx context.Context, snap *snapshot, tag string, to
 	if err != nil {
 		return fmt.Errorf("feed: refresh: %w", err)
 	}
+	mod, err := h.changed(ctx, q.Tags, now)
+	if err != nil {
+		return err
+	}
 	for _, f := range Formats() {
 		v := Variant{Format: f, Tag: tag, Limit: h.opts.Items, Page: 1}
-		e, err := h.build(v, snap.tags, items, total)
+		e, err := h.build(v, snap.tags, items, total, mod)
 		if err != nil {
 			return err
 		}
@@ -240,7 +247,8 @@ func (h *Handler) lookup(ctx context.Context, v Variant) (*entry, CacheResult, e
 	if err != nil {
 		return nil, CacheMiss, err
 	}
-	q := article.Query{Now: h.opts.Now(), Tags: tagSlugs(v)}
+	now := h.opts.Now()
+	q := article.Query{Now: now, Tags: tagSlugs(v)}
 	total, err := h.src.CountArticles(ctx, q)
 	if err != nil {
 		return nil, CacheMiss, fmt.Errorf("feed: count: %w", err)
@@ -253,7 +261,11 @@ func (h *Handler) lookup(ctx context.Context, v Variant) (*entry, CacheResult, e
 	if err != nil {
 		return nil, CacheMiss, fmt.Errorf("feed: list: %w", err)
 	}
-	e, err = h.build(v, tags, items, total)
+	mod, err := h.changed(ctx, q.Tags, now)
+	if err != nil {
+		return nil, CacheMiss, err
+	}
+	e, err = h.build(v, tags, items, total, mod)
 	if err != nil {
 		return nil, CacheMiss, err
 	}
@@ -292,8 +304,26 @@ func pageCount(total, limit int) int {
 	return max(1, (total+limit-1)/limit)
 }
 
-// build renders a normalized variant's page and precomputes its responses.
-func (h *Handler) build(v Variant, tags map[string]article.Tag, items []article.Article, total int) (*entry, error) {
+// changed is when the feed of any of tags (none: the site feed) last
+// changed what it lists. That, not the newest article's date, is the
+// feed's Last-Modified, Atom <updated> and RSS <lastBuildDate>: a
+// back-dated article does not move the newest date, and a client sending
+// only If-Modified-Since would never see it. The store keeps it, so a
+// restart does not move it back and every instance agrees.
+func (h *Handler) changed(ctx context.Context, tags []string, now time.Time) (time.Time, error) {
+	mod, err := h.src.FeedChanged(ctx, tags, now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("feed: change time: %w", err)
+	}
+	if mod.IsZero() {
+		mod = h.start
+	}
+	return mod, nil
+}
+
+// build renders a normalized variant's page, last changed at mod, and
+// precomputes its responses.
+func (h *Handler) build(v Variant, tags map[string]article.Tag, items []article.Article, total int, mod time.Time) (*entry, error) {
 	items = visible(items)
 	p := Page{
 		Format:  v.Format,
@@ -324,12 +354,6 @@ func (h *Handler) build(v Variant, tags map[string]article.Tag, items []article.
 		}
 		if v.Page < pages {
 			p.NextURL = v.url(h.base, h.opts.Items, v.Page+1)
-		}
-	}
-	mod := h.start
-	for i := range items {
-		if i == 0 || items[i].Updated.After(mod) {
-			mod = items[i].Updated
 		}
 	}
 	p.Updated = mod

@@ -183,7 +183,7 @@ func (c *renderContext) item(a *article.Article) item {
 	own := c.base + "/articles/" + url.PathEscape(slug)
 	ownURL, _ := url.Parse(own)
 	it := item{
-		id:          c.itemID(slug, a.Published),
+		id:          c.itemID(a, slug),
 		link:        own,
 		title:       cleanText(a.Title),
 		summary:     cleanText(a.Summary),
@@ -218,12 +218,22 @@ func (c *renderContext) item(a *article.Article) item {
 	return it
 }
 
-// itemID is the stable id of an article (RFC 4151 tag URI): it names the
-// site's host, the publication date and the slug, so it survives
-// retitling, re-rendering and a move of the feed URL, and is the same in
-// every format. gorilla/feeds would invent a random urn:uuid per render.
-func (c *renderContext) itemID(slug string, published time.Time) string {
-	return "tag:" + c.host + "," + published.UTC().Format("2006-01-02") + ":/articles/" + url.PathEscape(slug)
+// itemID is the article's stable id (RFC 4151 tag URI), the same in every
+// format: the one the store minted at first publication, whatever the
+// article's date or the site's host are now (docs/ARCHITECTURE.md,
+// "Feeds and caching"). gorilla/feeds would invent a random urn:uuid per render. An
+// article the store has not given one (a pure Render) gets one from the
+// site's host and its first_seen, else published, date; one minted before
+// the store's authority was fixed gets the site's host.
+func (c *renderContext) itemID(a *article.Article, slug string) string {
+	if id := cleanText(a.FeedID); id != "" {
+		return article.CompleteFeedID(id, c.host)
+	}
+	date := a.FirstSeen
+	if date.IsZero() {
+		date = a.Published
+	}
+	return article.FeedID(c.host, date, slug)
 }
 
 // imageType guesses an image's media type from its extension, without

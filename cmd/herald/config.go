@@ -250,6 +250,7 @@ type MetricsConfig struct {
 type LogConfig struct {
 	Format string `yaml:"format"`
 	Level  string `yaml:"level"`
+	Access bool   `yaml:"access"` // one line per request, whatever the level
 }
 
 // DefaultConfig returns the built-in defaults. config.yaml at the
@@ -317,7 +318,7 @@ func DefaultConfig() Config {
 		Embed:   EmbedConfig{AllowedOrigins: []string{"*"}},
 		Admin:   AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}}},
 		Metrics: MetricsConfig{Listen: ""},
-		Log:     LogConfig{Format: "text", Level: "info"},
+		Log:     LogConfig{Format: "text", Level: "info", Access: true},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
@@ -187,6 +188,18 @@ func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	return fixFeedAuthority(ctx, cfg, st)
+}
+
+// fixFeedAuthority: the store's first start fixes the authority of feed ids
+// to today's host; later starts keep it, so a move to another domain keeps
+// ids. Every opener calls it, so a store upgraded to stored ids gets its
+// host from whichever command opens it first.
+func fixFeedAuthority(ctx context.Context, cfg *Config, st *sqlite.Store) (*sqlite.Store, error) {
+	if _, err := st.FixFeedAuthority(ctx, article.FeedAuthority(cfg.Site.BaseURL)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	return st, nil
 }
 
@@ -200,7 +213,7 @@ func openExistingStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return st, nil
+	return fixFeedAuthority(ctx, cfg, st)
 }
 
 func siteLocation(cfg *Config) *time.Location {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,7 +33,7 @@ func cmdServe(e *env, args []string) error {
 		path = "built-in defaults"
 	}
 	log.Info("starting herald", slog.String("config", path))
-	d, err := startDaemon(e.ctx, cfg, log)
+	d, err := startDaemonOut(e.ctx, cfg, log, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -55,6 +56,7 @@ type daemon struct {
 	web    *web.Server
 	digest *digestRunner  // schedules and delivery workers (digest.go)
 	obs    *daemonMetrics // metrics.go
+	access *web.AccessLog // nil: log.access off
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
 }
@@ -77,7 +79,14 @@ func (d *daemon) reload(ctx context.Context) {
 // Addr is the address the daemon listens on.
 func (d *daemon) Addr() string { return d.ln.Addr().String() }
 
+// startDaemon starts serve with its access log (if on) discarded.
 func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, error) {
+	return startDaemonOut(ctx, cfg, log, io.Discard)
+}
+
+// startDaemonOut starts serve, writing the access log (log.access) to
+// accessOut: serve gives it the logger's output, stderr.
+func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOut io.Writer) (*daemon, error) {
 	// Listen first: links may follow the address actually bound (port 0).
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -98,6 +107,9 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return nil, err
 	}
 	d := &daemon{cfg: cfg, log: log, store: st, ln: ln}
+	if cfg.Log.Access {
+		d.access = web.NewAccessLog(accessOut, cfg.Log.Format == "json")
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
@@ -163,6 +175,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		Embed:            embedConfig(cfg),
 		Archive:          st,
 		NewsletterTitles: newsletterTitles(cfg),
+		AccessLog:        d.access,
 	})
 	if err != nil {
 		return fail(err)
@@ -176,6 +189,10 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return bg },
+	}
+	if d.access != nil {
+		// Flushes the access log every second, and once more at shutdown.
+		d.wg.Go(func() { d.access.Run(bg, time.Second) })
 	}
 	d.wg.Add(1)
 	go func() {
@@ -305,6 +322,9 @@ func (d *daemon) Close() error {
 	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
+	if d.access != nil {
+		d.access.Flush() // lines of requests that outlived the grace period
+	}
 	serr := d.store.Close()
 	if herr != nil {
 		return errors.Join(fmt.Errorf("http shutdown: %w", herr), serr)

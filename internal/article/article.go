@@ -68,6 +68,7 @@ type Article struct {
 	SourcePath  string    // for SourceFile: path relative to the content folder
 	ContentHash string    // hash of the source bytes: re-import of an unchanged file changes nothing
 	FirstSeen   time.Time // when the store first held it published (zero until then)
+	FeedID      string    // the id feeds give it, fixed at first publication (see FeedID); "" until then
 }
 
 // Visible reports whether the article is public at time now.

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,11 @@ type Config struct {
 	Metrics http.Handler
 	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
 	Subscribe *SubscribeConfig
+	// AccessLog, if set, gets one line per request (log.access).
+	AccessLog *AccessLog
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (http.trusted_proxies); nil: Subscribe's, if set.
+	TrustedProxies []netip.Prefix
 }
 
 // RequestObserver receives each request once it is served: the pattern
@@ -108,6 +114,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20
+	}
+	if cfg.TrustedProxies == nil && cfg.Subscribe != nil {
+		cfg.TrustedProxies = cfg.Subscribe.TrustedProxies
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ids: newRequestIDs()}
 	if err := s.loadTemplates(); err != nil {

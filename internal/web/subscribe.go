@@ -191,38 +191,62 @@ func (s *Server) handleSubscribePreflight(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// clientIP is the peer's address, or, when the peer is a trusted proxy,
-// the last address in X-Forwarded-For that is not itself a trusted proxy.
+// clientIP is the client's address as text (see clientAddr).
 func (s *Server) clientIP(r *http.Request) string {
+	a, raw := s.clientAddr(r)
+	if !a.IsValid() {
+		return raw
+	}
+	return a.String()
+}
+
+// clientAddr is the peer's address, or, when the peer is a trusted proxy,
+// the last address in X-Forwarded-For that is not itself a trusted proxy;
+// raw is the peer as given when it is not an IP address. It does not
+// allocate: the access log asks it for every request.
+func (s *Server) clientAddr(r *http.Request) (addr netip.Addr, raw string) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
-		return host
+		return netip.Addr{}, host
 	}
 	peer = peer.Unmap()
 	if !s.trusted(peer) {
-		return peer.String()
+		return peer, ""
 	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
+	// Hops from the nearest back, across repeated headers.
+	values := r.Header["X-Forwarded-For"]
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		if v == "" {
+			return peer, "" // an empty hop ends the trusted chain
 		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a.String()
+		for v != "" {
+			hop := v
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				hop, v = v[j+1:], v[:j]
+			} else {
+				v = ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(hop))
+			if err != nil {
+				return peer, ""
+			}
+			a = a.Unmap()
+			if !s.trusted(a) {
+				return a, ""
+			}
+			peer = a
 		}
-		peer = a
 	}
-	return peer.String()
+	return peer, ""
 }
 
 func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.Subscribe.TrustedProxies {
+	for _, p := range s.cfg.TrustedProxies {
 		if p.Contains(a) {
 			return true
 		}

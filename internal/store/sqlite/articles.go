@@ -19,7 +19,7 @@ func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
 const articleCols = `id, slug, title, summary, body, body_html, author_name, author_email,
 	image_url, image_media_path, image_alt, image_width, image_height, link,
-	published, updated, draft, removed, source, source_path, content_hash, first_seen`
+	published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id`
 
 func scanArticle(sc interface{ Scan(...any) error }) (*article.Article, error) {
 	var a article.Article
@@ -28,7 +28,7 @@ func scanArticle(sc interface{ Scan(...any) error }) (*article.Article, error) {
 	var first sql.NullInt64
 	err := sc.Scan(&a.ID, &a.Slug, &a.Title, &a.Summary, &a.Body, &a.BodyHTML, &a.AuthorName, &a.AuthorEmail,
 		&img.URL, &img.MediaPath, &img.Alt, &img.Width, &img.Height, &a.Link,
-		&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first)
+		&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first, &a.FeedID)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +137,7 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 		case err != nil:
 			return fmt.Errorf("sqlite: get %s: %w", a.Slug, err)
 		}
+		var oldTags []string // the feeds old was listed in ('' the site's)
 		if old != nil && createOnly {
 			return fmt.Errorf("article %q already exists: %w", a.Slug, store.ErrConflict)
 		}
@@ -156,6 +157,14 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			}
 		}
 		changed = true
+		if old != nil && visibleAt(old, now) {
+			// Read before writeTags replaces them: a tag the article
+			// leaves changes too.
+			if oldTags, err = tagSlugsOf(ctx, tx, old.ID); err != nil {
+				return err
+			}
+			oldTags = append(oldTags, "")
+		}
 		img := article.Image{}
 		if a.Image != nil {
 			img = *a.Image
@@ -182,14 +191,27 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			}
 			first, a.FirstSeen = micros(fs), fs.UTC()
 		}
+		// The feed id is minted once, at first publication, and kept
+		// whatever later changes (docs/ARCHITECTURE.md, "Feeds and caching").
+		a.FeedID = ""
+		if old != nil {
+			a.FeedID = old.FeedID
+		}
+		if a.FeedID == "" && !a.FirstSeen.IsZero() {
+			auth, err := feedAuthority(ctx, tx)
+			if err != nil {
+				return err
+			}
+			a.FeedID = article.FeedID(auth, a.FirstSeen, a.Slug)
+		}
 		args := []any{a.Slug, a.Title, a.Summary, a.Body, a.BodyHTML, a.AuthorName, a.AuthorEmail,
 			img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
-			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first}
+			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first, a.FeedID}
 		if old == nil {
 			res, err := tx.ExecContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
 				image_url, image_media_path, image_alt, image_width, image_height, link,
-				published, updated, draft, removed, source, source_path, content_hash, first_seen)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return fmt.Errorf("sqlite: insert %s: %w", a.Slug, err)
 			}
@@ -198,13 +220,22 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			a.ID = old.ID
 			if _, err := tx.ExecContext(ctx, `UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, body_html = ?, author_name = ?, author_email = ?,
 				image_url = ?, image_media_path = ?, image_alt = ?, image_width = ?, image_height = ?, link = ?,
-				published = ?, updated = ?, draft = ?, removed = ?, source = ?, source_path = ?, content_hash = ?, first_seen = ?
+				published = ?, updated = ?, draft = ?, removed = ?, source = ?, source_path = ?, content_hash = ?, first_seen = ?, feed_id = ?
 				WHERE id = ?`, append(args, a.ID)...); err != nil {
 				return fmt.Errorf("sqlite: update %s: %w", a.Slug, err)
 			}
 		}
 		a.Removed = false
-		return writeTags(ctx, tx, a)
+		if err := writeTags(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := touchFeeds(ctx, tx, now, oldTags...); err != nil {
+			return err
+		}
+		if visibleAt(a, now) {
+			return touchArticleFeeds(ctx, tx, a.ID, now)
+		}
+		return nil
 	}()
 	return changed, err
 }
@@ -230,6 +261,7 @@ func writeTags(ctx context.Context, tx *sql.Tx, a *article.Article) error {
 
 // SetRemoved marks an article removed (its file is gone) or back.
 func (s *Store) SetRemoved(ctx context.Context, slug string, removed bool) error {
+	now := time.Now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE articles SET removed = ? WHERE slug = ? AND removed <> ?`, removed, slug, removed)
 		if err != nil {
@@ -240,13 +272,21 @@ func (s *Store) SetRemoved(ctx context.Context, slug string, removed bool) error
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE article_tags SET listed = (SELECT draft = 0 AND removed = 0 FROM articles WHERE id = article_id)
 			WHERE article_id = (SELECT id FROM articles WHERE slug = ?)`, slug)
-		return err
+		if err != nil {
+			return fmt.Errorf("sqlite: remove %s: %w", slug, err)
+		}
+		// Its feeds change whichever way it goes, if it is (or was) public.
+		return touchFeedsOf(ctx, tx, slug, now, false)
 	})
 }
 
 // DeleteArticle deletes an article and its tag links.
 func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
+	now := time.Now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := touchFeedsOf(ctx, tx, slug, now, true); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE slug = ?`, slug)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete %s: %w", slug, err)
