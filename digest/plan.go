@@ -46,6 +46,11 @@ func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key s
 		if err != nil {
 			return nil, err
 		}
+		// A digest that cannot be encoded fails here, as a whole, before
+		// anyone is due it.
+		if err := s.checkPreparable(n, run, all); err != nil {
+			return nil, err
+		}
 		web, err := s.comp.compose(n, run, arts, VariantWeb, true)
 		if err != nil {
 			return nil, err
@@ -59,6 +64,22 @@ func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key s
 		slog.String("kind", string(kind)), slog.String("status", string(run.Status)),
 		slog.Int("articles", run.Articles), slog.Int("recipients", run.Recipients))
 	return run, nil
+}
+
+// checkPreparable encodes v as the workers will and checks that it needs
+// no personal value they do not have.
+func (s *Service) checkPreparable(n *Newsletter, run *Run, v *Variant) error {
+	p, err := mail.Prepare(s.message(n, run, v))
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	have := (&runCtx{s: s, run: run, n: n}).values(Claim{}, "")
+	for _, name := range p.Slots() {
+		if _, ok := have[name]; !ok {
+			return fmt.Errorf("prepare: %w %q", mail.ErrMissingValue, name)
+		}
+	}
+	return nil
 }
 
 // Preview renders the digest the newsletter's next run would send now,

@@ -206,7 +206,7 @@ func openAPIDocument(site Site) []byte {
 					"slot":       with(str, "Unique per newsletter: the wall-clock slot in its zone, or manual-/test- keys."),
 					"slot_at":    dateTime,
 					"kind":       obj{"type": "string", "enum": []string{"scheduled", "manual", "test"}},
-					"status":     obj{"type": "string", "enum": []string{"planned", "sending", "paused", "cancelled", "done", "skipped"}},
+					"status":     obj{"type": "string", "enum": []string{"planned", "sending", "paused", "cancelled", "done", "skipped", "failed"}},
 					"subject":    str,
 					"articles":   obj{"type": "integer"},
 					"recipients": with(obj{"type": "integer"}, "Deliveries planned."),
