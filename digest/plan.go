@@ -13,7 +13,8 @@ import (
 
 // PlanSlot plans the scheduled run of a newsletter's slot. A slot already
 // planned (by a restart, another process, a daylight-saving repeat) is
-// ErrAlreadyPlanned.
+// ErrAlreadyPlanned. A digest that cannot be composed is recorded failed
+// and returned with an error wrapping ErrRunFailed.
 func (s *Service) PlanSlot(ctx context.Context, newsletter string, slot time.Time) (*Run, error) {
 	n, err := s.Newsletter(newsletter)
 	if err != nil {
@@ -58,7 +59,7 @@ func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key s
 		return []Variant{*all, *web}, nil
 	})
 	if err != nil {
-		return nil, err
+		return run, err // a failed run is returned with the reason
 	}
 	s.log.Info("digest planned", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("slot", key),
 		slog.String("kind", string(kind)), slog.String("status", string(run.Status)),
