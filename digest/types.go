@@ -62,6 +62,7 @@ type Run struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time // zero until delivery starts
 	FinishedAt time.Time // zero until done
+	Failure    string    // why a failed run failed
 }
 
 // Counts are a run's deliveries by status.

@@ -122,6 +122,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		ReadyChecks: map[string]func(context.Context) error{
 			"store":     st.Ping,
 			"scheduler": d.digest.Running,
+			"delivery":  d.digest.Delivering,
 			"migrations": func(ctx context.Context) error {
 				v, err := st.SchemaVersion(ctx)
 				if err == nil && v != sqlite.LatestVersion() {

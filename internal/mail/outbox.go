@@ -74,6 +74,8 @@ func (o *Outbox) Send(ctx context.Context, env Envelope, raw []byte) error {
 	}
 	path := filepath.Join(o.dir, name+".eml")
 	if err := writeAtomic(o.dir, name+".eml", raw); err != nil {
+		// No envelope without its message: the retry writes both anew.
+		_ = os.Remove(filepath.Join(o.dir, name+".envelope.json"))
 		return err
 	}
 	syncDir(o.dir)

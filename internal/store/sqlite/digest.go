@@ -134,7 +134,8 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 			// deliveries.
 			composeErr = err
 			run.Status = digest.RunFailed
-			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ? WHERE id = ?`, now, id); err != nil {
+			run.Failure = err.Error()
+			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ?, failure = ? WHERE id = ?`, now, run.Failure, id); err != nil {
 				return fmt.Errorf("sqlite: fail run: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM newsletter_articles WHERE run_id = ?`, id); err != nil {
@@ -199,7 +200,7 @@ func (s *Store) advanceState(ctx context.Context, tx *sql.Tx, req digest.PlanReq
 	return nil
 }
 
-const runCols = `id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at, started_at, finished_at`
+const runCols = `id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at, started_at, finished_at, failure`
 
 func scanRun(sc interface{ Scan(...any) error }) (*digest.Run, error) {
 	var r digest.Run
@@ -207,7 +208,7 @@ func scanRun(sc interface{ Scan(...any) error }) (*digest.Run, error) {
 	var started, finished sql.NullInt64
 	var kind, status string
 	if err := sc.Scan(&r.ID, &r.Newsletter, &r.Slot, &slotAt, &kind, &status, &r.Subject, &r.Articles, &r.Recipients,
-		&created, &started, &finished); err != nil {
+		&created, &started, &finished, &r.Failure); err != nil {
 		return nil, err
 	}
 	r.Kind, r.Status = digest.Kind(kind), digest.RunStatus(status)
@@ -570,8 +571,8 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, now time.Time) (bool
 func (s *Store) FailRun(ctx context.Context, runID int64, now time.Time, reason string) (bool, error) {
 	var failed bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ?
-			WHERE id = ? AND status IN ('planned', 'sending', 'paused')`, micros(now), runID)
+		res, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ?, failure = ?
+			WHERE id = ? AND status IN ('planned', 'sending', 'paused')`, micros(now), reason, runID)
 		if err != nil {
 			return fmt.Errorf("sqlite: fail run %d: %w", runID, err)
 		}

@@ -134,7 +134,7 @@ func TestRunFailed(t *testing.T) {
 			t.Fatalf("PlanRun = %+v, %v", run, err)
 		}
 		got, _ := st.GetRun(ctx, run.ID)
-		if got.Status != digest.RunFailed || got.Recipients != 0 {
+		if got.Status != digest.RunFailed || got.Recipients != 0 || got.Failure != "template exploded" {
 			t.Errorf("stored run %+v", got)
 		}
 		if _, err := st.PlanRun(ctx, req, nil); !errors.Is(err, digest.ErrAlreadyPlanned) {

@@ -1,6 +1,7 @@
 -- herald: foreign_keys off
 -- A run whose composition or rendering failed is 'failed' (its articles go
--- with the next run; docs/ARCHITECTURE.md, digest runs). SQLite cannot
+-- with the next run; docs/ARCHITECTURE.md, digest runs), and says why in
+-- failure. SQLite cannot
 -- change a CHECK constraint in place, so digest_runs is rebuilt by SQLite's
 -- documented procedure: with foreign keys off (the directive above) a new
 -- table is filled, the old one dropped and the new one renamed, so the
@@ -25,6 +26,7 @@ CREATE TABLE digest_runs_007 (
     sent_count    INTEGER NOT NULL DEFAULT 0,
     failed_count  INTEGER NOT NULL DEFAULT 0,
     skipped_count INTEGER NOT NULL DEFAULT 0,
+    failure       TEXT    NOT NULL DEFAULT '',  -- why a failed run failed
     UNIQUE (newsletter, slot)
 );
 INSERT INTO digest_runs_007 (id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at,
