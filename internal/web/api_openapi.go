@@ -211,7 +211,7 @@ func openAPIDocument(site Site) []byte {
 					"articles":   obj{"type": "integer"},
 					"recipients": with(obj{"type": "integer"}, "Deliveries planned."),
 					"created_at": dateTime, "started_at": dateTime, "finished_at": dateTime,
-					"failure":    with(str, "Why a failed run failed (composing or rendering the digest); its articles go with the next run."),
+					"failure": with(str, "Why a failed run failed (composing or rendering the digest); its articles go with the next run."),
 					"counts": with(obj{"type": "object", "properties": obj{
 						"planned": obj{"type": "integer"}, "pending": obj{"type": "integer"}, "sending": obj{"type": "integer"},
 						"sent": obj{"type": "integer"}, "failed": obj{"type": "integer"}, "skipped": obj{"type": "integer"},
