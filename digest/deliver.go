@@ -259,6 +259,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 				}
 				return
 			}
+			s.clearFault(&s.storeFault)
 			if len(cs) == 0 {
 				return
 			}
@@ -405,6 +406,9 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 	}
 	p, err := rc.prepare(ctx, key, arts, topics)
 	if err != nil {
+		if ctx.Err() != nil {
+			return buf, release() // shutting down
+		}
 		if errors.Is(err, errStore) {
 			rc.stop(err)
 		} else {

@@ -28,6 +28,7 @@ func (s *Service) record(ctx context.Context, runID int64, outs []Outcome) error
 	err := s.recordHeldLocked(ctx)
 	if err == nil {
 		if err = s.cfg.Store.RecordOutcomes(ctx, runID, outs); err == nil {
+			s.clearFault(&s.storeFault)
 			return nil
 		}
 	}
@@ -45,6 +46,9 @@ func (s *Service) recordHeld(ctx context.Context) error {
 }
 
 func (s *Service) recordHeldLocked(ctx context.Context) error {
+	if len(s.held) == 0 {
+		return nil
+	}
 	for len(s.held) > 0 {
 		b := s.held[0]
 		if err := s.cfg.Store.RecordOutcomes(ctx, b.runID, b.outs); err != nil {

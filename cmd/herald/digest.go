@@ -291,8 +291,11 @@ func cmdDigestSend(e *env, args []string) error {
 		return err
 	}
 	if r, err := st.GetRun(context.WithoutCancel(e.ctx), run.ID); err == nil && r.Status != digest.RunDone {
-		// Paused or cancelled meanwhile (the API, another process).
+		// Paused, cancelled or failed meanwhile (the API, another process).
 		fmt.Fprintf(e.stdout, "run %d %s: %d sent, %d failed, %d skipped, %d open\n", run.ID, r.Status, c.Sent, c.Failed, c.Skipped, c.Open())
+		if r.Status == digest.RunFailed {
+			return fmt.Errorf("digest send: run %d: %w: %s; its articles go with the next run", run.ID, digest.ErrRunFailed, r.Failure)
+		}
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "run %d done: %d sent, %d failed, %d skipped\n", run.ID, c.Sent, c.Failed, c.Skipped)
