@@ -2,6 +2,8 @@ package digest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -40,6 +42,77 @@ const (
 
 // slot is the marker for a personal value.
 func slot(name string) string { return mail.Slot(name) }
+
+// marks are the slot markers of one composition. Composing uses markers
+// with a random key, which no article, name or template can contain, and
+// finish turns them into mail.Slot markers once the text is final,
+// escaping anything in the rest of the text that could read as a marker.
+// So personalisation cannot be triggered from content: a title holding
+// "~HERALD~name~" stays text.
+type marks struct{ prefix string }
+
+func newMarks() marks {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return marks{prefix: "~Z" + hex.EncodeToString(b[:]) + "~"}
+}
+
+func (m marks) slot(name string) string { return m.prefix + name + "~" }
+
+// finish replaces m's markers in s with mail.Slot markers and, in the text
+// between them, breaks every "HERALD" that touches a '~' (or a marker) with
+// brk, so that the only "~HERALD~" sequences left are the markers'.
+func (m marks) finish(s, brk string) string {
+	parts := strings.Split(s, m.prefix)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, p := range parts {
+		if i > 0 {
+			name, rest, ok := strings.Cut(p, "~")
+			if ok && name != "" {
+				b.WriteString(slot(name))
+				p = rest
+			}
+		}
+		b.WriteString(breakMarkers(p, brk))
+	}
+	return b.String()
+}
+
+const markerWord = "HERALD"
+
+// breakMarkers replaces each markerWord in seg that starts or ends seg or
+// has a '~' beside it with brk.
+func breakMarkers(seg, brk string) string {
+	if !strings.Contains(seg, markerWord) {
+		return seg
+	}
+	var b strings.Builder
+	last := 0
+	for from := 0; ; {
+		i := strings.Index(seg[from:], markerWord)
+		if i < 0 {
+			break
+		}
+		i += from
+		j := i + len(markerWord)
+		if i == 0 || seg[i-1] == '~' || j == len(seg) || seg[j] == '~' {
+			b.WriteString(seg[last:i])
+			b.WriteString(brk)
+			last = j
+		}
+		from = j
+	}
+	b.WriteString(seg[last:])
+	return b.String()
+}
+
+// How breakMarkers breaks the word: invisibly, as an entity in HTML and
+// with a word joiner (U+2060) in text.
+const (
+	brkHTML = "HERAL&#68;"
+	brkText = "HERAL\u2060D"
+)
 
 // contentWidth is the width of the digest's content column: 600 px less
 // the padding on both sides.
@@ -162,6 +235,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	for _, a := range arts {
 		d.Articles = append(d.Articles, c.emailArticle(&a, n.Location))
 	}
+	mk := newMarks()
 	subject, err := c.subject(n, d)
 	if err != nil {
 		return nil, err
@@ -169,8 +243,8 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	d.Subject = subject
 	d.Intro = intro(c.site.Title, len(arts), topics)
 	if !web {
-		d.Greeting = slot(SlotGreetingHTML)
-		d.UnsubscribeURL, d.PreferencesURL = slot(SlotUnsubscribeHTML), slot(SlotPreferencesHTML)
+		d.Greeting = mk.slot(SlotGreetingHTML)
+		d.UnsubscribeURL, d.PreferencesURL = mk.slot(SlotUnsubscribeHTML), mk.slot(SlotPreferencesHTML)
 	}
 	var buf bytes.Buffer
 	if err := c.html.Execute(&buf, d); err != nil {
@@ -183,8 +257,8 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	var text string
 	if c.text != nil {
 		if !web {
-			d.Greeting = slot(SlotGreeting)
-			d.UnsubscribeURL, d.PreferencesURL = slot(SlotUnsubscribe), slot(SlotPreferences)
+			d.Greeting = mk.slot(SlotGreeting)
+			d.UnsubscribeURL, d.PreferencesURL = mk.slot(SlotUnsubscribe), mk.slot(SlotPreferences)
 		}
 		buf.Reset()
 		if err := c.text.Execute(&buf, d); err != nil {
@@ -197,10 +271,11 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 			return nil, fmt.Errorf("digest: text from html: %w", err)
 		}
 		// The text part gets the text forms of the personal values.
-		text = strings.NewReplacer(slot(SlotGreetingHTML), slot(SlotGreeting),
-			slot(SlotUnsubscribeHTML), slot(SlotUnsubscribe), slot(SlotPreferencesHTML), slot(SlotPreferences)).Replace(text)
+		text = strings.NewReplacer(mk.slot(SlotGreetingHTML), mk.slot(SlotGreeting),
+			mk.slot(SlotUnsubscribeHTML), mk.slot(SlotUnsubscribe), mk.slot(SlotPreferencesHTML), mk.slot(SlotPreferences)).Replace(text)
 	}
-	return &Variant{Key: key, Subject: subject, HTML: html, Text: normalizeText(text)}, nil
+	return &Variant{Key: key, Subject: mk.finish(subject, brkText), HTML: mk.finish(html, brkHTML),
+		Text: mk.finish(normalizeText(text), brkText)}, nil
 }
 
 // inlineCSS writes the template's CSS into style attributes (go-premailer);

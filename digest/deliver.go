@@ -166,7 +166,51 @@ type runCtx struct {
 
 	mu       sync.Mutex
 	prepared map[string]*mail.Prepared
-	halted   atomic.Bool // paused or cancelled: start nothing more
+	halted   atomic.Bool // paused, cancelled, failed or faulted: start nothing more
+
+	errMu  sync.Mutex
+	fault  error // the first local fault (outbox, store): stop, give rows back
+	failed error // the run failed as a whole (composing or rendering)
+}
+
+// stop halts the run in this process because of a local fault: what is
+// claimed is given back, and work returns the fault.
+func (rc *runCtx) stop(err error) {
+	rc.errMu.Lock()
+	if rc.fault == nil {
+		rc.fault = err
+		rc.s.log.Error("delivery stopped: local failure", slog.String("newsletter", rc.run.Newsletter), slog.Int64("run", rc.run.ID), slog.Any("err", err))
+	}
+	rc.errMu.Unlock()
+	rc.halted.Store(true)
+}
+
+// fail fails the run as a whole: a digest that cannot be composed or
+// rendered would fail every recipient alike, so no recipient is charged
+// with it. The run becomes RunFailed (its articles go with the next run)
+// in every process, and this one stops.
+func (rc *runCtx) fail(ctx context.Context, err error) {
+	rc.errMu.Lock()
+	defer rc.errMu.Unlock()
+	rc.halted.Store(true)
+	if rc.failed != nil {
+		return
+	}
+	rc.failed = fmt.Errorf("run %d of %s: %w: %w", rc.run.ID, rc.run.Newsletter, ErrRunFailed, err)
+	s := rc.s
+	if _, ferr := s.cfg.Store.FailRun(context.WithoutCancel(ctx), rc.run.ID, s.cfg.Now(), err.Error()); ferr != nil {
+		// The store cannot record it: a local fault; the run stays as it
+		// is and the next attempt fails it again.
+		rc.failed = errors.Join(rc.failed, ferr)
+		s.setFault(&s.storeFault, ferr)
+	}
+	s.log.Error("digest run failed", slog.String("newsletter", rc.run.Newsletter), slog.Int64("run", rc.run.ID), slog.Any("err", err))
+}
+
+func (rc *runCtx) err() error {
+	rc.errMu.Lock()
+	defer rc.errMu.Unlock()
+	return errors.Join(rc.failed, rc.fault)
 }
 
 // work sends every delivery of run that is claimable now. It returns the
@@ -176,6 +220,12 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	n, err := s.Newsletter(run.Newsletter)
 	if err != nil {
 		return time.Time{}, err
+	}
+	// Nothing is sent while outcomes of messages already sent are not
+	// recorded: that is what bounds duplicates (README, "Crashes and the
+	// duplicate bound").
+	if err := s.recordHeld(context.WithoutCancel(ctx)); err != nil {
+		return s.cfg.Now().Add(time.Second), fmt.Errorf("not sending until outcomes can be recorded: %w", err)
 	}
 	if run.Status == RunPlanned {
 		if err := s.cfg.Store.StartRun(ctx, run.ID, s.cfg.Now()); err != nil {
@@ -193,7 +243,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	claimN := claimSize(s.cfg.Rate, s.cfg.Lease, s.cfg.Workers)
 	jobs := make(chan job, claimN)
 	results := make(chan Outcome, s.cfg.Workers)
-	var claimErr, recErr error
+	var claimErr error
 
 	// Claimer: leases batches while workers keep up.
 	claimDone := make(chan struct{})
@@ -205,9 +255,11 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 			if err != nil {
 				if ctx.Err() == nil {
 					claimErr = err
+					s.setFault(&s.storeFault, err)
 				}
 				return
 			}
+			s.clearFault(&s.storeFault)
 			if len(cs) == 0 {
 				return
 			}
@@ -250,10 +302,11 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 		if len(batch) == 0 {
 			return
 		}
-		if err := s.cfg.Store.RecordOutcomes(rec, run.ID, batch); err != nil && recErr == nil {
-			recErr = err
-		}
-		if s.cfg.Progress != nil {
+		if err := s.record(rec, run.ID, batch); err != nil {
+			// Kept to retry (record); sending stops here now, so at most
+			// the messages already in hand or queued go out unrecorded.
+			rc.stop(err)
+		} else if s.cfg.Progress != nil {
 			s.cfg.Progress(run, batch)
 		}
 		batch = batch[:0]
@@ -278,7 +331,7 @@ loop:
 	}
 	flush()
 	<-claimDone
-	if err := errors.Join(claimErr, recErr); err != nil {
+	if err := errors.Join(claimErr, rc.err()); err != nil {
 		return s.cfg.Now().Add(s.cfg.Lease), err
 	}
 	if ctx.Err() != nil {
@@ -347,16 +400,37 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 		o.Status, o.Reply, o.At = DeliverySkipped, "no article matches the subscriber's topics", s.cfg.Now()
 		return buf, o
 	}
+	release := func() Outcome {
+		o.Status, o.Release, o.At = DeliveryPending, true, s.cfg.Now()
+		return o
+	}
 	p, err := rc.prepare(ctx, key, arts, topics)
 	if err != nil {
-		// Composition failed: not the recipient's fault, retry later.
-		return buf, rc.retry(o, c, fmt.Sprintf("compose: %v", err), BounceNone)
+		if ctx.Err() != nil {
+			return buf, release() // shutting down
+		}
+		if errors.Is(err, errStore) {
+			rc.stop(err)
+		} else {
+			rc.fail(ctx, fmt.Errorf("compose: %w", err))
+		}
+		return buf, release()
 	}
 	o.MessageID = messageID(rc.run.ID, c.SubscriberID, s.from(rc.n).Email)
 	buf, err = p.Render(buf, rc.values(c, o.MessageID))
 	if err != nil {
+		if !errors.Is(err, mail.ErrBadValue) {
+			// The digest itself does not render: every recipient would fail.
+			rc.fail(ctx, fmt.Errorf("render: %w", err))
+			return buf, release()
+		}
+		// This recipient's own address or name is unusable.
 		o.Status, o.Reply, o.At = DeliveryFailed, err.Error(), s.cfg.Now()
 		return buf, o
+	}
+	if rc.halted.Load() {
+		// Another worker just stopped or failed the run.
+		return buf, release()
 	}
 	env := mail.Envelope{From: s.envelopeFrom(rc.n), To: []string{c.Email}}
 	// The send is not cut short by shutdown: the message in hand finishes.
@@ -366,6 +440,13 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 	switch {
 	case err == nil:
 		o.Status, o.Reply = DeliverySent, "250 accepted"
+		s.clearFault(&s.sendFault)
+	case errors.Is(err, mail.ErrLocal):
+		// This machine failed (a full disk), not the message: give the row
+		// back unused and stop; every other message would fail alike.
+		s.setFault(&s.sendFault, err)
+		rc.stop(err)
+		o.Status, o.Release = DeliveryPending, true
 	case mail.IsPermanent(err):
 		errors.As(err, &se)
 		o.Status, o.Reply, o.Bounce = DeliveryFailed, reply(err), bounceOf(se)
@@ -495,7 +576,7 @@ func (rc *runCtx) prepare(ctx context.Context, key string, arts []article.Articl
 	s := rc.s
 	v, found, err := s.cfg.Store.Variant(ctx, rc.run.ID, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errStore, err)
 	}
 	if !found {
 		if s.comp == nil {
@@ -506,7 +587,7 @@ func (rc *runCtx) prepare(ctx context.Context, key string, arts []article.Articl
 			return nil, err
 		}
 		if v, err = s.cfg.Store.PutVariant(ctx, rc.run.ID, *v); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errStore, err)
 		}
 	}
 	p, err := mail.Prepare(s.message(rc.n, rc.run, v))

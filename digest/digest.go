@@ -83,6 +83,12 @@ type Service struct {
 	wake      chan struct{}
 	scheduled map[string]cron.Schedule
 	working   map[*runCtx]struct{} // runs this process is delivering now
+
+	// Local faults (Healthy) and outcomes sent but not yet recorded.
+	faultMu               sync.Mutex
+	sendFault, storeFault error
+	recMu                 sync.Mutex
+	held                  []heldBatch
 }
 
 // New checks cfg (schedules, templates) and returns a Service.

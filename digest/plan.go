@@ -13,7 +13,8 @@ import (
 
 // PlanSlot plans the scheduled run of a newsletter's slot. A slot already
 // planned (by a restart, another process, a daylight-saving repeat) is
-// ErrAlreadyPlanned.
+// ErrAlreadyPlanned. A digest that cannot be composed is recorded failed
+// and returned with an error wrapping ErrRunFailed.
 func (s *Service) PlanSlot(ctx context.Context, newsletter string, slot time.Time) (*Run, error) {
 	n, err := s.Newsletter(newsletter)
 	if err != nil {
@@ -46,6 +47,11 @@ func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key s
 		if err != nil {
 			return nil, err
 		}
+		// A digest that cannot be encoded fails here, as a whole, before
+		// anyone is due it.
+		if err := s.checkPreparable(n, run, all); err != nil {
+			return nil, err
+		}
 		web, err := s.comp.compose(n, run, arts, VariantWeb, true)
 		if err != nil {
 			return nil, err
@@ -53,12 +59,28 @@ func (s *Service) plan(ctx context.Context, n *Newsletter, slot time.Time, key s
 		return []Variant{*all, *web}, nil
 	})
 	if err != nil {
-		return nil, err
+		return run, err // a failed run is returned with the reason
 	}
 	s.log.Info("digest planned", slog.String("newsletter", n.ID), slog.Int64("run", run.ID), slog.String("slot", key),
 		slog.String("kind", string(kind)), slog.String("status", string(run.Status)),
 		slog.Int("articles", run.Articles), slog.Int("recipients", run.Recipients))
 	return run, nil
+}
+
+// checkPreparable encodes v as the workers will and checks that it needs
+// no personal value they do not have.
+func (s *Service) checkPreparable(n *Newsletter, run *Run, v *Variant) error {
+	p, err := mail.Prepare(s.message(n, run, v))
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	have := (&runCtx{s: s, run: run, n: n}).values(Claim{}, "")
+	for _, name := range p.Slots() {
+		if _, ok := have[name]; !ok {
+			return fmt.Errorf("prepare: %w %q", mail.ErrMissingValue, name)
+		}
+	}
+	return nil
 }
 
 // Preview renders the digest the newsletter's next run would send now,

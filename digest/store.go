@@ -69,6 +69,9 @@ type PlanStore interface {
 	// one pending delivery per active subscriber of the newsletter in one
 	// INSERT … SELECT. A run without articles (and not SendIfEmpty) is
 	// recorded skipped. Test runs change no window and get no deliveries.
+	// When compose fails the run is recorded failed (no deliveries, its
+	// articles left for the next run, its slot used) and returned with an
+	// error wrapping ErrRunFailed and compose's error.
 	PlanRun(ctx context.Context, req PlanRequest, compose ComposeFunc) (*Run, error)
 }
 
@@ -93,6 +96,11 @@ type DeliveryStore interface {
 	NextDue(ctx context.Context, runID int64) (t time.Time, ok bool, err error)
 	// FinishRun marks the run done if every delivery is settled.
 	FinishRun(ctx context.Context, runID int64, now time.Time) (done bool, err error)
+	// FailRun marks a planned, sending or paused run failed, settling its
+	// open deliveries as skipped with the reason and releasing its
+	// articles to the next run, in one transaction; failed is false when
+	// the run was not in one of those statuses.
+	FailRun(ctx context.Context, runID int64, now time.Time, reason string) (failed bool, err error)
 	// Variant returns a stored variant; found is false if none.
 	Variant(ctx context.Context, runID int64, key string) (v *Variant, found bool, err error)
 	// PutVariant keeps a variant unless one with its key exists, and

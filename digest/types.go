@@ -32,6 +32,9 @@ const (
 	RunCancelled RunStatus = "cancelled"
 	RunDone      RunStatus = "done"
 	RunSkipped   RunStatus = "skipped" // nothing to send and not send_if_empty
+	// RunFailed: composing or rendering the digest failed; nothing more
+	// is sent, its articles go with the next run, its slot stays used.
+	RunFailed RunStatus = "failed"
 )
 
 // DeliveryStatus is where one recipient's message stands.
@@ -59,6 +62,7 @@ type Run struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time // zero until delivery starts
 	FinishedAt time.Time // zero until done
+	Failure    string    // why a failed run failed
 }
 
 // Counts are a run's deliveries by status.
@@ -146,6 +150,10 @@ type DeliveryRow struct {
 // ErrAlreadyPlanned: the slot has a run already (another process, a
 // restart, or a daylight-saving repeat planned it).
 var ErrAlreadyPlanned = errors.New("digest: slot already planned")
+
+// ErrRunFailed: the run could not be composed or rendered and is now
+// failed as a whole (RunFailed).
+var ErrRunFailed = errors.New("digest: run failed")
 
 // ErrRunState: the run's status does not allow the change asked for (a
 // done run cannot be paused or cancelled, only a paused one resumed).

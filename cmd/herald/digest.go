@@ -282,18 +282,26 @@ func cmdDigestSend(e *env, args []string) error {
 	err = svc.DeliverRun(e.ctx, run.ID)
 	finish()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
 			return fmt.Errorf("digest send: stopped; run %d resumes with the next `herald serve` or `digest send`", run.ID)
+		case errors.Is(err, digest.ErrRunFailed):
+			return fmt.Errorf("digest send: %w; its articles go with the next run", err)
 		}
-		return fmt.Errorf("digest send: %w", err)
+		// A local fault (a full outbox disk, the store): nothing was
+		// settled because of it; the rest of the run waits.
+		return fmt.Errorf("digest send: run %d stopped, its undelivered messages stay pending for `herald serve`: %w", run.ID, err)
 	}
 	c, err := st.RunCounts(context.WithoutCancel(e.ctx), run.ID)
 	if err != nil {
 		return err
 	}
 	if r, err := st.GetRun(context.WithoutCancel(e.ctx), run.ID); err == nil && r.Status != digest.RunDone {
-		// Paused or cancelled meanwhile (the API, another process).
+		// Paused, cancelled or failed meanwhile (the API, another process).
 		fmt.Fprintf(e.stdout, "run %d %s: %d sent, %d failed, %d skipped, %d open\n", run.ID, r.Status, c.Sent, c.Failed, c.Skipped, c.Open())
+		if r.Status == digest.RunFailed {
+			return fmt.Errorf("digest send: run %d: %w: %s; its articles go with the next run", run.ID, digest.ErrRunFailed, r.Failure)
+		}
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "run %d done: %d sent, %d failed, %d skipped\n", run.ID, c.Sent, c.Failed, c.Skipped)
@@ -395,6 +403,9 @@ func cmdDigestStatus(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "run %d of %s, slot %s (%s): %s, subject %q\n", r.ID, r.Newsletter, r.Slot, r.Kind, r.Status, r.Subject)
+	if r.Status == digest.RunFailed {
+		fmt.Fprintf(e.stdout, "failed: %s (its articles go with the next run)\n", r.Failure)
+	}
 	fmt.Fprintf(e.stdout, "planned %d, sent %d, failed %d, skipped %d, pending %d\n", r.Recipients, c.Sent, c.Failed, c.Skipped, c.Open())
 	fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tMESSAGE-ID\tREPLY")
 	err = st.Deliveries(e.ctx, r.ID, func(d digest.DeliveryRow) error {
@@ -470,6 +481,16 @@ func (r *digestRunner) Running(context.Context) error {
 		return errors.New("the digest scheduler or delivery workers are not running")
 	}
 	return nil
+}
+
+// Delivering says whether delivery works (a /readyz check): it reports a
+// local fault, the outbox failing to write or the store failing to record
+// outcomes, until sending and recording work again.
+func (r *digestRunner) Delivering(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	return r.svc.Healthy(ctx)
 }
 
 // Close stops the scheduler, waits for the workers to record the messages

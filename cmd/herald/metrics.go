@@ -85,6 +85,9 @@ func storeGauges(st *sqlite.Store) []metrics.Gauge {
 				n, err := st.QueueDepth(ctx)
 				return map[string]float64{"": float64(n)}, err
 			}},
+		{Name: "digest_runs_failed", Label: "newsletter",
+			Help: "Digest runs that failed as a whole (the digest could not be composed or rendered), by newsletter; their articles went with the next run.",
+			Read: func(ctx context.Context) (map[string]float64, error) { return floats(st.FailedRuns(ctx)) }},
 		{Name: "digest_last_success_timestamp_seconds", Label: "newsletter",
 			Help: "When each newsletter's latest scheduled or manual digest run finished done (Unix time), whichever process sent it.",
 			Read: st.LastDigestSuccess},

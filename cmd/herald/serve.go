@@ -152,6 +152,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		ReadyChecks: map[string]func(context.Context) error{
 			"store":     st.Ping,
 			"scheduler": d.digest.Running,
+			"delivery":  d.digest.Delivering,
 			"migrations": func(ctx context.Context) error {
 				v, err := st.SchemaVersion(ctx)
 				if err == nil && v != sqlite.LatestVersion() {

@@ -1,10 +1,13 @@
 package mail
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -22,6 +25,16 @@ func TestReplyClass(t *testing.T) {
 		}(), "5xx"},
 		{"Wrapped", fmt.Errorf("digest: %w", func() error { se, _ := classify("DATA", &textproto.Error{Code: 554}); return se }()), "5xx"},
 		{"Network", func() error { se, _ := classify("MAIL FROM", io.EOF); return se }(), "network"},
+		{"Local", func() error {
+			// The outbox's folder vanished: a failure of this machine.
+			dir := filepath.Join(t.TempDir(), "outbox")
+			o, err := NewOutbox(dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.RemoveAll(dir)
+			return o.Send(context.Background(), Envelope{From: "a@example.org", To: []string{"b@example.org"}}, []byte("x"))
+		}(), "local"},
 		{"ErrClosed", ErrClosed, "error"},
 		{"ErrEnvelope", errors.New("mail: envelope has no recipients"), "error"},
 	}

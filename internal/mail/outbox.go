@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,13 @@ import (
 	"strings"
 	"time"
 )
+
+// ErrLocal marks a failure of this machine rather than of the message or
+// the recipient: the outbox could not be written (a full or read-only
+// disk). Retrying the same message later can succeed, and every other
+// message would fail alike until it is fixed, so a sender stops instead of
+// settling messages as failed.
+var ErrLocal = errors.New("mail: local I/O failure")
 
 // Outbox writes each message as an .eml file instead of sending it: the
 // default transport, so a fresh install never mails anyone by accident and
@@ -38,7 +46,7 @@ func NewOutbox(dir string, log *slog.Logger) (*Outbox, error) {
 		return nil, fmt.Errorf("mail: outbox: empty directory")
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("mail: outbox: %w", err)
+		return nil, fmt.Errorf("mail: outbox: %w: %w", ErrLocal, err)
 	}
 	return &Outbox{dir: dir, log: log}, nil
 }
@@ -66,6 +74,8 @@ func (o *Outbox) Send(ctx context.Context, env Envelope, raw []byte) error {
 	}
 	path := filepath.Join(o.dir, name+".eml")
 	if err := writeAtomic(o.dir, name+".eml", raw); err != nil {
+		// No envelope without its message: the retry writes both anew.
+		_ = os.Remove(filepath.Join(o.dir, name+".envelope.json"))
 		return err
 	}
 	syncDir(o.dir)
@@ -76,7 +86,14 @@ func (o *Outbox) Send(ctx context.Context, env Envelope, raw []byte) error {
 // Close does nothing: every Send is complete on disk when it returns.
 func (o *Outbox) Close() error { return nil }
 
+// writeAtomic writes data to dir/name; every error it returns wraps
+// ErrLocal.
 func writeAtomic(dir, name string, data []byte) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrLocal, err)
+		}
+	}()
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
 		return fmt.Errorf("mail: outbox: %w", err)

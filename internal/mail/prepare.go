@@ -275,6 +275,12 @@ func (b *segBuilder) wrapQP(s string, col int) int {
 // ErrMissingValue reports a slot without a value in Render.
 var ErrMissingValue = errors.New("mail: missing slot value")
 
+// ErrBadValue reports a value Render cannot use: it holds CR, LF or NUL,
+// is not valid UTF-8, or makes an invalid To address. It is the value's
+// fault (one recipient's data), unlike the other Render errors, which are
+// the prepared message's and would fail every recipient alike.
+var ErrBadValue = errors.New("mail: unusable slot value")
+
 // Render appends one recipient's message to dst and returns it. values maps
 // slot names to plain (unencoded) text; Render encodes each for where its
 // slot sits: quoted-printable in bodies, an RFC 2047 word for a non-ASCII To
@@ -288,10 +294,10 @@ func (p *Prepared) Render(dst []byte, values map[string]string) ([]byte, error) 
 			return dst, fmt.Errorf("%w %q", ErrMissingValue, name)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
-			return dst, fmt.Errorf("mail: slot %q: %w", name, ErrHeaderInjection)
+			return dst, fmt.Errorf("mail: slot %q: %w: %w", name, ErrBadValue, ErrHeaderInjection)
 		}
 		if !utf8.ValidString(v) {
-			return dst, fmt.Errorf("mail: slot %q: not valid UTF-8", name)
+			return dst, fmt.Errorf("mail: slot %q: %w: not valid UTF-8", name, ErrBadValue)
 		}
 		extra += len(v)
 	}
@@ -323,11 +329,11 @@ func (p *Prepared) Render(dst []byte, values map[string]string) ([]byte, error) 
 func (p *Prepared) appendTo(dst []byte, values map[string]string) ([]byte, error) {
 	email := p.toEmail.expand(values)
 	if err := checkEmail("To", email); err != nil {
-		return dst, err
+		return dst, fmt.Errorf("%w: %w", ErrBadValue, err)
 	}
 	a := Address{Name: p.toName.expand(values), Email: email}
 	if err := checkName("To name", a.Name); err != nil {
-		return dst, err
+		return dst, fmt.Errorf("%w: %w", ErrBadValue, err)
 	}
 	return appendFolded(dst, "To", a.String()), nil
 }

@@ -16,7 +16,7 @@ func newMailSeries(reg prometheus.Registerer) *mailSeries {
 	s := &mailSeries{
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: "mail", Name: "sends_total",
-			Help: "Messages handed to the mail transport, by transport (smtp, outbox) and reply class (2xx, 4xx, 5xx, network, error).",
+			Help: "Messages handed to the mail transport, by transport (smtp, outbox) and reply class (2xx, 4xx, 5xx, network, local, error).",
 		}, []string{"transport", "class"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Subsystem: "mail", Name: "send_duration_seconds",

@@ -56,6 +56,7 @@ type apiRun struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Failure    string     `json:"failure,omitempty"`
 	Counts     *apiCounts `json:"counts,omitempty"`
 }
 
@@ -101,7 +102,7 @@ func timePtr(t time.Time) *time.Time {
 func runJSON(r *digest.Run, c *digest.Counts) apiRun {
 	out := apiRun{ID: r.ID, Newsletter: r.Newsletter, Slot: r.Slot, SlotAt: r.SlotAt, Kind: string(r.Kind), Status: string(r.Status),
 		Subject: r.Subject, Articles: r.Articles, Recipients: r.Recipients, CreatedAt: r.CreatedAt,
-		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt)}
+		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), Failure: r.Failure}
 	if c != nil {
 		out.Counts = &apiCounts{Planned: c.Planned, Pending: c.Pending, Sending: c.Sending, Sent: c.Sent, Failed: c.Failed, Skipped: c.Skipped}
 	}

@@ -206,11 +206,12 @@ func openAPIDocument(site Site) []byte {
 					"slot":       with(str, "Unique per newsletter: the wall-clock slot in its zone, or manual-/test- keys."),
 					"slot_at":    dateTime,
 					"kind":       obj{"type": "string", "enum": []string{"scheduled", "manual", "test"}},
-					"status":     obj{"type": "string", "enum": []string{"planned", "sending", "paused", "cancelled", "done", "skipped"}},
+					"status":     obj{"type": "string", "enum": []string{"planned", "sending", "paused", "cancelled", "done", "skipped", "failed"}},
 					"subject":    str,
 					"articles":   obj{"type": "integer"},
 					"recipients": with(obj{"type": "integer"}, "Deliveries planned."),
 					"created_at": dateTime, "started_at": dateTime, "finished_at": dateTime,
+					"failure": with(str, "Why a failed run failed (composing or rendering the digest); its articles go with the next run."),
 					"counts": with(obj{"type": "object", "properties": obj{
 						"planned": obj{"type": "integer"}, "pending": obj{"type": "integer"}, "sending": obj{"type": "integer"},
 						"sent": obj{"type": "integer"}, "failed": obj{"type": "integer"}, "skipped": obj{"type": "integer"},

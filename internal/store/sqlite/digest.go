@@ -79,7 +79,9 @@ func selectArticles(ctx context.Context, q queryer, sel digest.Selection, horizo
 // PlanRun plans a run in one transaction (see digest.PlanStore).
 func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose digest.ComposeFunc) (*digest.Run, error) {
 	var run *digest.Run
+	var composeErr error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		composeErr = nil
 		st, ok, err := newsletterState(ctx, tx, req.Newsletter)
 		if err != nil {
 			return err
@@ -128,7 +130,19 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		}
 		vs, err := compose(run, arts)
 		if err != nil {
-			return err
+			// The run fails as a whole: recorded failed so its slot is not
+			// planned again, its articles left for the next run, and no
+			// deliveries.
+			composeErr = err
+			run.Status = digest.RunFailed
+			run.Failure = err.Error()
+			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ?, failure = ? WHERE id = ?`, now, run.Failure, id); err != nil {
+				return fmt.Errorf("sqlite: fail run: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM newsletter_articles WHERE run_id = ?`, id); err != nil {
+				return fmt.Errorf("sqlite: fail run: %w", err)
+			}
+			return s.advanceState(ctx, tx, req, ok, horizon)
 		}
 		for _, v := range vs {
 			if v.Key == digest.VariantAll {
@@ -159,6 +173,9 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 	if err != nil {
 		return nil, err
 	}
+	if composeErr != nil {
+		return run, fmt.Errorf("run %d of %s: %w: %w", run.ID, req.Newsletter, digest.ErrRunFailed, composeErr)
+	}
 	return run, nil
 }
 
@@ -184,7 +201,7 @@ func (s *Store) advanceState(ctx context.Context, tx *sql.Tx, req digest.PlanReq
 	return nil
 }
 
-const runCols = `id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at, started_at, finished_at`
+const runCols = `id, newsletter, slot, slot_at, kind, status, subject, articles, recipients, created_at, started_at, finished_at, failure`
 
 func scanRun(sc interface{ Scan(...any) error }) (*digest.Run, error) {
 	var r digest.Run
@@ -192,7 +209,7 @@ func scanRun(sc interface{ Scan(...any) error }) (*digest.Run, error) {
 	var started, finished sql.NullInt64
 	var kind, status string
 	if err := sc.Scan(&r.ID, &r.Newsletter, &r.Slot, &slotAt, &kind, &status, &r.Subject, &r.Articles, &r.Recipients,
-		&created, &started, &finished); err != nil {
+		&created, &started, &finished, &r.Failure); err != nil {
 		return nil, err
 	}
 	r.Kind, r.Status = digest.Kind(kind), digest.RunStatus(status)
@@ -551,6 +568,33 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, now time.Time) (bool
 		return nil
 	})
 	return done, err
+}
+
+// FailRun marks an unfinished run failed (see digest.DeliveryStore): its
+// open deliveries are settled skipped with the reason, and its articles
+// are released to the next run, all in one transaction.
+func (s *Store) FailRun(ctx context.Context, runID int64, now time.Time, reason string) (bool, error) {
+	var failed bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE digest_runs SET status = 'failed', finished_at = ?, failure = ?
+			WHERE id = ? AND status IN ('planned', 'sending', 'paused')`, micros(now), reason, runID)
+		if err != nil {
+			return fmt.Errorf("sqlite: fail run %d: %w", runID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		failed = true
+		if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'skipped', reply = ?, lease_until = 0, sent_at = ?
+			WHERE run_id = ? AND status IN ('pending', 'sending')`, "run failed: "+reason, micros(now), runID); err != nil {
+			return fmt.Errorf("sqlite: fail run %d: %w", runID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM newsletter_articles WHERE run_id = ?`, runID); err != nil {
+			return fmt.Errorf("sqlite: fail run %d: %w", runID, err)
+		}
+		return nil
+	})
+	return failed, err
 }
 
 // Variant returns a stored variant.

@@ -51,6 +51,26 @@ func (s *Store) QueueDepth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// FailedRuns counts, per newsletter, the runs that failed (composing or
+// rendering the digest).
+func (s *Store) FailedRuns(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT newsletter, COUNT(*) FROM digest_runs WHERE status = 'failed' GROUP BY newsletter`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: failed runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var nl string
+		var n int
+		if err := rows.Scan(&nl, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: failed runs: %w", err)
+		}
+		out[nl] = n
+	}
+	return out, rows.Err()
+}
+
 // LastDigestSuccess is, per newsletter, when its latest scheduled or
 // manual run finished done, as Unix seconds.
 func (s *Store) LastDigestSuccess(ctx context.Context) (map[string]float64, error) {

@@ -364,3 +364,44 @@ func TestRestoreUnreadableStore(t *testing.T) {
 	defer st.Close()
 	checkSchema(t, st)
 }
+
+// TestRunIDSequenceSurvives007: migration 007 rebuilds digest_runs after
+// 005 made its ids AUTOINCREMENT; the rebuilt table keeps AUTOINCREMENT
+// and the sequence, so a run id handed out before (even of a run since
+// deleted) is never handed out again.
+func TestRunIDSequenceSurvives007(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "h.db")
+	old, err := OpenAtVersion(ctx, path, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO digest_runs (id, newsletter, slot, slot_at, kind, status, created_at) VALUES (40, 'monthly', 'a', 0, 'manual', 'done', 0)`,
+		`DELETE FROM digest_runs WHERE id = 40`,
+	} {
+		if _, err := old.w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var ddl string
+	if err := st.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE name = 'digest_runs'`).Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "AUTOINCREMENT") {
+		t.Errorf("digest_runs lost AUTOINCREMENT:\n%s", ddl)
+	}
+	var id int64
+	if err := st.w.QueryRowContext(ctx, `INSERT INTO digest_runs (newsletter, slot, slot_at, kind, status, created_at) VALUES ('monthly', 'b', 0, 'manual', 'done', 0) RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if id <= 40 {
+		t.Errorf("new run id %d reuses an id handed out before 007 (want > 40)", id)
+	}
+}

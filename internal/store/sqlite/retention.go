@@ -15,7 +15,7 @@ import (
 func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int64, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id FROM digest_runs
 		WHERE pruned_at IS NULL AND finished_at IS NOT NULL AND finished_at < ?
-		AND status IN ('done', 'cancelled', 'skipped')`, micros(cutoff))
+		AND status IN ('done', 'cancelled', 'skipped', 'failed')`, micros(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune: %w", err)
 	}

@@ -163,23 +163,65 @@ func (s *Store) migrate(ctx context.Context, upto int) error {
 		if err != nil {
 			return err
 		}
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := s.applyMigration(ctx, m, string(body)); err != nil {
 			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
 	}
 	return nil
+}
+
+// fkOffDirective starts a migration that rebuilds a table other tables
+// reference (SQLite's documented procedure for schema changes ALTER TABLE
+// cannot make, such as a CHECK): it runs with foreign keys off, so
+// dropping the old table neither cascades to nor rewrites the references,
+// and commits only if PRAGMA foreign_key_check finds every reference valid.
+const fkOffDirective = "-- herald: foreign_keys off"
+
+// applyMigration runs one migration and records it, in one transaction on
+// one connection.
+func (s *Store) applyMigration(ctx context.Context, m migration, body string) (err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	fkOff := strings.HasPrefix(body, fkOffDirective)
+	if fkOff {
+		// Outside the transaction: inside one the pragma does nothing.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer func() {
+			// The pooled connection must not stay without foreign keys
+			// (Open fails, closing it, if this fails).
+			if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); onErr != nil && err == nil {
+				err = onErr
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return err
+	}
+	if fkOff {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return err
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return errors.New("foreign key check failed; nothing was changed")
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // inTx runs fn in a write transaction.
