@@ -58,8 +58,7 @@ func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mai
 	return subscribe.New(subscribe.Config{
 		BaseURL: cfg.Site.BaseURL, SiteTitle: cfg.Site.Title, SiteAddress: cfg.Site.Address,
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
-		DomainPerHour: cfg.Subscribe.DomainPerHour,
-		StoreIP:       cfg.Subscribe.StoreIP, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
+		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
 		MailAfterAnswer: afterAnswer,
 	})
@@ -101,8 +100,9 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 	}
 	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
 	return svc, func(ctx context.Context) {
-		svc.RunCleanup(ctx, every, time.Minute) // and deferred confirmation mails
-		svc.Wait()                              // confirmation mails still going out after their answers
+		// Deferred confirmation mails are sent every minute.
+		svc.RunCleanup(ctx, every, time.Minute)
+		svc.Wait() // confirmation mails still going out after their answers
 		if err := closeMail(); err != nil {
 			log.Warn("closing the mail transport", slog.Any("err", err))
 		}
