@@ -42,7 +42,7 @@ func newEnv(t testing.TB, base string) *env {
 	e.svc, err = subscribe.New(subscribe.Config{
 		BaseURL: base, SiteTitle: "Herald News", SiteAddress: "Lindholmspiren 5, Göteborg",
 		Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true},
-			{ID: "weekly", Title: "Weekly", Tags: []string{"WP4", "Training", "Cluster Training"}}},
+			{ID: "weekly", Title: "Weekly", Tags: []string{"WP0", "WP1", "WP2", "WP3", "WP4", "WP5", "WP6", "Training", "Cluster Training"}}},
 		ConfirmTTL: 7 * 24 * time.Hour, ResendInterval: time.Hour, StoreIP: true, ConsentText: "I agree.", Welcome: true,
 		Templates: templates.Embedded(), Tokens: subscribe.NewTokens([][]byte{key}), Store: st, Mailer: e.mails, Now: e.clock.Now,
 	})

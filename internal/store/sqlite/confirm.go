@@ -17,14 +17,15 @@ import (
 // in confirm_queue. It is the only write before the answer and the same
 // statement whatever the address's state, so the answer's timing says
 // nothing about it. A request already queued for the address is kept:
-// the first one wins until confirmed.
+// the first one wins until confirmed (the no-op update still writes, as
+// the insert does).
 func (s *Store) QueueSubscription(ctx context.Context, email string, c subscribe.Choice, now time.Time) error {
 	js, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: queue subscription: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO confirm_queue (email, choice, queued_at) VALUES (?, ?, ?)
-		ON CONFLICT (email) DO NOTHING`, email, string(js), micros(now)); err != nil {
+		ON CONFLICT (email) DO UPDATE SET queued_at = confirm_queue.queued_at`, email, string(js), micros(now)); err != nil {
 		return fmt.Errorf("sqlite: queue subscription: %w", err)
 	}
 	return nil
