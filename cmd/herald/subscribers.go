@@ -100,8 +100,9 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 	}
 	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
 	return svc, func(ctx context.Context) {
-		// Deferred confirmation mails are sent every minute.
-		svc.RunCleanup(ctx, every, time.Minute)
+		// Confirmation mails a guard held back are sent soon after it
+		// allows them: checked every quarter resend_interval (1s to 1m).
+		svc.RunCleanup(ctx, every, min(time.Minute, max(time.Second, cfg.Subscribe.ResendInterval.D()/4)))
 		svc.Wait() // confirmation mails still going out after their answers
 		if err := closeMail(); err != nil {
 			log.Warn("closing the mail transport", slog.Any("err", err))
