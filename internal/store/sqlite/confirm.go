@@ -87,11 +87,16 @@ func (s *Store) TakeConfirmations(ctx context.Context, email string, lim subscri
 				continue
 			}
 			ok, err := confirmAllowed(ctx, tx, sub, lim, now)
-			if err != nil || !ok {
-				if err != nil {
-					return err
+			if err != nil {
+				return err
+			}
+			if !ok { // deferred: stays queued, recorded
+				if !r.applied {
+					if _, err := tx.ExecContext(ctx, `UPDATE confirm_queue SET applied = 1 WHERE email = ?`, r.email); err != nil {
+						return fmt.Errorf("sqlite: confirm queue: %w", err)
+					}
 				}
-				continue // deferred: stays queued
+				continue
 			}
 			mb := subscribe.Mailbox(sub.Email)
 			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET confirm_sent_at = ?, updated_at = ? WHERE id = ?`, micros(now), micros(now), sub.ID); err != nil {
@@ -115,22 +120,16 @@ func (s *Store) TakeConfirmations(ctx context.Context, email string, lim subscri
 	return out, err
 }
 
-// takeOne records a queued request the first time it is seen and reports
-// whether its address still wants a confirmation mail.
+// takeOne records a queued request the first time it is seen (the caller
+// marks it applied if it stays queued) and reports whether its address
+// still wants a confirmation mail.
 func takeOne(ctx context.Context, tx *sql.Tx, r queued, now time.Time) (*subscribe.Subscriber, bool, error) {
 	if !r.applied {
 		var c subscribe.Choice
 		if err := json.Unmarshal([]byte(r.choice), &c); err != nil {
 			return nil, false, nil // unreadable: nothing to do but drop it
 		}
-		sub, want, err := recordRequest(ctx, tx, r.email, c, now)
-		if err != nil || !want {
-			return sub, false, err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE confirm_queue SET applied = 1 WHERE email = ?`, r.email); err != nil {
-			return nil, false, fmt.Errorf("sqlite: confirm queue: %w", err)
-		}
-		return sub, true, nil
+		return recordRequest(ctx, tx, r.email, c, now)
 	}
 	sub, err := getSubscriber(ctx, tx, `email = ?`, r.email)
 	if errors.Is(err, store.ErrNotFound) {
