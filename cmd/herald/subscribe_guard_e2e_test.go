@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,5 +46,20 @@ func TestDeferredConfirmations(t *testing.T) {
 	slices.Sort(got)
 	if want := []string{"<victim+1@example.org>", "<victim+2@example.org>", "<victim@example.org>"}; !slices.Equal(got, want) {
 		t.Fatalf("mails to %q, want %q", got, want)
+	}
+}
+
+// TestImportUnknownTag: `subscribers import` names the row of a topic tag
+// no article and no newsletter has, and leaves that row out. Before, the
+// row was imported and its subscriber's digests were all skipped.
+func TestImportUnknownTag(t *testing.T) {
+	env, dir := testEnv(t)
+	csvPath := filepath.Join(dir, "people.csv")
+	if err := os.WriteFile(csvPath, []byte("email,tags\nok@example.org,\nbad@example.org,ghost-topic\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, env, "subscribers", "import", "--confirmed", csvPath)
+	if code == 0 || !strings.Contains(errs, `3: unknown topic tag "ghost-topic"`) || !strings.Contains(out, "1 added") {
+		t.Fatalf("import: %d %q %q", code, out, errs)
 	}
 }

@@ -67,3 +67,25 @@ func TestSubscribeMailBombing(t *testing.T) {
 		t.Fatalf("88-character name: %d, want 400", resp.StatusCode)
 	}
 }
+
+// TestSubscribeUnknownTag: a tag no article and no newsletter has is
+// refused with a message naming it (form and JSON), so a subscriber
+// cannot end up with digests that are all skipped. Before, it was stored.
+func TestSubscribeUnknownTag(t *testing.T) {
+	s := newSite(t, siteOpts{})
+	resp, body := s.postForm(t, "/subscribe", url.Values{"email": {"t@example.org"}, "tag": {"wp4", "ghost-topic"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "Unknown topic tag &#34;ghost-topic&#34;") || !strings.Contains(body, `id="subscribe-email"`) {
+		t.Fatalf("form: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = s.do(t, "POST", "/subscribe", strings.NewReader(`{"email":"t@example.org","tags":["ghost-topic"]}`), "Content-Type", "application/json")
+	if resp.StatusCode != 400 || !strings.Contains(body, `Unknown topic tag \"ghost-topic\"`) {
+		t.Fatalf("JSON: %d %s", resp.StatusCode, body)
+	}
+	if _, err := s.st.SubscriberByEmail(context.Background(), "t@example.org"); err == nil || len(s.mails.Mails()) != 0 {
+		t.Fatal("a request with an unknown tag was stored or mailed")
+	}
+	resp, _ = s.postForm(t, "/subscribe", url.Values{"email": {"t@example.org"}, "tag": {"WP4"}}) // a newsletter's tag
+	if resp.StatusCode != 200 {
+		t.Fatalf("known tag: %d", resp.StatusCode)
+	}
+}
