@@ -25,3 +25,4 @@ CREATE TABLE confirm_domain_sends (
     sent_at INTEGER NOT NULL
 );
 CREATE INDEX confirm_domain_sends_domain ON confirm_domain_sends (domain, sent_at);
+CREATE INDEX confirm_domain_sends_time ON confirm_domain_sends (sent_at); -- the pruning
