@@ -18,7 +18,7 @@ trap cleanup EXIT
 go build -o "$tmp/herald" ./cmd/herald
 export HERALD_STORE_DSN="$tmp/h.db" HERALD_MAIL_OUTBOX_DIR="$tmp/outbox" HERALD_CONTENT_DIR="$tmp/none" \
   HERALD_HTTP_LISTEN="127.0.0.1:$PORT" HERALD_SITE_BASE_URL="http://127.0.0.1:$PORT" \
-  HERALD_SUBSCRIBE_RATE_PER_MINUTE=100000000 HERALD_LOG_LEVEL=warn
+  HERALD_SUBSCRIBE_RATE_PER_MINUTE=100000000 HERALD_SUBSCRIBE_DOMAIN_PER_HOUR=0 HERALD_LOG_LEVEL=warn
 "$tmp/herald" serve 2>"$tmp/serve.log" &
 pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

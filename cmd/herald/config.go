@@ -179,6 +179,7 @@ type SubscribeConfig struct {
 	ConfirmTTL     Duration `yaml:"confirm_ttl"`
 	ResendInterval Duration `yaml:"resend_interval"`
 	RatePerMinute  int      `yaml:"rate_per_minute"`
+	DomainPerHour  int      `yaml:"domain_per_hour"`
 	StoreIP        bool     `yaml:"store_ip"`
 	ConsentText    string   `yaml:"consent_text"`
 	Welcome        bool     `yaml:"welcome"`
@@ -292,6 +293,7 @@ func DefaultConfig() Config {
 			ConfirmTTL:     Duration(7 * 24 * time.Hour),
 			ResendInterval: Duration(time.Hour),
 			RatePerMinute:  10,
+			DomainPerHour:  30,
 			StoreIP:        true,
 			ConsentText:    "I agree to receive the newsletters I have chosen by email. I can unsubscribe at any time with the link in every message.",
 			Welcome:        true,
@@ -869,6 +871,9 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if c.Subscribe.RatePerMinute < 0 {
 		bad("subscribe.rate_per_minute", "must not be negative")
+	}
+	if c.Subscribe.DomainPerHour < 0 {
+		bad("subscribe.domain_per_hour", "must not be negative")
 	}
 	if c.Digest.Lease <= 0 {
 		bad("digest.lease", "must be positive")

@@ -54,12 +54,12 @@ func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mai
 	}
 	var nls []subscribe.Newsletter
 	for _, n := range cfg.Newsletters {
-		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default})
+		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default, Tags: n.Tags})
 	}
 	return subscribe.New(subscribe.Config{
 		BaseURL: cfg.Site.BaseURL, SiteTitle: cfg.Site.Title, SiteAddress: cfg.Site.Address,
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
-		StoreIP: cfg.Subscribe.StoreIP, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
+		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
 		MailAfterAnswer: afterAnswer,
 	})
@@ -101,7 +101,9 @@ func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *s
 	}
 	every := min(time.Hour, max(cfg.Subscribe.ConfirmTTL.D()/4, time.Minute))
 	return svc, func(ctx context.Context) {
-		svc.RunCleanup(ctx, every)
+		// Confirmation mails a guard held back are sent soon after it
+		// allows them: checked every quarter resend_interval (1s to 1m).
+		svc.RunCleanup(ctx, every, min(time.Minute, max(time.Second, cfg.Subscribe.ResendInterval.D()/4)))
 		svc.Wait() // confirmation mails still going out after their answers
 		if err := closeMail(); err != nil {
 			log.Warn("closing the mail transport", slog.Any("err", err))
@@ -237,7 +239,7 @@ func cmdSubscribers(e *env, args []string) error {
 		}
 		return nil
 	case "add":
-		s, sent, err := svc.Add(ctx, arg(0), name, newsletters, confirmed)
+		s, sent, err := svc.Add(ctx, arg(0), name, newsletters, nil, confirmed)
 		if err != nil {
 			return cliError(arg(0), err)
 		}
@@ -245,7 +247,7 @@ func cmdSubscribers(e *env, args []string) error {
 		if sent {
 			note = " (confirmation mail sent)"
 		} else if s.Status == subscribe.StatusPending {
-			note = " (confirmation mail sent recently; not sent again)"
+			note = " (confirmation mail queued: one went to this mailbox or domain recently; serve sends it when allowed)"
 		}
 		fmt.Fprintf(e.stdout, "%s\t%s\t%s%s\n", s.Email, s.Status, strings.Join(s.Newsletters, ","), note)
 		return nil

@@ -14,8 +14,9 @@ const (
 	maxEmail  = 254
 	maxLocal  = 64
 	maxDomain = 253
-	// MaxName is the longest display name kept, in characters.
-	MaxName = 100
+	// MaxName is the longest display name kept, in characters: enough for
+	// a name, too short for a phishing text in a mail header.
+	MaxName = 64
 )
 
 // idnaProfile maps a domain for lookup (lowercase, NFC, UTS 46) and
@@ -95,8 +96,9 @@ func isAtext(c byte) bool {
 }
 
 // CleanName trims a display name, folds runs of white space to one space
-// and rejects control characters (CR, LF, NUL and the rest) and names
-// longer than MaxName characters. Errors wrap ErrInvalidInput.
+// and rejects anything not printable (CR, LF, NUL, bidi overrides and the
+// rest) and names longer than MaxName characters. Errors wrap
+// ErrInvalidInput.
 func CleanName(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%w: name is not valid UTF-8", ErrInvalidInput)
@@ -107,8 +109,35 @@ func CleanName(s string) (string, error) {
 		}
 	}
 	s = strings.Join(strings.Fields(s), " ")
+	for _, r := range s {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return "", fmt.Errorf("%w: name contains a character that is not printable", ErrInvalidInput)
+		}
+	}
 	if utf8.RuneCountInString(s) > MaxName {
 		return "", fmt.Errorf("%w: name is longer than %d characters", ErrInvalidInput, MaxName)
 	}
 	return s, nil
+}
+
+// Mailbox is the key of the confirmation guards for a normalised address:
+// the mailbox that receives it. Lowercase, without a +tag, and for Gmail
+// without dots and with googlemail.com as gmail.com, so victim+1@ and
+// v.i.c.t.i.m@ count as the one address they reach.
+func Mailbox(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return strings.ToLower(email)
+	}
+	local, domain := strings.ToLower(email[:at]), strings.ToLower(email[at+1:])
+	if i := strings.IndexByte(local, '+'); i > 0 {
+		local = local[:i]
+	}
+	if domain == "googlemail.com" {
+		domain = "gmail.com"
+	}
+	if domain == "gmail.com" {
+		local = strings.ReplaceAll(local, ".", "")
+	}
+	return local + "@" + domain
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -141,6 +142,10 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		firstLine[key] = line
 		subs = append(subs, sub)
 	}
+	subs, err = s.dropUnknownTags(ctx, subs, firstLine, rep)
+	if err != nil {
+		return rep, err
+	}
 	created, err := s.cfg.Store.ImportSubscribers(ctx, subs, now)
 	if err != nil {
 		return rep, err
@@ -172,6 +177,45 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		}
 	}
 	return rep, nil
+}
+
+// dropUnknownTags reports every row with a topic tag no article and no
+// newsletter has (its digests would all be skipped) and leaves it out;
+// the store is asked once for all distinct tags.
+func (s *Service) dropUnknownTags(ctx context.Context, subs []*Subscriber, firstLine map[string]int, rep *ImportReport) ([]*Subscriber, error) {
+	seen := map[string]bool{}
+	var ask []string
+	for _, sub := range subs {
+		for _, t := range sub.Tags {
+			if !seen[t] && !s.newsletterTag(t) {
+				ask = append(ask, t)
+			}
+			seen[t] = true
+		}
+	}
+	if len(ask) == 0 {
+		return subs, nil
+	}
+	unknown, err := s.cfg.Store.UnknownTags(ctx, ask)
+	if err != nil || len(unknown) == 0 {
+		return subs, err
+	}
+	bad := map[string]bool{}
+	for _, t := range unknown {
+		bad[t] = true
+	}
+	kept := subs[:0]
+	for _, sub := range subs {
+		i := slices.IndexFunc(sub.Tags, func(t string) bool { return bad[t] })
+		if i < 0 {
+			kept = append(kept, sub)
+			continue
+		}
+		rep.Errors = append(rep.Errors, &RowError{firstLine[strings.ToLower(sub.Email)],
+			fmt.Sprintf("%s %q: no article and no newsletter has it", ErrUnknownTag, sub.Tags[i])})
+	}
+	slices.SortStableFunc(rep.Errors, func(a, b *RowError) int { return a.Line - b.Line })
+	return kept, nil
 }
 
 func splitList(s string) []string {

@@ -8,8 +8,9 @@ import (
 // Add subscribes email from the command line: with confirmed, the
 // address becomes active at once (the operator vouches for consent);
 // without, it goes through opt-in like the form (sent reports whether a
-// confirmation mail went out).
-func (s *Service) Add(ctx context.Context, email, name string, newsletters []string, confirmed bool) (sub *Subscriber, sent bool, err error) {
+// confirmation mail went out now; one a guard holds back goes out later).
+// Unknown topic tags are refused.
+func (s *Service) Add(ctx context.Context, email, name string, newsletters, tags []string, confirmed bool) (sub *Subscriber, sent bool, err error) {
 	email, err = NormalizeEmail(email)
 	if err != nil {
 		return nil, false, err
@@ -21,22 +22,31 @@ func (s *Service) Add(ctx context.Context, email, name string, newsletters []str
 	if err != nil {
 		return nil, false, err
 	}
+	if tags, err = s.checkTags(ctx, tags, nil); err != nil {
+		return nil, false, err
+	}
 	now := s.cfg.Now().UTC()
-	c := Choice{Name: name, Newsletters: nls, Tags: []string{}, Consent: Consent{At: now, Source: "cli"}}
+	c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: "cli"}}
 	if confirmed {
 		sub, _, err = s.cfg.Store.UpsertActive(ctx, email, c, now)
 		return sub, false, err
 	}
 	c.Consent.Text = s.cfg.ConsentText
-	sub, send, err := s.cfg.Store.RequestSubscription(ctx, email, c, now, s.cfg.ResendInterval)
-	if err != nil || !send {
+	if err := s.cfg.Store.QueueSubscription(ctx, email, c, now); err != nil {
+		return nil, false, err
+	}
+	subs, err := s.cfg.Store.TakeConfirmations(ctx, email, s.limits(), now)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(subs) == 0 {
+		sub, err = s.cfg.Store.SubscriberByEmail(ctx, email)
 		return sub, false, err
 	}
-	if err := s.sendConfirm(ctx, sub, now); err != nil {
-		_ = s.cfg.Store.ResetConfirmSent(ctx, sub.ID)
-		return sub, false, err
+	if err := s.confirmOrReset(ctx, subs[0], now); err != nil {
+		return subs[0], false, err
 	}
-	return sub, true, nil
+	return subs[0], true, nil
 }
 
 // Remove unsubscribes email from everything; the record stays.

@@ -20,8 +20,10 @@ import (
 
 // Store is what subscribe needs from the store (the SQLite store has it).
 type Store interface {
-	RequestSubscription(ctx context.Context, email string, c Choice, now time.Time, resend time.Duration) (*Subscriber, bool, error)
-	ResetConfirmSent(ctx context.Context, id int64) error
+	QueueSubscription(ctx context.Context, email string, c Choice, now time.Time) error
+	TakeConfirmations(ctx context.Context, email string, lim ConfirmLimits, now time.Time) ([]*Subscriber, error)
+	ConfirmMailFailed(ctx context.Context, id int64, now time.Time) error
+	UnknownTags(ctx context.Context, tags []string) ([]string, error)
 	MarkConfirmSent(ctx context.Context, id int64, now time.Time) error
 	ConfirmSubscriber(ctx context.Context, id int64, now time.Time) (*Subscriber, bool, error)
 	Unsubscribe(ctx context.Context, id int64, newsletter string, now time.Time) (*Subscriber, error)
@@ -68,6 +70,7 @@ type Config struct {
 	Newsletters    []Newsletter
 	ConfirmTTL     time.Duration
 	ResendInterval time.Duration
+	DomainPerHour  int // confirmation mails per recipient domain an hour; 0: no budget
 	StoreIP        bool
 	ConsentText    string
 	Welcome        bool
@@ -77,10 +80,11 @@ type Config struct {
 	Mailer         Mailer
 	Logger         *slog.Logger
 	Now            func() time.Time
-	// MailAfterAnswer sends the confirmation mail of Subscribe after it has
-	// returned, so how long the answer takes says nothing about whether the
-	// address was new, pending or active (no enumeration by timing). Wait
-	// drains those sends; serve calls it on shutdown.
+	// MailAfterAnswer records the request and sends the confirmation mail
+	// of Subscribe after it has returned: before the answer there is only
+	// the same queue write for every address, so how long the answer takes
+	// says nothing about whether it was new, pending or active. Wait drains
+	// those sends; serve calls it on shutdown.
 	MailAfterAnswer bool
 }
 
@@ -230,6 +234,45 @@ func cleanTags(tags []string) ([]string, error) {
 	return out, nil
 }
 
+// checkTags cleans tags and refuses any that is not known: the slug of a
+// tag of a stored article (any state) or a tag of a newsletter. An
+// unknown tag would match no article, so every digest to the subscriber
+// would be skipped. Tags in keep (those a subscriber already has) pass.
+func (s *Service) checkTags(ctx context.Context, tags, keep []string) ([]string, error) {
+	out, err := cleanTags(tags)
+	if err != nil {
+		return nil, err
+	}
+	var ask []string
+	for _, t := range out {
+		if !slices.Contains(keep, t) && !s.newsletterTag(t) {
+			ask = append(ask, t)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	unknown, err := s.cfg.Store.UnknownTags(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w %q: choose among the topics the site offers", ErrUnknownTag, unknown[0])
+	}
+	return out, nil
+}
+
+func (s *Service) newsletterTag(slug string) bool {
+	for _, n := range s.cfg.Newsletters {
+		for _, t := range n.Tags {
+			if article.Slugify(t) == slug {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Request is one subscribe request from a form, JSON or the CLI.
 type Request struct {
 	Email       string
@@ -257,7 +300,7 @@ func (s *Service) Subscribe(ctx context.Context, req Request) error {
 	if err != nil {
 		return err
 	}
-	tags, err := cleanTags(req.Tags)
+	tags, err := s.checkTags(ctx, req.Tags, nil)
 	if err != nil {
 		return err
 	}
@@ -270,35 +313,59 @@ func (s *Service) Subscribe(ctx context.Context, req Request) error {
 	if s.cfg.StoreIP {
 		c.Consent.IP = req.IP
 	}
-	sub, send, err := s.cfg.Store.RequestSubscription(ctx, email, c, now, s.cfg.ResendInterval)
-	if err != nil {
+	// The same single write for every address: what the address's state
+	// means is worked out after the answer (MailAfterAnswer).
+	if err := s.cfg.Store.QueueSubscription(ctx, email, c, now); err != nil {
 		return err
-	}
-	if !send {
-		return nil
-	}
-	if name != "" && sub.Name == "" {
-		sub.Name = name
 	}
 	if s.cfg.MailAfterAnswer {
 		// The request may end before the mail is out; the send must not.
 		bg := context.WithoutCancel(ctx)
-		s.mail.Go(func() { s.confirmOrReset(bg, sub, now) })
+		s.mail.Go(func() { s.SendConfirmations(bg, email) })
 		return nil
 	}
-	s.confirmOrReset(ctx, sub, now)
+	s.SendConfirmations(ctx, email)
 	return nil
 }
 
-// confirmOrReset sends the confirmation mail; when it fails, the resend
-// guard is reset so the person can try again at once.
-func (s *Service) confirmOrReset(ctx context.Context, sub *Subscriber, now time.Time) {
-	if err := s.sendConfirm(ctx, sub, now); err != nil {
-		s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
-		if rerr := s.cfg.Store.ResetConfirmSent(ctx, sub.ID); rerr != nil {
-			s.log.ErrorContext(ctx, "reset confirmation time", slog.Any("err", rerr))
+// limits are the confirmation guards of the config.
+func (s *Service) limits() ConfirmLimits {
+	return ConfirmLimits{Resend: s.cfg.ResendInterval, DomainPerHour: s.cfg.DomainPerHour}
+}
+
+// SendConfirmations records the queued subscribe requests (of email, or
+// all with "") and sends the confirmation mails the guards allow now;
+// the rest stay queued for a later call (serve's background loop). It
+// returns how many went out.
+func (s *Service) SendConfirmations(ctx context.Context, email string) int {
+	now := s.cfg.Now().UTC()
+	subs, err := s.cfg.Store.TakeConfirmations(ctx, email, s.limits(), now)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "confirmation queue", slog.Any("err", err))
+		}
+		return 0
+	}
+	n := 0
+	for _, sub := range subs {
+		if s.confirmOrReset(ctx, sub, now) == nil {
+			n++
 		}
 	}
+	return n
+}
+
+// confirmOrReset sends the confirmation mail; when it fails, the guards
+// are reset so the person can try again at once.
+func (s *Service) confirmOrReset(ctx context.Context, sub *Subscriber, now time.Time) error {
+	err := s.sendConfirm(ctx, sub, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
+		if rerr := s.cfg.Store.ConfirmMailFailed(ctx, sub.ID, now); rerr != nil {
+			s.log.ErrorContext(ctx, "reset confirmation guards", slog.Any("err", rerr))
+		}
+	}
+	return err
 }
 
 // Wait returns when every confirmation mail sent after answering is out.
@@ -324,7 +391,7 @@ func cleanSource(src string) string {
 // mailData is what the mail templates get.
 type mailData struct {
 	SiteTitle, SiteAddress, BaseURL string
-	Name, Email                     string
+	Name, Email                     string // Name: never in the confirmation mail (anyone can type it)
 	ConfirmURL                      string
 	Expires                         time.Time
 	Newsletters                     []Newsletter
@@ -359,25 +426,23 @@ func (s *Service) compose(kind string, d *mailData) (subject, text, html string,
 	return subject, text, b.String(), nil
 }
 
-// sendConfirm mails sub the confirmation link.
+// sendConfirm mails sub the confirmation link. The name is left out of
+// the mail and its To header: it is whatever the requester typed, and the
+// address has not agreed to anything yet (it is used once confirmed).
 func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Time) error {
 	nls := sub.Newsletters
-	name := sub.Name
 	if sub.Pending != nil {
 		nls = sub.Pending.Newsletters
-		if sub.Pending.Name != "" {
-			name = sub.Pending.Name
-		}
 	}
 	expires := now.Add(s.cfg.ConfirmTTL)
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
-		Name: name, Email: sub.Email, Expires: expires, Newsletters: s.newslettersOf(nls),
+		Email: sub.Email, Expires: expires, Newsletters: s.newslettersOf(nls),
 		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, expires)}
 	subject, text, html, err := s.compose("confirm", d)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Mailer.Send(ctx, &Mail{Kind: "confirm", To: sub.Email, ToName: name, Subject: subject, Text: text, HTML: html})
+	return s.cfg.Mailer.Send(ctx, &Mail{Kind: "confirm", To: sub.Email, Subject: subject, Text: text, HTML: html})
 }
 
 // ListID is the List-Id value of newsletter n: its title (when plain
@@ -515,7 +580,7 @@ func (s *Service) UpdatePreferences(ctx context.Context, token string, u Prefere
 			return nil, false, err
 		}
 	}
-	tags, err := cleanTags(u.Tags)
+	tags, err := s.checkTags(ctx, u.Tags, cur.Tags)
 	if err != nil {
 		return nil, false, err
 	}
@@ -525,17 +590,12 @@ func (s *Service) UpdatePreferences(ctx context.Context, token string, u Prefere
 		if s.cfg.StoreIP {
 			c.Consent.IP = u.IP
 		}
-		sub, send, err := s.cfg.Store.RequestSubscription(ctx, cur.Email, c, now, s.cfg.ResendInterval)
-		if err != nil {
+		if err := s.cfg.Store.QueueSubscription(ctx, cur.Email, c, now); err != nil {
 			return nil, false, err
 		}
-		if send {
-			if err := s.sendConfirm(ctx, sub, now); err != nil {
-				s.log.ErrorContext(ctx, "confirmation mail failed", slog.Int64("subscriber", sub.ID), slog.Any("err", err))
-				_ = s.cfg.Store.ResetConfirmSent(ctx, sub.ID)
-			}
-		}
-		return sub, true, nil
+		s.SendConfirmations(ctx, cur.Email)
+		sub, err := s.cfg.Store.GetSubscriber(ctx, cur.ID)
+		return sub, true, err
 	}
 	if cur.Status == StatusUnsubscribed || cur.Status == StatusBounced {
 		return cur, false, nil
@@ -550,17 +610,26 @@ func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	return s.cfg.Store.DeleteUnconfirmed(ctx, s.cfg.Now().Add(-2*s.cfg.ConfirmTTL))
 }
 
-// RunCleanup runs Cleanup now and then every interval until ctx ends.
-func (s *Service) RunCleanup(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+// RunCleanup runs Cleanup now and then every interval, and sends the
+// confirmation mails a guard held back (SendConfirmations) every queue
+// interval, until ctx ends.
+func (s *Service) RunCleanup(ctx context.Context, every, queue time.Duration) {
+	t := time.NewTicker(min(every, queue))
 	defer t.Stop()
+	var last time.Time
 	for {
-		n, err := s.Cleanup(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.ErrorContext(ctx, "cleanup of unconfirmed subscribers failed", slog.Any("err", err))
-		case n > 0:
-			s.log.InfoContext(ctx, "deleted unconfirmed subscribers", slog.Int64("count", n))
+		if now := time.Now(); now.Sub(last) >= every {
+			last = now
+			n, err := s.Cleanup(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.ErrorContext(ctx, "cleanup of unconfirmed subscribers failed", slog.Any("err", err))
+			case n > 0:
+				s.log.InfoContext(ctx, "deleted unconfirmed subscribers", slog.Int64("count", n))
+			}
+		}
+		if n := s.SendConfirmations(ctx, ""); n > 0 {
+			s.log.InfoContext(ctx, "sent deferred confirmation mails", slog.Int("count", n))
 		}
 		select {
 		case <-ctx.Done():

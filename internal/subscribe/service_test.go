@@ -41,8 +41,9 @@ func newEnv(t testing.TB, base string) *env {
 	e := &env{st: st, mails: subscribetest.NewMailer(), clock: &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
 	e.svc, err = subscribe.New(subscribe.Config{
 		BaseURL: base, SiteTitle: "Herald News", SiteAddress: "Lindholmspiren 5, Göteborg",
-		Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true}, {ID: "weekly", Title: "Weekly"}},
-		ConfirmTTL:  7 * 24 * time.Hour, ResendInterval: time.Hour, StoreIP: true, ConsentText: "I agree.", Welcome: true,
+		Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true},
+			{ID: "weekly", Title: "Weekly", Tags: []string{"WP0", "WP1", "WP2", "WP3", "WP4", "WP5", "WP6", "Training", "Cluster Training"}}},
+		ConfirmTTL: 7 * 24 * time.Hour, ResendInterval: time.Hour, StoreIP: true, ConsentText: "I agree.", Welcome: true,
 		Templates: templates.Embedded(), Tokens: subscribe.NewTokens([][]byte{key}), Store: st, Mailer: e.mails, Now: e.clock.Now,
 	})
 	if err != nil {
@@ -68,7 +69,7 @@ func TestSubscribeFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := e.mails.Wait(t, 1)
-	if m.Kind != "confirm" || m.To != "Anna.Berg@example.org" || m.ToName != "Anna Berg" || m.ListUnsubscribe != "" {
+	if m.Kind != "confirm" || m.To != "Anna.Berg@example.org" || m.ToName != "" || strings.Contains(m.Text+m.HTML, "Anna Berg") || m.ListUnsubscribe != "" {
 		t.Fatalf("confirm mail: %+v", m)
 	}
 	sub, err := e.st.SubscriberByEmail(ctx, "Anna.Berg@example.org")
@@ -202,7 +203,7 @@ func TestSubscribeErrors(t *testing.T) {
 func TestPreferences(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, "http://localhost:8080")
-	sub, _, err := e.svc.Add(ctx, "pia@example.org", "Pia", nil, true)
+	sub, _, err := e.svc.Add(ctx, "pia@example.org", "Pia", nil, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

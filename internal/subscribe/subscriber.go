@@ -90,6 +90,15 @@ type Newsletter struct {
 	ID      string
 	Title   string
 	Default bool
+	Tags    []string // its tags: topic tags a subscriber may choose
+}
+
+// ConfirmLimits are the guards on confirmation mails: at most one per
+// Resend for an address and for its Mailbox, and at most DomainPerHour
+// an hour for the mailbox's domain (0: no budget).
+type ConfirmLimits struct {
+	Resend        time.Duration
+	DomainPerHour int
 }
 
 // Errors the web surface maps to statuses (web.statusOf).
@@ -106,6 +115,8 @@ var (
 	ErrRateLimited = errors.New("too many requests")
 	// ErrUnknownNewsletter: no configured newsletter has the id.
 	ErrUnknownNewsletter = errors.New("unknown newsletter")
+	// ErrUnknownTag: no stored article and no newsletter has the tag.
+	ErrUnknownTag = errors.New("unknown topic tag")
 )
 
 // Filter selects subscribers to list; zero fields match all.

@@ -180,6 +180,7 @@ func openAPIDocument(site Site) []byte {
 				"SubscriberInput": obj{"type": "object", "additionalProperties": false, "required": []string{"email"}, "properties": obj{
 					"email": str, "name": str,
 					"newsletters": with(strs, "Newsletter ids; empty: those marked default."),
+					"tags":        with(strs, "Topic tags; each must be a tag of a stored article or of a newsletter."),
 					"confirmed":   with(obj{"type": "boolean"}, "true: active at once (you vouch for consent); false: a confirmation mail goes out (double opt-in)."),
 				}},
 				"SubscriberAdded": obj{"type": "object", "properties": obj{

@@ -17,7 +17,7 @@ import (
 // subscribe service's operations (as the CLI uses them) and a paged search
 // of the store.
 type APISubscribers interface {
-	Add(ctx context.Context, email, name string, newsletters []string, confirmed bool) (*subscribe.Subscriber, bool, error)
+	Add(ctx context.Context, email, name string, newsletters, tags []string, confirmed bool) (*subscribe.Subscriber, bool, error)
 	Remove(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	Erase(ctx context.Context, email string) error
 	ExportData(ctx context.Context, email string) (*subscribe.DataExport, error)
@@ -36,6 +36,7 @@ type apiSubscriberIn struct {
 	Email       string   `json:"email"`
 	Name        string   `json:"name"`
 	Newsletters []string `json:"newsletters"`
+	Tags        []string `json:"tags"`
 	Confirmed   bool     `json:"confirmed"`
 }
 
@@ -66,6 +67,8 @@ func subscriberErr(err error) error {
 		field = "email"
 	case errors.Is(err, subscribe.ErrUnknownNewsletter):
 		field = "newsletters"
+	case errors.Is(err, subscribe.ErrUnknownTag):
+		field = "tags"
 	default:
 		return err
 	}
@@ -166,7 +169,7 @@ func addSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	sub, sent, err := subs.Add(r.Context(), in.Email, in.Name, in.Newsletters, in.Confirmed)
+	sub, sent, err := subs.Add(r.Context(), in.Email, in.Name, in.Newsletters, in.Tags, in.Confirmed)
 	if err != nil {
 		return subscriberErr(err)
 	}
@@ -194,7 +197,7 @@ func patchSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 		sub, err = subs.Remove(r.Context(), email)
 	case subscribe.StatusActive:
 		if sub, err = subs.Get(r.Context(), email); err == nil {
-			sub, _, err = subs.Add(r.Context(), sub.Email, sub.Name, sub.Newsletters, true)
+			sub, _, err = subs.Add(r.Context(), sub.Email, sub.Name, sub.Newsletters, nil, true) // nil: keeps its tags
 		}
 	default:
 		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "status",

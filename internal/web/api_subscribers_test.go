@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func newSubsAPIFixture(t *testing.T) (*apiFixture, *subscribetest.Mailer) {
 	f := newAPIFixtureWith(t, func(st *sqlite.Store) web.APISubscribers {
 		svc, err := subscribe.New(subscribe.Config{
 			BaseURL: "https://news.example.org", SiteTitle: "Herald News",
-			Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Monthly", Default: true}, {ID: "weekly", Title: "Weekly"}},
+			Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Monthly", Default: true}, {ID: "weekly", Title: "Weekly", Tags: []string{"WP4"}}},
 			ConfirmTTL:  7 * 24 * time.Hour, ResendInterval: time.Hour, ConsentText: "I agree.",
 			Templates: templates.Embedded(), Tokens: subscribe.NewTokens([][]byte{[]byte("test-key-0123456789abcdef-0123456789")}),
 			Store: st, Mailer: mails,
@@ -191,4 +192,21 @@ func TestAPISubscribersOff(t *testing.T) {
 	if r := f.do(t, "GET", "/api/v1/subscribers", ""); r.Status != 404 || !strings.Contains(r.errorOf(t)["message"].(string), "not available") {
 		t.Errorf("status %d: %s", r.Status, r.Body)
 	}
+}
+
+// TestAPISubscriberTags: unknown topic tags would make every digest a
+// skip (no article has them); the API refuses them, naming the tag.
+// Before, subscriber create took no tags, so none could be chosen.
+func TestAPISubscriberTags(t *testing.T) {
+	f, _ := newSubsAPIFixture(t)
+	t.Run("ErrUnknownTag", func(t *testing.T) {
+		r := f.do(t, "POST", "/api/v1/subscribers", `{"email":"tags@example.org","tags":["WP4","ghost-topic"],"confirmed":true}`)
+		if e := r.errorOf(t); r.Status != 400 || e["field"] != "tags" || !strings.Contains(string(r.Body), "ghost-topic") {
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+		r = f.do(t, "POST", "/api/v1/subscribers", `{"email":"tags@example.org","tags":["WP4"],"confirmed":true}`)
+		if m := r.json(t); r.Status != 201 || fmt.Sprint(m["subscriber"].(map[string]any)["tags"]) != "[wp4]" {
+			t.Fatalf("known tag: status %d: %s", r.Status, r.Body)
+		}
+	})
 }

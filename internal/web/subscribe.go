@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -191,6 +192,41 @@ func (s *Server) handleSubscribePreflight(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// formPostAllowed: a cross-site subscribe post (a form on another site
+// mailing confirmations in our name) is accepted only from an origin in
+// embed.allowed_origins, unless that list holds "*". The browser says
+// where a post comes from in Origin, or in Sec-Fetch-Site; a request with
+// neither (curl, a server-side form) is not a browser's and passes.
+func (s *Server) formPostAllowed(r *http.Request) bool {
+	if slices.Contains(s.cfg.Subscribe.AllowedOrigins, "*") {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "", "same-origin", "none":
+			return true
+		}
+		return false // cross-site or same-site, and no Origin to check
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host != "" {
+		if strings.EqualFold(u.Host, r.Host) || strings.EqualFold(origin, strings.TrimRight(s.siteOrigin(), "/")) {
+			return true // our own form
+		}
+	}
+	_, ok := s.originAllowed(origin)
+	return ok
+}
+
+// siteOrigin is scheme://host of site.base_url.
+func (s *Server) siteOrigin() string {
+	u, err := url.Parse(s.cfg.Site.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // clientIP is the client's address as text (see clientAddr).
 func (s *Server) clientIP(r *http.Request) string {
 	a, raw := s.clientAddr(r)
@@ -326,6 +362,10 @@ const checkInbox = "If the address can receive our newsletters, a message with a
 func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	s.corsHeaders(w, r)
 	w.Header().Set("Cache-Control", "no-store")
+	if !s.formPostAllowed(r) {
+		s.fail(w, r, Errorf(http.StatusForbidden, "Subscribe forms on other sites are not accepted here. Please use the form on our site."))
+		return
+	}
 	ip := s.clientIP(r)
 	if ok, retry := s.limiter.Allow(ip, s.cfg.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
@@ -514,7 +554,8 @@ func publicMessage(err error) string {
 		return "This confirmation link has expired. Please subscribe again to get a new one."
 	case errors.Is(err, subscribe.ErrInvalidToken):
 		return "This link is not valid. It may have been cut short: try copying the whole link from the mail."
-	case errors.Is(err, subscribe.ErrInvalidEmail), errors.Is(err, subscribe.ErrInvalidInput), errors.Is(err, subscribe.ErrUnknownNewsletter):
+	case errors.Is(err, subscribe.ErrInvalidEmail), errors.Is(err, subscribe.ErrInvalidInput), errors.Is(err, subscribe.ErrUnknownNewsletter),
+		errors.Is(err, subscribe.ErrUnknownTag):
 		msg := err.Error()
 		return strings.ToUpper(msg[:1]) + msg[1:] + "."
 	}
@@ -530,7 +571,8 @@ func subscribeStatus(err error) int {
 	case errors.Is(err, subscribe.ErrExpiredToken):
 		return http.StatusGone
 	case errors.Is(err, subscribe.ErrInvalidToken), errors.Is(err, subscribe.ErrInvalidEmail),
-		errors.Is(err, subscribe.ErrInvalidInput), errors.Is(err, subscribe.ErrUnknownNewsletter):
+		errors.Is(err, subscribe.ErrInvalidInput), errors.Is(err, subscribe.ErrUnknownNewsletter),
+		errors.Is(err, subscribe.ErrUnknownTag):
 		return http.StatusBadRequest
 	case errors.Is(err, subscribe.ErrRateLimited):
 		return http.StatusTooManyRequests

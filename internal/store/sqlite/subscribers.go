@@ -187,74 +187,23 @@ func setChoice(ctx context.Context, tx *sql.Tx, id int64, newsletters, tags []st
 	return nil
 }
 
-// RequestSubscription records a subscribe request for email (already
-// normalised) in one transaction and reports whether a confirmation mail
-// should go out now:
-//   - a new address becomes pending with the choice: send;
-//   - a pending one takes the new choice and is sent again once
-//     resend has passed since the last mail;
-//   - an active one is left alone: no mail;
-//   - an unsubscribed or bounced one keeps its status and keeps the choice
-//     aside until confirmed (re-subscribing needs opt-in): send, subject
-//     to resend.
-//
-// When send is true, confirm_sent_at is set to now.
+// RequestSubscription queues a subscribe request for email (already
+// normalised) and takes its confirmation at once when the guards allow
+// (QueueSubscription, TakeConfirmations with resend and no domain
+// budget); send reports whether the mail is due now.
 func (s *Store) RequestSubscription(ctx context.Context, email string, c subscribe.Choice, now time.Time, resend time.Duration) (sub *subscribe.Subscriber, send bool, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := getSubscriber(ctx, tx, `email = ?`, email)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			res, err := tx.ExecContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-				consent_at, consent_ip, consent_source, consent_text, confirm_sent_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
-				email, c.Name, micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text, micros(now))
-			if err != nil {
-				return fmt.Errorf("sqlite: add subscriber: %w", err)
-			}
-			id, _ := res.LastInsertId()
-			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
-				return err
-			}
-			send = true
-			sub, err = getSubscriber(ctx, tx, `id = ?`, id)
-			return err
-		case err != nil:
-			return err
-		}
-		sub = old
-		due := old.ConfirmSentAt.IsZero() || now.Sub(old.ConfirmSentAt) >= resend
-		switch old.Status {
-		case subscribe.StatusActive:
-			return nil
-		case subscribe.StatusPending:
-			if !due {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = ?, consent_at = ?, consent_ip = ?, consent_source = ?, consent_text = ?,
-				confirm_sent_at = ?, updated_at = ? WHERE id = ?`, c.Name, nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text,
-				micros(now), micros(now), old.ID); err != nil {
-				return fmt.Errorf("sqlite: update subscriber: %w", err)
-			}
-			if err := setChoice(ctx, tx, old.ID, c.Newsletters, c.Tags, now); err != nil {
-				return err
-			}
-		default: // unsubscribed, bounced
-			if !due {
-				return nil
-			}
-			js, err := json.Marshal(c)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET pending_choice = ?, confirm_sent_at = ?, updated_at = ? WHERE id = ?`,
-				string(js), micros(now), micros(now), old.ID); err != nil {
-				return fmt.Errorf("sqlite: update subscriber: %w", err)
-			}
-		}
-		send = true
-		sub, err = getSubscriber(ctx, tx, `id = ?`, old.ID)
-		return err
-	})
-	return sub, send, err
+	if err := s.QueueSubscription(ctx, email, c, now); err != nil {
+		return nil, false, err
+	}
+	subs, err := s.TakeConfirmations(ctx, email, subscribe.ConfirmLimits{Resend: resend}, now)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(subs) == 1 {
+		return subs[0], true, nil
+	}
+	sub, err = s.SubscriberByEmail(ctx, email)
+	return sub, false, err
 }
 
 // ResetConfirmSent clears confirm_sent_at when the confirmation mail could
@@ -518,6 +467,9 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("sqlite: erase: %w", err)
+		}
+		if err := eraseConfirmGuards(ctx, tx, email); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO erasures (erased_at, status) VALUES (?, ?)`, micros(now), status); err != nil {
 			return fmt.Errorf("sqlite: erase: %w", err)
