@@ -142,6 +142,8 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
+		MetricsPublic:    cfg.Metrics.Public,
+		TrustedProxies:   trustedProxies(cfg),
 		Embed:            embedConfig(cfg),
 		Archive:          st,
 		NewsletterTitles: newsletterTitles(cfg),
@@ -155,15 +157,8 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		return fail(fmt.Errorf("http.listen: %w", err))
 	}
 	d.ln = ln
-	d.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return bg },
-	}
+	d.http = newHTTPServer(handler, log)
+	d.http.BaseContext = func(net.Listener) context.Context { return bg }
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -297,4 +292,17 @@ func (d *daemon) Close() error {
 		return errors.Join(fmt.Errorf("http shutdown: %w", herr), serr)
 	}
 	return serr
+}
+
+// newHTTPServer is an http.Server with the timeouts of every listener
+// serve opens (main and metrics), so a slow client holds none open.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

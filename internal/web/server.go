@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -70,8 +71,13 @@ type Config struct {
 	// Observer hears every request's route pattern, status and duration
 	// (the metrics); nil: none.
 	Observer RequestObserver
-	// Metrics, if set, is served at GET /metrics on this listener.
-	Metrics http.Handler
+	// Metrics, if set, is served at GET /metrics on this listener: to
+	// loopback clients only (clientIP) unless MetricsPublic.
+	Metrics       http.Handler
+	MetricsPublic bool // metrics.public
+	// TrustedProxies (http.trusted_proxies) are the peers whose
+	// X-Forwarded-For names the client (clientIP).
+	TrustedProxies []netip.Prefix
 	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
 	Subscribe *SubscribeConfig
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +31,6 @@ type Subscriptions interface {
 type SubscribeConfig struct {
 	Service        Subscriptions
 	RatePerMinute  int            // subscribe.rate_per_minute per client IP; 0: no limit
-	TrustedProxies []netip.Prefix // http.trusted_proxies: peers whose X-Forwarded-For counts
 	AllowedOrigins []string       // embed.allowed_origins: CORS for JSON subscribe requests
 }
 
@@ -188,45 +185,6 @@ func (s *Server) handleSubscribePreflight(w http.ResponseWriter, r *http.Request
 	h.Set("Access-Control-Allow-Headers", "Content-Type, Accept")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// clientIP is the peer's address, or, when the peer is a trusted proxy,
-// the last address in X-Forwarded-For that is not itself a trusted proxy.
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a.String()
-		}
-		peer = a
-	}
-	return peer.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.Subscribe.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // subscribeJSON is the JSON request body of POST /subscribe.

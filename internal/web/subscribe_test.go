@@ -86,7 +86,7 @@ func newSite(t testing.TB, o siteOpts) *site {
 		Store:     st,
 		Templates: templates.Embedded(),
 		Now:       s.clock.Now,
-		Subscribe: &web.SubscribeConfig{Service: s.svc, RatePerMinute: o.rate, AllowedOrigins: o.origins, TrustedProxies: o.trusted},
+		Subscribe: &web.SubscribeConfig{Service: s.svc, RatePerMinute: o.rate, AllowedOrigins: o.origins}, TrustedProxies: o.trusted,
 	})
 	if err != nil {
 		t.Fatal(err)
