@@ -30,8 +30,8 @@ type Subscriptions interface {
 // SubscribeConfig wires the subscriber surface (DESIGN §3.3).
 type SubscribeConfig struct {
 	Service        Subscriptions
-	RatePerMinute  int            // subscribe.rate_per_minute per client IP; 0: no limit
-	AllowedOrigins []string       // embed.allowed_origins: CORS for JSON subscribe requests
+	RatePerMinute  int      // subscribe.rate_per_minute per client IP; 0: no limit
+	AllowedOrigins []string // embed.allowed_origins: CORS for JSON subscribe requests
 }
 
 // maxSubscribeBody bounds every subscriber form and JSON body.
