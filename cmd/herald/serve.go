@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +137,7 @@ func startDaemon(ctx context.Context, cfg *Config, log *slog.Logger) (*daemon, e
 		Feeds:            feeds,
 		Templates:        templates.FS(cfg.Templates.Dir),
 		ContentDir:       cfg.Content.Dir,
+		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
@@ -305,4 +307,17 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// mediaExclude is what Herald itself writes: /media never serves it, even
+// when content.dir contains it (content.dir: "." beside data/).
+func mediaExclude(cfg *Config) []string {
+	var out []string
+	if db := cfg.Store.DSN; cfg.Store.Driver == "sqlite" && db != "" {
+		out = append(out, db, db+"-wal", db+"-shm", db+"-journal", db+".lock", filepath.Dir(db))
+	}
+	if cfg.Mail.OutboxDir != "" {
+		out = append(out, cfg.Mail.OutboxDir)
+	}
+	return out
 }

@@ -48,6 +48,9 @@ type Config struct {
 	Feeds      Feeds
 	Templates  fs.FS  // templates.FS(dir)
 	ContentDir string // served under /media/
+	// MediaExclude are files and folders /media never serves even when
+	// the content folder holds them: the store, its folder, the outbox.
+	MediaExclude []string
 	PageSize   int
 	MaxItems   int
 	Logger     *slog.Logger
