@@ -51,10 +51,10 @@ type Config struct {
 	// MediaExclude are files and folders /media never serves even when
 	// the content folder holds them: the store, its folder, the outbox.
 	MediaExclude []string
-	PageSize   int
-	MaxItems   int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	PageSize     int
+	MaxItems     int
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
 	// Archive, when set, serves /newsletters: every sent digest (archive.go).
