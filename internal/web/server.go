@@ -48,13 +48,15 @@ type Config struct {
 	Feeds      Feeds
 	Templates  fs.FS  // templates.FS(dir)
 	ContentDir string // served under /media/
+	PageSize   int
+	MaxItems   int
+	Logger     *slog.Logger
+	Now        func() time.Time
+
 	// MediaExclude are files and folders /media never serves even when
 	// the content folder holds them: the store, its folder, the outbox.
 	MediaExclude []string
-	PageSize     int
-	MaxItems     int
-	Logger       *slog.Logger
-	Now          func() time.Time
+
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
 	// Archive, when set, serves /newsletters: every sent digest (archive.go).
