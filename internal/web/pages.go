@@ -276,8 +276,9 @@ var mediaTypes = map[string]string{
 	".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
 }
 
-// mediaSniffLen is how much of a file sniffImage looks at.
-const mediaSniffLen = 1024
+// mediaSniffLen is how much of a file sniffImage looks at: enough for an
+// SVG's XML declaration, comments and DOCTYPE before its <svg.
+const mediaSniffLen = 4096
 
 // handleMedia serves an image from the content folder. The file is opened
 // through os.Root (internal/confined), so no symlink leads out of the
@@ -292,11 +293,12 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 		notFound()
 		return
 	}
-	if s.mediaExcluded(p) {
+	excl := s.mediaExcludeInfo()
+	if mediaExcluded(s.cfg.ContentDir, p, excl) {
 		notFound()
 		return
 	}
-	f, st, err := confined.OpenIf(s.cfg.ContentDir, p, func(st fs.FileInfo) bool { return !s.excludedFile(st) })
+	f, st, err := confined.OpenIf(s.cfg.ContentDir, p, func(st fs.FileInfo) bool { return !sameAsAny(st, excl) })
 	if err != nil {
 		notFound()
 		return
@@ -335,29 +337,41 @@ func hiddenPath(p string) bool {
 	return false
 }
 
+// mediaExcludeInfo stats MediaExclude now (the data folder may be created
+// after start); what does not exist cannot be served either.
+func (s *Server) mediaExcludeInfo() []fs.FileInfo {
+	var out []fs.FileInfo
+	for _, x := range s.cfg.MediaExclude {
+		if st, err := os.Stat(x); err == nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // mediaExcluded reports whether a folder on the way to p (through any
-// symlinks inside the content folder) is one of MediaExclude.
-func (s *Server) mediaExcluded(p string) bool {
-	if len(s.cfg.MediaExclude) == 0 {
+// symlinks inside dir) is one of excl.
+func mediaExcluded(dir, p string, excl []fs.FileInfo) bool {
+	if len(excl) == 0 {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
 		if p[i] != '/' {
 			continue
 		}
-		st, err := confined.Stat(s.cfg.ContentDir, p[:i])
-		if err != nil || s.excludedFile(st) {
+		st, err := confined.Stat(dir, p[:i])
+		if err != nil || sameAsAny(st, excl) {
 			return true // a folder that cannot be stat'd serves nothing either
 		}
 	}
 	return false
 }
 
-// excludedFile reports whether st is one of MediaExclude: compared by
-// identity, so no other name (symlink, "..", case) for it gets through.
-func (s *Server) excludedFile(st fs.FileInfo) bool {
-	for _, x := range s.cfg.MediaExclude {
-		if xs, err := os.Stat(x); err == nil && os.SameFile(st, xs) {
+// sameAsAny compares by identity, so no other name (symlink, "..", case)
+// for an excluded file or folder gets through.
+func sameAsAny(st fs.FileInfo, excl []fs.FileInfo) bool {
+	for _, x := range excl {
+		if os.SameFile(st, x) {
 			return true
 		}
 	}
