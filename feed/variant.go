@@ -3,7 +3,6 @@ package feed
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,17 +68,11 @@ func (v Variant) normalize(items, maxItems int) (Variant, error) {
 // parseQuery reads ?tags=, ?limit= and ?page= into v. Other parameters
 // are ignored (the canonical redirect drops them).
 func parseQuery(v Variant, raw string) (Variant, error) {
-	q, err := url.ParseQuery(raw)
+	q, tags, err := article.TagQuery(raw)
 	if err != nil {
 		return v, fmt.Errorf("%w: %w", ErrBadVariant, err)
 	}
-	for _, s := range q["tags"] {
-		for _, t := range strings.Split(s, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				v.Tags = append(v.Tags, t)
-			}
-		}
-	}
+	v.Tags = append(v.Tags, tags...)
 	num := func(name string) (int, error) {
 		s := q.Get(name)
 		if s == "" {

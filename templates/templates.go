@@ -8,18 +8,21 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
-	"os"
+
+	"github.com/herald-news/herald/internal/confined"
 )
 
 //go:embed email pages embed assets
 var embedded embed.FS
 
-// FS returns the templates: dir's files over the embedded ones (dir may be "").
+// FS returns the templates: dir's files over the embedded ones (dir may be
+// ""). The folder is read through os.Root (internal/confined): a symlink
+// in it that leads outside is an error, never a way to read other files.
 func FS(dir string) fs.FS {
 	if dir == "" {
 		return embedded
 	}
-	return overlay{top: os.DirFS(dir), base: embedded}
+	return overlay{top: confined.FS(dir), base: embedded}
 }
 
 // Embedded returns the built-in templates only.

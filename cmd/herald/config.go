@@ -246,6 +246,9 @@ type AdminToken struct {
 
 type MetricsConfig struct {
 	Listen string `yaml:"listen"`
+	// Public serves /metrics on the main listener to every client, not
+	// only to loopback ones: the counts reveal who subscribes.
+	Public bool `yaml:"public"`
 }
 
 type LogConfig struct {
@@ -319,7 +322,7 @@ func DefaultConfig() Config {
 		}},
 		Embed:   EmbedConfig{AllowedOrigins: []string{"*"}},
 		Admin:   AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}}},
-		Metrics: MetricsConfig{Listen: ""},
+		Metrics: MetricsConfig{Listen: "", Public: false},
 		Log:     LogConfig{Format: "text", Level: "info", Access: true},
 	}
 }

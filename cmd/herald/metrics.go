@@ -44,7 +44,7 @@ func startMetrics(cfg *Config, st *sqlite.Store, log *slog.Logger) (*daemonMetri
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	dm.ln = ln
-	dm.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	dm.srv = newHTTPServer(mux, log)
 	dm.wg.Add(1)
 	go func() {
 		defer dm.wg.Done()

@@ -190,3 +190,65 @@ func TestAtMostEvery(t *testing.T) {
 		t.Errorf("the expensive read ran %d times within its interval", calls)
 	}
 }
+
+// TestMetricsPrivate: by default /metrics on the main listener answers
+// loopback clients only, the client being the one http.trusted_proxies
+// resolves (a request the proxy forwards counts as its original client);
+// metrics.public serves everyone.
+func TestMetricsPrivate(t *testing.T) {
+	scrape := func(t *testing.T, base, xff string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/metrics", nil)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tests := []struct {
+		name, public, trusted, xff string
+		want                       int
+	}{
+		{"OKLoopback", "", "", "", 200},
+		{"OKUntrustedForwardIgnored", "", "", "203.0.113.7", 200},
+		{"OKForwardedFromLoopback", "", "127.0.0.1", "::1", 200},
+		{"ErrForwardedOutsider", "", "127.0.0.1", "203.0.113.7", 404},
+		{"ErrForwardedOutsiderIPv6", "", "127.0.0.1", "2001:db8::7", 404},
+		{"ErrSpoofedLoopbackHop", "", "127.0.0.1", "127.0.0.1, 203.0.113.7", 404},
+		{"OKPublic", "true", "127.0.0.1", "203.0.113.7", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := testEnv(t)
+			if tt.public != "" {
+				env["HERALD_METRICS_PUBLIC"] = tt.public
+			}
+			if tt.trusted != "" {
+				env["HERALD_HTTP_TRUSTED_PROXIES"] = tt.trusted
+			}
+			_, base := startTestDaemon(t, env)
+			if got := scrape(t, base, tt.xff); got != tt.want {
+				t.Errorf("X-Forwarded-For %q: %d, want %d", tt.xff, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMetricsListenerTimeouts: the metrics listener has the read and idle
+// timeouts of the main one, so slow clients cannot hold it open.
+func TestMetricsListenerTimeouts(t *testing.T) {
+	env, _ := testEnv(t)
+	env["HERALD_METRICS_LISTEN"] = "127.0.0.1:0"
+	d, _ := startTestDaemon(t, env)
+	m, h := d.obs.srv, d.http
+	if m.ReadHeaderTimeout == 0 || m.ReadTimeout == 0 || m.IdleTimeout == 0 || m.WriteTimeout == 0 ||
+		m.ReadHeaderTimeout != h.ReadHeaderTimeout || m.ReadTimeout != h.ReadTimeout || m.IdleTimeout != h.IdleTimeout || m.WriteTimeout != h.WriteTimeout {
+		t.Errorf("metrics listener timeouts %v/%v/%v/%v, main %v/%v/%v/%v", m.ReadHeaderTimeout, m.ReadTimeout, m.WriteTimeout, m.IdleTimeout,
+			h.ReadHeaderTimeout, h.ReadTimeout, h.WriteTimeout, h.IdleTimeout)
+	}
+}

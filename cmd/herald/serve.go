@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -167,12 +168,15 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		Feeds:            feeds,
 		Templates:        templates.FS(cfg.Templates.Dir),
 		ContentDir:       cfg.Content.Dir,
+		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
 		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
+		MetricsPublic:    cfg.Metrics.Public,
+		TrustedProxies:   trustedProxies(cfg),
 		Embed:            embedConfig(cfg),
 		Archive:          st,
 		NewsletterTitles: newsletterTitles(cfg),
@@ -182,15 +186,8 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	d.web = handler
-	d.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return bg },
-	}
+	d.http = newHTTPServer(handler, log)
+	d.http.BaseContext = func(net.Listener) context.Context { return bg }
 	if d.access != nil {
 		// Flushes the access log every second, and once more at shutdown.
 		d.wg.Go(func() { d.access.Run(bg, time.Second) })
@@ -331,4 +328,30 @@ func (d *daemon) Close() error {
 		return errors.Join(fmt.Errorf("http shutdown: %w", herr), serr)
 	}
 	return serr
+}
+
+// newHTTPServer is an http.Server with the timeouts of every listener
+// serve opens (main and metrics), so a slow client holds none open.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// mediaExclude is what Herald itself writes: /media never serves it, even
+// when content.dir contains it (content.dir: "." beside data/).
+func mediaExclude(cfg *Config) []string {
+	var out []string
+	if db := cfg.Store.DSN; cfg.Store.Driver == "sqlite" && db != "" {
+		out = append(out, db, db+"-wal", db+"-shm", db+"-journal", db+".lock", filepath.Dir(db))
+	}
+	if cfg.Mail.OutboxDir != "" {
+		out = append(out, cfg.Mail.OutboxDir)
+	}
+	return out
 }

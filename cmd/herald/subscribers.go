@@ -67,6 +67,11 @@ func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mai
 
 // subscribeWeb is the web surface's config for serve.
 func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
+	return &web.SubscribeConfig{Service: svc, RatePerMinute: cfg.Subscribe.RatePerMinute, AllowedOrigins: cfg.Embed.AllowedOrigins}
+}
+
+// trustedProxies parses http.trusted_proxies (Validate checked them).
+func trustedProxies(cfg *Config) []netip.Prefix {
 	var trusted []netip.Prefix
 	for _, p := range cfg.HTTP.TrustedProxies {
 		if pf, err := netip.ParsePrefix(p); err == nil {
@@ -75,8 +80,7 @@ func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
 			trusted = append(trusted, netip.PrefixFrom(a, a.BitLen()))
 		}
 	}
-	return &web.SubscribeConfig{Service: svc, RatePerMinute: cfg.Subscribe.RatePerMinute, TrustedProxies: trusted,
-		AllowedOrigins: cfg.Embed.AllowedOrigins}
+	return trusted
 }
 
 // startSubscribers builds the service for serve, warns once when RFC 8058

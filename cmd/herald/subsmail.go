@@ -24,7 +24,7 @@ func newMailSender(cfg *Config, log *slog.Logger) (mail.Sender, error) {
 		}
 		s = smtp
 	default:
-		ob, err := mail.NewOutbox(cfg.Mail.OutboxDir, log)
+		ob, err := mail.NewOutbox(cfg.Mail.OutboxDir, cfg.Digest.Lease.D(), log)
 		if err != nil {
 			return nil, err
 		}

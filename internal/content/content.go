@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/confined"
 )
 
 // Store is what syncing needs of the article store.
@@ -70,7 +70,7 @@ func NewSyncer(dir string, st Store, loc *time.Location, log *slog.Logger) *Sync
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{Dir: dir, Store: st, Parser: article.NewParser(loc, os.DirFS(dir)), Log: log, Now: time.Now}
+	return &Syncer{Dir: dir, Store: st, Parser: article.NewParser(loc, confined.FS(dir)), Log: log, Now: time.Now}
 }
 
 // Sync makes the store match the folder: new and changed files are
@@ -101,7 +101,9 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		data, err := os.ReadFile(p)
+		// Through os.Root: an article symlinked from outside the folder
+		// is refused, not published.
+		data, err := fs.ReadFile(confined.FS(s.Dir), rel)
 		if err != nil {
 			rep.Errors = append(rep.Errors, fmt.Errorf("%s: %w", p, err))
 			files = append(files, parsed{path: rel}) // keep: unreadable is not gone

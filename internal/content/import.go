@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/confined"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -53,19 +54,26 @@ func (s *Syncer) Import(ctx context.Context, paths []string, dryRun bool) (Repor
 	contentAbs := mustAbs(s.Dir)
 	var ok []parsed
 	for _, f := range files {
-		data, err := os.ReadFile(f.display)
+		rel, inside := within(contentAbs, f.abs)
+		base := s.Dir
+		if !inside {
+			r, _ := filepath.Rel(f.base, f.display)
+			rel, base = filepath.ToSlash(r), f.base
+		}
+		// Read through os.Root, as the sync does: a symlink that leads
+		// out of the folder is refused.
+		data, err := fs.ReadFile(confined.FS(base), rel)
 		if err != nil {
-			rep.Errors = append(rep.Errors, err)
+			rep.Errors = append(rep.Errors, fmt.Errorf("%s: %w", f.display, err))
 			continue
 		}
 		var a *article.Article
-		if rel, inside := within(contentAbs, f.abs); inside {
+		if inside {
 			a, err = s.Parser.Parse(rel, data)
 			err = relocate(err, f.display)
 		} else {
-			rel, _ := filepath.Rel(f.base, f.display)
-			p := article.NewParser(s.Parser.Location(), os.DirFS(f.base))
-			a, err = p.Parse(filepath.ToSlash(rel), data)
+			p := article.NewParser(s.Parser.Location(), confined.FS(f.base))
+			a, err = p.Parse(rel, data)
 			err = relocate(err, f.display)
 			if a != nil {
 				a.Source, a.SourcePath = article.SourceImport, f.abs

@@ -28,7 +28,7 @@ func TestReplyClass(t *testing.T) {
 		{"Local", func() error {
 			// The outbox's folder vanished: a failure of this machine.
 			dir := filepath.Join(t.TempDir(), "outbox")
-			o, err := NewOutbox(dir, nil)
+			o, err := NewOutbox(dir, 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

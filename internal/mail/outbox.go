@@ -37,8 +37,11 @@ type outboxEnvelope struct {
 	To   []string `json:"to"`
 }
 
-// NewOutbox returns an outbox writing into dir, which it creates if missing.
-func NewOutbox(dir string, log *slog.Logger) (*Outbox, error) {
+// NewOutbox returns an outbox writing into dir, which it creates if
+// missing. It removes the temporary files a crash left behind that are
+// older than staleTemp (digest.lease): a younger one may belong to another
+// process writing right now. Zero keeps them all.
+func NewOutbox(dir string, staleTemp time.Duration, log *slog.Logger) (*Outbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -48,7 +51,39 @@ func NewOutbox(dir string, log *slog.Logger) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("mail: outbox: %w: %w", ErrLocal, err)
 	}
-	return &Outbox{dir: dir, log: log}, nil
+	o := &Outbox{dir: dir, log: log}
+	if staleTemp > 0 {
+		o.removeStaleTemp(time.Now().Add(-staleTemp))
+	}
+	return o, nil
+}
+
+// tempPrefix starts the name of every file writeAtomic has not renamed yet.
+const tempPrefix = ".tmp-"
+
+// removeStaleTemp deletes temporary files last written before cutoff;
+// failures are logged, not fatal: a leftover costs disk space, not mail.
+func (o *Outbox) removeStaleTemp(cutoff time.Time) {
+	entries, err := os.ReadDir(o.dir)
+	if err != nil {
+		o.log.Warn("outbox: cannot list for leftover temporary files", slog.String("dir", o.dir), slog.Any("err", err))
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		p := filepath.Join(o.dir, e.Name())
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			o.log.Warn("outbox: cannot remove leftover temporary file", slog.String("path", p), slog.Any("err", err))
+			continue
+		}
+		o.log.Info("outbox: removed a temporary file left by a crash", slog.String("path", p))
+	}
 }
 
 // Send writes NAME.envelope.json and then NAME.eml, each atomically (a temp
@@ -94,7 +129,7 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 			err = fmt.Errorf("%w: %w", ErrLocal, err)
 		}
 	}()
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	f, err := os.CreateTemp(dir, tempPrefix+name+"-*")
 	if err != nil {
 		return fmt.Errorf("mail: outbox: %w", err)
 	}

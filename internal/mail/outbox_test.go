@@ -18,7 +18,7 @@ func TestOutbox(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "outbox") // created on demand
 	var logs bytes.Buffer
 	var logMu sync.Mutex
-	o, err := NewOutbox(dir, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)))
+	o, err := NewOutbox(dir, 0, slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestOutboxRejectsBadEnvelope(t *testing.T) {
-	o, err := NewOutbox(t.TempDir(), nil)
+	o, err := NewOutbox(t.TempDir(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,7 +231,7 @@ func splitList(s string) []string {
 func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, now time.Time, source string) (*Subscriber, error) {
 	get := func(name string) string {
 		if i, ok := col[name]; ok {
-			return rec[i]
+			return unguardCell(rec[i])
 		}
 		return ""
 	}
@@ -239,7 +239,7 @@ func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, 
 	if err != nil {
 		return nil, err
 	}
-	name, err := CleanName(unguardCell(get("name")))
+	name, err := CleanName(get("name"))
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +297,13 @@ func (s *Service) Export(ctx context.Context, w io.Writer) error {
 		if at.IsZero() {
 			at = sub.CreatedAt
 		}
-		if err := cw.Write([]string{sub.Email, guardCell(sub.Name), strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
-			string(sub.Status), at.UTC().Format(time.RFC3339)}); err != nil {
+		row := []string{sub.Email, sub.Name, strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
+			string(sub.Status), at.UTC().Format(time.RFC3339)}
+		// Every cell, not just the name: an address may start with "=" too.
+		for i := range row {
+			row[i] = guardCell(row[i])
+		}
+		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
@@ -306,19 +311,24 @@ func (s *Service) Export(ctx context.Context, w io.Writer) error {
 	return cw.Error()
 }
 
-// guardCell keeps a spreadsheet from reading a free-text cell as a formula
-// (CSV injection): a cell that starts with = + - @ gets a leading "'",
-// which spreadsheets show as text and unguardCell removes on import, so an
+// formulaStart are the first characters that make a spreadsheet read a
+// cell as a formula (CSV injection), plus the guard "'" itself, so that
+// guarding is reversible for every value.
+const formulaStart = "=+-@\t\r'"
+
+// guardCell keeps a spreadsheet from reading a cell as a formula: a cell
+// that starts with one of formulaStart gets a leading "'", which
+// spreadsheets show as text and unguardCell removes on import, so an
 // export imports back unchanged.
 func guardCell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
+	if v != "" && strings.IndexByte(formulaStart, v[0]) >= 0 {
 		return "'" + v
 	}
 	return v
 }
 
 func unguardCell(v string) string {
-	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@", rune(v[1])) {
+	if len(v) > 1 && v[0] == '\'' && strings.IndexByte(formulaStart, v[1]) >= 0 {
 		return v[1:]
 	}
 	return v

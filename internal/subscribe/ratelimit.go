@@ -1,12 +1,15 @@
 package subscribe
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
 
 // Limiter is a token bucket per key (a client IP): perMinute requests a
-// minute with bursts of as many. A zero or negative rate allows all.
+// minute with bursts of as many. A zero or negative rate allows all. An
+// IPv6 client is keyed on its /64, the smallest block one subscriber line
+// gets, so rotating through its addresses earns no extra tokens.
 // Idle buckets are forgotten, so memory stays bounded by recent clients.
 type Limiter struct {
 	perMinute float64
@@ -31,6 +34,7 @@ func (l *Limiter) Allow(key string, now time.Time) (ok bool, retry time.Duration
 	if l == nil || l.perMinute <= 0 {
 		return true, 0
 	}
+	key = clientKey(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastSweep) > time.Minute {
@@ -62,4 +66,18 @@ func (l *Limiter) sweep(now time.Time) {
 		}
 	}
 	l.lastSweep = now
+}
+
+// clientKey is the bucket of a key: an IPv6 address becomes its /64 (an
+// IPv4-mapped one its IPv4 address); anything else is used as it is.
+func clientKey(key string) string {
+	a, err := netip.ParseAddr(key)
+	if err != nil {
+		return key
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }

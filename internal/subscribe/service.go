@@ -208,26 +208,14 @@ func (s *Service) checkNewsletters(ids []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// maxTags bounds the topic tags one subscriber may choose.
-const maxTags = 50
-
-// cleanTags slugifies tags (docs/ARCHITECTURE.md, "Articles and slugs"),
-// dropping empty ones.
+// cleanTags slugifies tags, dropping empty ones, within the
+// bounds of every client tag list (article.TagSlugs), sorted.
 func cleanTags(tags []string) ([]string, error) {
-	var out []string
-	for _, t := range tags {
-		if len(t) > 200 {
-			return nil, fmt.Errorf("%w: tag longer than 200 bytes", ErrInvalidInput)
-		}
-		if slug := article.Slugify(t); slug != "" {
-			out = append(out, slug)
-		}
+	out, err := article.TagSlugs(tags)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	slices.Sort(out)
-	out = slices.Compact(out)
-	if len(out) > maxTags {
-		return nil, fmt.Errorf("%w: more than %d tags", ErrInvalidInput, maxTags)
-	}
 	if out == nil {
 		out = []string{}
 	}

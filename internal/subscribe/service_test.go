@@ -3,6 +3,7 @@ package subscribe_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -367,5 +368,54 @@ func TestMailAfterAnswer(t *testing.T) {
 	case <-waited:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Wait did not return after the mail went out")
+	}
+}
+
+// TestCSVFormulaGuard: no exported cell starts a spreadsheet formula,
+// whichever column it is in (an address may start with "="), and the
+// export imports back to the same subscribers.
+func TestCSVFormulaGuard(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "http://localhost:8080")
+	in := "email,name,status\n" +
+		"=2+3@example.org,@SUM(A1),active\n" +
+		"-x@example.org,'=quoted,active\n" +
+		"+y@example.org,'Tis,active\n" +
+		"''=z@example.org,Plain,active\n" // the address '=z@example.org, guarded
+	rep, err := e.svc.Import(ctx, strings.NewReader(in), subscribe.ImportOptions{})
+	if err != nil || rep.Added != 4 || len(rep.Errors) != 0 {
+		t.Fatalf("import: %+v %v", rep, err)
+	}
+	var out bytes.Buffer
+	if err := e.svc.Export(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(out.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs[1:] {
+		for i, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("column %s starts a formula: %q", recs[0][i], cell)
+			}
+		}
+	}
+	e2 := newEnv(t, "http://localhost:8080")
+	if rep, err := e2.svc.Import(ctx, bytes.NewReader(out.Bytes()), subscribe.ImportOptions{}); err != nil || rep.Added != 4 || len(rep.Errors) != 0 {
+		t.Fatalf("re-import: %+v %v", rep, err)
+	}
+	for email, name := range map[string]string{"=2+3@example.org": "@SUM(A1)", "-x@example.org": "=quoted", "+y@example.org": "'Tis", "'=z@example.org": "Plain"} {
+		sub, err := e2.st.SubscriberByEmail(ctx, email)
+		if err != nil || sub.Name != name {
+			t.Errorf("%s: %+v %v", email, sub, err)
+		}
+	}
+	var out2 bytes.Buffer
+	if err := e2.svc.Export(ctx, &out2); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != out2.String() {
+		t.Errorf("export round trip differs:\n%s\n%s", out.String(), out2.String())
 	}
 }

@@ -454,6 +454,10 @@ func (a *api) validate(in apiArticleIn) (*article.Article, error) {
 	str("author", in.Author)
 	str("author_email", in.AuthorEmail)
 	if len(in.Tags) > 0 {
+		if _, err := article.TagSlugs(in.Tags); err != nil {
+			// Bad client input like any over-long tag list: 400, as everywhere.
+			return nil, &HTTPError{Status: http.StatusBadRequest, Field: "tags", Msg: err.Error()}
+		}
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 		for _, t := range in.Tags {
 			if strings.TrimSpace(t) == "" {

@@ -210,3 +210,20 @@ func TestAPISubscriberTags(t *testing.T) {
 		}
 	})
 }
+
+// TestAPISubscribersCSVGuard: over HTTP, an address or name that starts a
+// formula is exported as text in every column.
+func TestAPISubscribersCSVGuard(t *testing.T) {
+	f, _ := newSubsAPIFixture(t)
+	if r := f.do(t, "POST", "/api/v1/subscribers", `{"email":"=1+1@example.org","name":"-2","confirmed":true}`); r.Status != 201 {
+		t.Fatalf("add: %d %s", r.Status, r.Body)
+	}
+	r := f.do(t, "GET", "/api/v1/subscribers.csv", "")
+	recs, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
+	if r.Status != 200 || err != nil || len(recs) != 2 {
+		t.Fatalf("status %d (%v): %s", r.Status, err, r.Body)
+	}
+	if recs[1][0] != "'=1+1@example.org" || recs[1][1] != "'-2" {
+		t.Errorf("row %q: want guarded email and name", recs[1])
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -460,6 +461,7 @@ func TestAPIBadBodies(t *testing.T) {
 		{"ErrImageMissing", `{"slug":"a","title":"A","date":"2026-11-01","image":"images/none.png"}`, "", 422, "image", "not found in the content folder"},
 		{"ErrTagNoLetters", `{"slug":"a","title":"A","date":"2026-11-01","tags":["ok","!!"]}`, "", 422, "tags", "no letters or digits"},
 		{"ErrTagEmpty", `{"slug":"a","title":"A","date":"2026-11-01","tags":[""]}`, "", 422, "tags", "must not be empty"},
+		{"ErrTooManyTags", `{"slug":"a","title":"A","date":"2026-11-01","tags":[` + manyTags(51) + `]}`, "", 400, "tags", "more than 50 tags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -585,4 +587,16 @@ func TestAPIListPaging(t *testing.T) {
 			}
 		}
 	})
+}
+
+// manyTags is a JSON list of n distinct tag names.
+func manyTags(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"t%d"`, i)
+	}
+	return b.String()
 }

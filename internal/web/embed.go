@@ -284,17 +284,13 @@ func (s *Server) maxItems() int {
 
 // parseEmbedOptions reads options from a query; a value it does not know
 // is a 400 that names it, so a typo in a snippet is found at once.
-func (s *Server) parseEmbedOptions(q url.Values) (embedOptions, error) {
+func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	o := s.defaultEmbedOptions()
-	seen := map[string]bool{}
-	for _, raw := range q["tags"] {
-		for _, t := range strings.Split(raw, ",") {
-			if slug := article.Slugify(t); slug != "" && !seen[slug] {
-				seen[slug] = true
-				o.Tags = append(o.Tags, slug)
-			}
-		}
+	q, tags, err := article.TagQuery(rawQuery)
+	if err != nil {
+		return o, Errorf(http.StatusBadRequest, "%s", err)
 	}
+	o.Tags = tags
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > s.maxItems() {
@@ -468,7 +464,7 @@ func (s *Server) articleURL(a *article.Article) string {
 }
 
 func (s *Server) handleEmbedFrame(w http.ResponseWriter, r *http.Request) {
-	o, err := s.parseEmbedOptions(r.URL.Query())
+	o, err := s.parseEmbedOptions(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -551,7 +547,7 @@ type snippetData struct {
 }
 
 func (s *Server) handleEmbedBuilder(w http.ResponseWriter, r *http.Request) {
-	o, err := s.parseEmbedOptions(r.URL.Query())
+	o, err := s.parseEmbedOptions(r.URL.RawQuery)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -134,3 +137,79 @@ func (l logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+// clientIP is the client's address as text (see clientAddr): what rate
+// limits, consent records and the loopback check of /metrics go by.
+func (s *Server) clientIP(r *http.Request) string {
+	a, raw := s.clientAddr(r)
+	if !a.IsValid() {
+		return raw
+	}
+	return a.String()
+}
+
+// clientAddr is the peer's address, or, when the peer is a trusted proxy,
+// the last address in X-Forwarded-For that is not itself a trusted proxy;
+// raw is the peer as given when it is not an IP address. It does not
+// allocate: the access log asks it for every request.
+func (s *Server) clientAddr(r *http.Request) (addr netip.Addr, raw string) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer, ""
+	}
+	// Hops from the nearest back, across repeated headers.
+	values := r.Header["X-Forwarded-For"]
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		if v == "" {
+			return peer, "" // an empty hop ends the trusted chain
+		}
+		for v != "" {
+			hop := v
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				hop, v = v[j+1:], v[:j]
+			} else {
+				v = ""
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(hop))
+			if err != nil {
+				return peer, ""
+			}
+			a = a.Unmap()
+			if !s.trusted(a) {
+				return a, ""
+			}
+			peer = a
+		}
+	}
+	return peer, ""
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackOnly serves h to clients on this machine only (clientIP), and
+// answers everyone else as if the route did not exist.
+func (s *Server) loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, err := netip.ParseAddr(s.clientIP(r)); err != nil || !a.IsLoopback() {
+			s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -8,18 +8,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/confined"
 )
 
 // pageCSP is the Content-Security-Policy of every HTML page.
@@ -275,22 +276,46 @@ var mediaTypes = map[string]string{
 	".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
 }
 
+// mediaSniffLen is how much of a file sniffImage looks at: enough for an
+// SVG's XML declaration, comments and DOCTYPE before its <svg.
+const mediaSniffLen = 4096
+
+// handleMedia serves an image from the content folder. The file is opened
+// through os.Root (internal/confined), so no symlink leads out of the
+// folder; it must be a regular file whose contents match its extension;
+// and nothing Herald itself writes (the store, the outbox: MediaExclude)
+// is served even when the content folder contains it.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
+	notFound := func() { s.fail(w, r, Errorf(http.StatusNotFound, "No such image.")) }
 	p := path.Clean("/" + r.PathValue("path"))[1:]
 	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
-	if !ok || s.cfg.ContentDir == "" || strings.HasPrefix(path.Base(p), ".") {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+	if !ok || s.cfg.ContentDir == "" || hiddenPath(p) {
+		notFound()
 		return
 	}
-	f, err := os.Open(filepath.Join(s.cfg.ContentDir, filepath.FromSlash(p)))
+	excl := s.mediaExcludeInfo()
+	if mediaExcluded(s.cfg.ContentDir, p, excl) {
+		notFound()
+		return
+	}
+	f, st, err := confined.OpenIf(s.cfg.ContentDir, p, func(st fs.FileInfo) bool { return !sameAsAny(st, excl) })
 	if err != nil {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+		notFound()
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+	if !st.Mode().IsRegular() {
+		notFound()
+		return
+	}
+	head := make([]byte, mediaSniffLen)
+	n, err := io.ReadFull(f, head)
+	if (err != nil && n == 0) || !sniffImage(ct, head[:n]) {
+		notFound()
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		notFound()
 		return
 	}
 	h := w.Header()
@@ -300,6 +325,83 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	// An SVG opened directly must not run script in our origin.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
 	http.ServeContent(w, r, p, st.ModTime(), f)
+}
+
+// hiddenPath: any element starting with "." (.git, .env) is never served.
+func hiddenPath(p string) bool {
+	for _, el := range strings.Split(p, "/") {
+		if strings.HasPrefix(el, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaExcludeInfo stats MediaExclude now (the data folder may be created
+// after start); what does not exist cannot be served either.
+func (s *Server) mediaExcludeInfo() []fs.FileInfo {
+	var out []fs.FileInfo
+	for _, x := range s.cfg.MediaExclude {
+		if st, err := os.Stat(x); err == nil {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// mediaExcluded reports whether a folder on the way to p (through any
+// symlinks inside dir) is one of excl.
+func mediaExcluded(dir, p string, excl []fs.FileInfo) bool {
+	if len(excl) == 0 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		st, err := confined.Stat(dir, p[:i])
+		if err != nil || sameAsAny(st, excl) {
+			return true // a folder that cannot be stat'd serves nothing either
+		}
+	}
+	return false
+}
+
+// sameAsAny compares by identity, so no other name (symlink, "..", case)
+// for an excluded file or folder gets through.
+func sameAsAny(st fs.FileInfo, excl []fs.FileInfo) bool {
+	for _, x := range excl {
+		if os.SameFile(st, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// sniffImage reports whether head, the start of a file, is an image of
+// type ct: a name ending in .png is no reason to serve what is not one.
+func sniffImage(ct string, head []byte) bool {
+	switch ct {
+	case "image/png":
+		return bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n"))
+	case "image/jpeg":
+		return bytes.HasPrefix(head, []byte("\xff\xd8\xff"))
+	case "image/gif":
+		return bytes.HasPrefix(head, []byte("GIF87a")) || bytes.HasPrefix(head, []byte("GIF89a"))
+	case "image/webp":
+		return len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP"
+	case "image/avif":
+		// An ISO-BMFF "ftyp" box naming an AVIF brand.
+		if len(head) < 16 || string(head[4:8]) != "ftyp" {
+			return false
+		}
+		box := head[8:min(len(head), 64)]
+		return bytes.Contains(box, []byte("avif")) || bytes.Contains(box, []byte("avis"))
+	case "image/svg+xml":
+		// Text (no NUL), and an <svg element near the start.
+		return bytes.IndexByte(head, 0) < 0 && bytes.Contains(head, []byte("<svg"))
+	}
+	return false
 }
 
 func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {

@@ -14,7 +14,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	if s.cfg.Metrics != nil {
-		mux.Handle("GET /metrics", s.cfg.Metrics)
+		// Metrics tell who subscribes (a new address moves the counts):
+		// private to this machine unless metrics.public.
+		if s.cfg.MetricsPublic {
+			mux.Handle("GET /metrics", s.cfg.Metrics)
+		} else {
+			mux.Handle("GET /metrics", s.loopbackOnly(s.cfg.Metrics))
+		}
 	}
 
 	// Partner-site embed (embed.go): builder, loader, versioned bundle, no-script frame.

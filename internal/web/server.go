@@ -52,6 +52,11 @@ type Config struct {
 	MaxItems   int
 	Logger     *slog.Logger
 	Now        func() time.Time
+
+	// MediaExclude are files and folders /media never serves even when
+	// the content folder holds them: the store, its folder, the outbox.
+	MediaExclude []string
+
 	// Newsletters: whether to link /subscribe (the subscribe surface adds it).
 	HasNewsletters bool
 	// Archive, when set, serves /newsletters: every sent digest (archive.go).
@@ -71,15 +76,17 @@ type Config struct {
 	// Observer hears every request's route pattern, status and duration
 	// (the metrics); nil: none.
 	Observer RequestObserver
-	// Metrics, if set, is served at GET /metrics on this listener.
-	Metrics http.Handler
+	// Metrics, if set, is served at GET /metrics on this listener: to
+	// loopback clients only (clientIP) unless MetricsPublic.
+	Metrics       http.Handler
+	MetricsPublic bool // metrics.public
+	// TrustedProxies (http.trusted_proxies) are the peers whose
+	// X-Forwarded-For names the client (clientIP).
+	TrustedProxies []netip.Prefix
 	// Subscribe enables the subscriber pages (subscribe.go); nil: none.
 	Subscribe *SubscribeConfig
 	// AccessLog, if set, gets one line per request (log.access).
 	AccessLog *AccessLog
-	// TrustedProxies are the peers whose X-Forwarded-For names the client
-	// (http.trusted_proxies); nil: Subscribe's, if set.
-	TrustedProxies []netip.Prefix
 }
 
 // RequestObserver receives each request once it is served: the pattern
@@ -114,9 +121,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20
-	}
-	if cfg.TrustedProxies == nil && cfg.Subscribe != nil {
-		cfg.TrustedProxies = cfg.Subscribe.TrustedProxies
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ids: newRequestIDs()}
 	if err := s.loadTemplates(); err != nil {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -34,9 +32,8 @@ type Subscriptions interface {
 // "HTTP surfaces").
 type SubscribeConfig struct {
 	Service        Subscriptions
-	RatePerMinute  int            // subscribe.rate_per_minute per client IP; 0: no limit
-	TrustedProxies []netip.Prefix // http.trusted_proxies: peers whose X-Forwarded-For counts
-	AllowedOrigins []string       // embed.allowed_origins: CORS for JSON subscribe requests
+	RatePerMinute  int      // subscribe.rate_per_minute per client IP; 0: no limit
+	AllowedOrigins []string // embed.allowed_origins: CORS for JSON subscribe requests
 }
 
 // maxSubscribeBody bounds every subscriber form and JSON body.
@@ -225,69 +222,6 @@ func (s *Server) siteOrigin() string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-// clientIP is the client's address as text (see clientAddr).
-func (s *Server) clientIP(r *http.Request) string {
-	a, raw := s.clientAddr(r)
-	if !a.IsValid() {
-		return raw
-	}
-	return a.String()
-}
-
-// clientAddr is the peer's address, or, when the peer is a trusted proxy,
-// the last address in X-Forwarded-For that is not itself a trusted proxy;
-// raw is the peer as given when it is not an IP address. It does not
-// allocate: the access log asks it for every request.
-func (s *Server) clientAddr(r *http.Request) (addr netip.Addr, raw string) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer, ""
-	}
-	// Hops from the nearest back, across repeated headers.
-	values := r.Header["X-Forwarded-For"]
-	for i := len(values) - 1; i >= 0; i-- {
-		v := values[i]
-		if v == "" {
-			return peer, "" // an empty hop ends the trusted chain
-		}
-		for v != "" {
-			hop := v
-			if j := strings.LastIndexByte(v, ','); j >= 0 {
-				hop, v = v[j+1:], v[:j]
-			} else {
-				v = ""
-			}
-			a, err := netip.ParseAddr(strings.TrimSpace(hop))
-			if err != nil {
-				return peer, ""
-			}
-			a = a.Unmap()
-			if !s.trusted(a) {
-				return a, ""
-			}
-			peer = a
-		}
-	}
-	return peer, ""
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // subscribeJSON is the JSON request body of POST /subscribe.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -88,7 +89,7 @@ func newSite(t testing.TB, o siteOpts) *site {
 		Store:     st,
 		Templates: templates.Embedded(),
 		Now:       s.clock.Now,
-		Subscribe: &web.SubscribeConfig{Service: s.svc, RatePerMinute: o.rate, AllowedOrigins: o.origins, TrustedProxies: o.trusted},
+		Subscribe: &web.SubscribeConfig{Service: s.svc, RatePerMinute: o.rate, AllowedOrigins: o.origins}, TrustedProxies: o.trusted,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -475,5 +476,26 @@ func TestPreferencesPage(t *testing.T) {
 	}
 	if m := s.mails.Wait(t, 1); m.Kind != "confirm" {
 		t.Fatalf("mail: %+v", m)
+	}
+}
+
+// TestSubscribeRateLimitIPv6: an IPv6 client is one client per /64, so
+// walking through the addresses of its prefix earns no extra requests.
+func TestSubscribeRateLimitIPv6(t *testing.T) {
+	s := newSite(t, siteOpts{rate: 3, trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
+	post := func(xff string) int {
+		resp, _ := s.postForm(t, "/subscribe", url.Values{"email": {"rl6@example.org"}}, "X-Forwarded-For", xff)
+		return resp.StatusCode
+	}
+	for i := 1; i <= 3; i++ {
+		if c := post(fmt.Sprintf("2001:db8:1:2::%x", i)); c != 200 {
+			t.Fatalf("request %d: %d", i, c)
+		}
+	}
+	if c := post("2001:db8:1:2:ffff:ffff:ffff:fffe"); c != http.StatusTooManyRequests {
+		t.Fatalf("another address of the same /64: %d, want 429", c)
+	}
+	if c := post("2001:db8:1:3::1"); c != 200 {
+		t.Fatalf("the next /64: %d, want 200", c)
 	}
 }
