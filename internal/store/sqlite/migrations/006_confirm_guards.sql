@@ -1,4 +1,4 @@
--- Confirmation mail guards (see docs/ARCHITECTURE.md, "subscribers"): a
+-- Confirmation mail guards (see docs/ARCHITECTURE.md, "Subscribers"): a
 -- subscribe request waits in confirm_queue until the guards let its
 -- confirmation mail go out, so no mail is dropped and the guards hold
 -- across processes sharing the store.
