@@ -5,7 +5,7 @@
 # Usage: dsn=$(.ci/postgres.sh start [PORT]); .ci/postgres.sh stop
 set -euo pipefail
 dir=${HERALD_PG_DIR:-/tmp/herald-ci-pg}
-port=${2:-55432}
+port=${HERALD_PG_PORT:-${2:-55432}}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$bin" ] || { echo "postgres.sh: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
