@@ -182,7 +182,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.sem <- struct{}{}:
 			end := time.Now().Add(l.session)
 			lc := &limitConn{Conn: c, end: end, release: func() { <-l.sem }}
-			_ = c.SetDeadline(end)
+			_ = lc.SetDeadline(end)
 			return lc, nil
 		default:
 			l.log.Debug("bounce smtp: too many connections", "remote", c.RemoteAddr().String())
@@ -201,15 +201,28 @@ type limitConn struct {
 	release func()
 }
 
-func (c *limitConn) clamp(t time.Time) time.Time {
-	if t.IsZero() || t.After(c.end) {
-		return c.end
+// writeGrace lets the 421 that ends a session go out after its end.
+const writeGrace = 5 * time.Second
+
+func clamp(t, end time.Time) time.Time {
+	if t.IsZero() || t.After(end) {
+		return end
 	}
 	return t
 }
-func (c *limitConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.clamp(t)) }
-func (c *limitConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
-func (c *limitConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }
+
+func (c *limitConn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+func (c *limitConn) SetReadDeadline(t time.Time) error {
+	return c.Conn.SetReadDeadline(clamp(t, c.end))
+}
+func (c *limitConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(clamp(t, c.end.Add(writeGrace)))
+}
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
