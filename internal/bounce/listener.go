@@ -234,7 +234,13 @@ type session struct {
 	ctx  context.Context
 	from string
 	rcpt []Token
+	bad  int // recipients refused on this connection
 }
+
+// maxBadRcpt bounds the token lookups one connection can cause with
+// recipients that decode but do not verify; after it every recipient is
+// refused unread.
+const maxBadRcpt = 10
 
 var (
 	errNoMailbox = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such recipient here"}
@@ -250,11 +256,15 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.bad >= maxBadRcpt {
+		return errNoMailbox
+	}
 	tok, err := s.l.tokens.VerifyAddress(to, s.l.cfg.Domain, func(id int64) ([]byte, bool, error) {
 		return s.l.h.LinkSecret(s.ctx, id)
 	})
 	switch {
 	case errors.Is(err, ErrInvalidToken):
+		s.bad++
 		return errNoMailbox
 	case err != nil:
 		s.l.log.Warn("bounce smtp: token lookup", "err", err)

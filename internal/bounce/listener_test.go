@@ -287,3 +287,50 @@ func TestListener(t *testing.T) {
 		}
 	})
 }
+
+// counting wraps a recorder and counts secret lookups.
+type counting struct {
+	*recorder
+	lookups int
+	mu      sync.Mutex
+}
+
+func (c *counting) LinkSecret(ctx context.Context, id int64) ([]byte, bool, error) {
+	c.mu.Lock()
+	c.lookups++
+	c.mu.Unlock()
+	return c.recorder.LinkSecret(ctx, id)
+}
+
+func TestListenerBadRecipientsBounded(t *testing.T) {
+	tk := NewTokens([][]byte{[]byte("0123456789abcdef0123456789abcdef")})
+	h := &counting{recorder: &recorder{rows: secrets{42: []byte("s")}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- NewListener(ListenerConfig{Domain: testDomain}, tk, h, nil).Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	c, err := smtp.Dial(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * maxBadRcpt {
+		// Decodes (so it costs a lookup) but was signed with the wrong secret.
+		forged, _ := tk.Delivery(int64(i+1), 42, []byte("not the secret"))
+		if err := c.Rcpt(ReturnPath(forged, testDomain), nil); code(err) != 550 {
+			t.Fatalf("RCPT %d: %v", i, err)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lookups != maxBadRcpt {
+		t.Fatalf("%d lookups for %d forged recipients; want at most %d", h.lookups, 3*maxBadRcpt, maxBadRcpt)
+	}
+}
