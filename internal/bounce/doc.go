@@ -33,8 +33,9 @@
 //     TopicArn pinned, SubscriptionConfirmation confirmed.
 //   - postmark: basic auth.
 //   - sendgrid: the signed event webhook (ECDSA P-256 over timestamp+body).
-//   - mailgun: HMAC-SHA256 over timestamp+token, a ±5 minute window and a
-//     replay cache of tokens (a replay gets 406).
+//   - mailgun: HMAC-SHA256 over timestamp+token, signatures up to 24 hours
+//     old (Mailgun's retries) and a replay cache of tokens (a replay gets
+//     406).
 //   - generic: for any other relay, below.
 //
 // # The generic webhook

@@ -213,6 +213,9 @@ func (w *walker) walk(e *message.Entity, depth int) {
 
 var tagRE = regexp.MustCompile(`<[^>]*>`)
 
+// maxField bounds a delivery-status or feedback-report field value.
+const maxField = 1000
+
 // fieldBlocks parses the header-like groups of a delivery-status or
 // feedback-report body: groups separated by blank lines, folded lines
 // joined, names lower-cased.
@@ -232,7 +235,11 @@ func fieldBlocks(b []byte) []map[string]string {
 			continue
 		}
 		if (line[0] == ' ' || line[0] == '\t') && last != "" {
-			cur[last] += " " + strings.TrimSpace(line)
+			// Bounded: folding a field into many short lines must not
+			// make joining them quadratic.
+			if len(cur[last]) < maxField {
+				cur[last] += " " + strings.TrimSpace(line)
+			}
 			continue
 		}
 		name, val, ok := strings.Cut(line, ":")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -94,3 +95,13 @@ func benchParse(b *testing.B, file string) {
 
 func BenchmarkParseDSN(b *testing.B) { benchParse(b, "postfix-hard.eml") }
 func BenchmarkParseARF(b *testing.B) { benchParse(b, "arf-abuse.eml") }
+
+// A field folded into very many short lines is joined only up to a bound:
+// joining them all was quadratic (FuzzParse found a DSN that took seconds).
+func TestFieldBlocksBounded(t *testing.T) {
+	body := "Action: failed\nDiagnostic-Code: x\n" + strings.Repeat(" y\n", 100000)
+	b := fieldBlocks([]byte(body))
+	if len(b) != 1 || len(b[0]["diagnostic-code"]) > maxField+10 || b[0]["action"] != "failed" {
+		t.Fatalf("diagnostic-code is %d bytes; want at most about %d", len(b[0]["diagnostic-code"]), maxField)
+	}
+}

@@ -138,7 +138,9 @@ func (w *Webhooks) Handler(provider string) http.Handler {
 			http.Error(rw, he.msg, he.code)
 			return
 		case err != nil:
-			w.log.Error("bounce webhook", "provider", provider, "err", err)
+			// A certificate or subscription fetch that failed: the
+			// provider retries, and it may be the network, not Herald.
+			w.log.Warn("bounce webhook", "provider", provider, "err", err)
 			http.Error(rw, "try again later", http.StatusBadGateway)
 			return
 		}
@@ -371,7 +373,7 @@ func (w *Webhooks) mailgun(r *http.Request, body []byte) ([]Event, string, error
 		return nil, "", errSignature
 	}
 	ts, err := strconv.ParseInt(s.Timestamp, 10, 64)
-	if err != nil || !fresh(ts, time.Now()) {
+	if d := time.Since(time.Unix(ts, 0)); err != nil || d > mailgunWindow || d < -skew {
 		return nil, "", refuse(http.StatusNotAcceptable, "stale timestamp")
 	}
 	if w.replay.seen(s.Token, time.Now()) {
@@ -405,9 +407,15 @@ func (w *Webhooks) mailgun(r *http.Request, body []byte) ([]Event, string, error
 		Time: time.Unix(sec, int64((d.Timestamp-float64(sec))*1e9)).UTC()}}, s.Token, nil
 }
 
-// replayCache remembers Mailgun tokens for twice the timestamp window:
-// older ones fail the freshness check anyway. It prunes as it adds, so
-// there is no loop to stop, and is bounded in size.
+// mailgunWindow is how old a Mailgun signature may be. Mailgun may retry
+// a delivery for hours and does not document re-signing retries, so the
+// window spans its retries; within it the replay cache refuses a token
+// seen before.
+const mailgunWindow = 24 * time.Hour
+
+// replayCache remembers Mailgun tokens for the signature window plus the
+// clock skew: older ones fail the timestamp check anyway. It prunes as it
+// adds, so there is no loop to stop, and is bounded in size.
 type replayCache struct {
 	mu  sync.Mutex
 	max int
@@ -422,7 +430,7 @@ func (c *replayCache) seen(tok string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.at[tok]
-	return ok && now.Sub(t) <= 2*skew
+	return ok && now.Sub(t) <= mailgunWindow+skew
 }
 
 // add records tok once its events were handled: a request that failed
@@ -435,7 +443,7 @@ func (c *replayCache) add(tok string, now time.Time) {
 	defer c.mu.Unlock()
 	if len(c.at) >= c.max {
 		for k, t := range c.at {
-			if now.Sub(t) > 2*skew {
+			if now.Sub(t) > mailgunWindow+skew {
 				delete(c.at, k)
 			}
 		}

@@ -301,7 +301,8 @@ func TestWebhookMailgun(t *testing.T) {
 	})
 	for name, b := range map[string][]byte{
 		"ErrSignature": payload([]byte("other key"), now, "t9", "failed", "permanent"),
-		"ErrStale":     payload(key, now-3600, "t10", "failed", "permanent"),
+		"ErrStale":     payload(key, now-25*3600, "t10", "failed", "permanent"),
+		"ErrFuture":    payload(key, now+3600, "t11", "failed", "permanent"),
 		"ErrNotJSON":   []byte("timestamp=1&token=2&signature=3"),
 	} {
 		t.Run(name, func(t *testing.T) {
