@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{"autoreply-outlook.eml", AutoReply, "", "", "", tok},
 		{"autoreply-precedence.eml", AutoReply, "", "", "", tok},
 		{"autoreply-subject.eml", AutoReply, "", "", "", tok},
+		// RFC 3834 replies come from the null sender; "5.1.27" is a date.
+		{"autoreply-null-sender.eml", AutoReply, "", "", "", tok},
 		{"human-reply.eml", Unknown, "", "", "", tok},
 		{"garbage.eml", Unknown, "", "", "", ""},
 		{"empty.eml", Unknown, "", "", "", ""},
