@@ -287,8 +287,10 @@ func (s *session) Data(r io.Reader) error {
 	raw := append([]byte("Return-Path: <"+strings.Trim(s.from, "<>")+">\r\n"), body...)
 	sum := sha256.Sum256(raw)
 	id := "smtp:" + hex.EncodeToString(sum[:16])
-	for i, tok := range s.rcpt {
-		if err := s.l.deliver(s.ctx, fmt.Sprintf("%s:%d", id, i), tok, raw); err != nil {
+	for _, tok := range s.rcpt {
+		// One key per message and recipient, whatever their order.
+		key := fmt.Sprintf("%s:%c%d.%d.%s%s", id, tok.Kind, tok.SubscriberID, tok.RunID, tok.MailKind, tok.Newsletter)
+		if err := s.l.deliver(s.ctx, key, tok, raw); err != nil {
 			s.l.log.Warn("bounce smtp: handler failed", "err", err)
 			return errTempFail
 		}

@@ -194,7 +194,8 @@ func parseClass(typ, bounceType string) (Class, bool) {
 
 // generic: see the package documentation.
 func (w *Webhooks) generic(r *http.Request, body []byte) ([]Event, string, error) {
-	ts, err := strconv.ParseInt(r.Header.Get("X-Herald-Timestamp"), 10, 64)
+	tsRaw := r.Header.Get("X-Herald-Timestamp")
+	ts, err := strconv.ParseInt(tsRaw, 10, 64)
 	if err != nil || !fresh(ts, time.Now()) {
 		return nil, "", refuse(http.StatusUnauthorized, "missing or stale X-Herald-Timestamp")
 	}
@@ -204,7 +205,7 @@ func (w *Webhooks) generic(r *http.Request, body []byte) ([]Event, string, error
 		return nil, "", errSignature
 	}
 	m := hmac.New(sha256.New, w.cfg.Generic)
-	m.Write([]byte(strconv.FormatInt(ts, 10) + "."))
+	m.Write([]byte(tsRaw + "."))
 	m.Write(body)
 	if !hmac.Equal(m.Sum(nil), got) {
 		return nil, "", errSignature
