@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herald-news/herald/internal/store"
 	"github.com/jackc/pgx/v5"
@@ -168,6 +169,19 @@ func (s *Store) migrate(ctx context.Context, upto int) error {
 			return nil
 		}
 	}
+}
+
+// micros is t as the store keeps it: unix microseconds, UTC.
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+// fromMicros is the time a stored unix-microsecond value names, in UTC.
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// queryer is the pool or a transaction.
+type queryer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // inTx runs fn in a transaction, committed if fn returns nil.
