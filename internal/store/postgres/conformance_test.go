@@ -10,3 +10,13 @@ func TestConformanceArticles(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunArticles(t, func(t *testing.T) storetest.ArticleStore { return open(t) })
 }
+
+func TestConformanceFeeds(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunFeeds(t, func(t *testing.T) storetest.FeedStore { return open(t) })
+}
+
+func TestConformanceSecrets(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunSecrets(t, func(t *testing.T) storetest.SecretStore { return open(t) })
+}

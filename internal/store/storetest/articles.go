@@ -191,7 +191,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	t.Run("CreateFreeSlugSuffixes", func(t *testing.T) {
 		s := open(t)
 		// A file holds "report"; "report-3" and a look-alike "report-x" exist.
-		s.UpsertArticle(ctx, mk("report", 0), now)
+		upsert(t, s, mk("report", 0), now)
 		for _, slug := range []string{"report-3", "report-x", "reports"} {
 			a := mk(slug, 0)
 			a.Source = article.SourceAPI
