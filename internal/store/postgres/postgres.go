@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/store"
@@ -31,6 +32,10 @@ const migrateLock int64 = 0x686572616c64
 type Store struct {
 	pool *pgxpool.Pool
 	name string // host/database, for messages (never the password)
+
+	bg   context.Context // ends at Close: stops the listeners of ArticleChanges
+	stop context.CancelFunc
+	wg   sync.WaitGroup // the listeners
 }
 
 // Open connects to the database dsn names (a postgres:// URL or key=value
@@ -53,15 +58,19 @@ func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %s: %w", name, err)
 	}
 	s := &Store{pool: pool, name: name}
+	s.bg, s.stop = context.WithCancel(context.Background())
 	if err := s.migrate(ctx, upto); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
+// Close stops the listeners of ArticleChanges and closes the pool, waiting
+// for connections in use to be returned.
 func (s *Store) Close() error {
+	s.stop()
+	s.wg.Wait()
 	s.pool.Close()
 	return nil
 }
