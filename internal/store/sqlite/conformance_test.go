@@ -30,3 +30,7 @@ func TestConformanceFeeds(t *testing.T) {
 func TestConformanceSecrets(t *testing.T) {
 	storetest.RunSecrets(t, func(t *testing.T) storetest.SecretStore { return openConformance(t) })
 }
+
+func TestConformanceArchive(t *testing.T) {
+	storetest.RunArchive(t, func(t *testing.T) storetest.ArchiveStore { return openConformance(t) })
+}

@@ -81,7 +81,12 @@ func ok(t *testing.T, err error) {
 	}
 }
 
-func upsert(t *testing.T, s ArticleStore, a *article.Article, now time.Time) {
+// upserter is any store the suites write articles into.
+type upserter interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+}
+
+func upsert(t *testing.T, s upserter, a *article.Article, now time.Time) {
 	t.Helper()
 	if _, err := s.UpsertArticle(context.Background(), a, now); err != nil {
 		t.Fatalf("upsert %s: %v", a.Slug, err)
