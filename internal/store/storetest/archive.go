@@ -46,8 +46,8 @@ func RunArchive(t *testing.T, open func(t *testing.T) ArchiveStore) {
 			upsert(t, s, mk(slug, i), now)
 		}
 		first := plan(t, s, "first", t0.AddDate(0, 0, 1).Add(time.Hour), 0) // a, b
-		second := plan(t, s, "second", now, 0)                               // c, d
-		empty := plan(t, s, "empty", now.Add(time.Hour), 0)                  // skipped: nothing new
+		second := plan(t, s, "second", now, 0)                              // c, d
+		empty := plan(t, s, "empty", now.Add(time.Hour), 0)                 // skipped: nothing new
 		got := must(s.RunArticleSpans(ctx, []int64{first.ID, second.ID, empty.ID, 999})).get(t)
 		want := map[int64][2]time.Time{
 			first.ID:  {t0, t0.AddDate(0, 0, 1)},
