@@ -45,7 +45,19 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return open(ctx, dsn, LatestVersion())
 }
 
-// open connects and migrates up to version upto.
+// ErrNoStore is OpenExisting's answer when the database holds no Herald
+// store (never migrated).
+var ErrNoStore = errors.New("no store")
+
+// OpenExisting opens the store like Open, but only if Herald has migrated
+// the database before: a command that only reads must not answer from a
+// fresh, empty store because the DSN names the wrong database.
+func OpenExisting(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, dsn, -1)
+}
+
+// open connects and migrates up to version upto; upto -1 migrates to the
+// latest, but only a database already holding a store.
 func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -59,6 +71,18 @@ func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 	}
 	s := &Store{pool: pool, name: name}
 	s.bg, s.stop = context.WithCancel(context.Background())
+	if upto < 0 {
+		var exists bool
+		if err := pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("postgres: %s: %w", name, err)
+		}
+		if !exists {
+			s.Close()
+			return nil, fmt.Errorf("postgres: %s: %w", name, ErrNoStore)
+		}
+		upto = LatestVersion()
+	}
 	if err := s.migrate(ctx, upto); err != nil {
 		s.Close()
 		return nil, err

@@ -110,6 +110,23 @@ func TestMigrate(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrNoStore", func(t *testing.T) {
+		dsn := testenv.PostgresDSN(t)
+		s, err := OpenExisting(ctx, dsn)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, ErrNoStore) {
+			t.Fatalf("OpenExisting of an empty database: %v, want ErrNoStore", err)
+		}
+		openTest(t, dsn).Close()
+		s, err = OpenExisting(ctx, dsn)
+		if err != nil {
+			t.Fatalf("OpenExisting of a store: %v", err)
+		}
+		s.Close()
+	})
+
 	t.Run("ErrBadDSN", func(t *testing.T) {
 		_, err := Open(ctx, "postgres://u:secret@[::1/db")
 		if err == nil {
