@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -125,6 +126,21 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("OpenExisting of a store: %v", err)
 		}
 		s.Close()
+	})
+
+	// The pool is sized by pgx's own DSN parameter.
+	t.Run("PoolMaxConns", func(t *testing.T) {
+		u, err := url.Parse(testenv.PostgresDSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", "3")
+		u.RawQuery = q.Encode()
+		s := openTest(t, u.String())
+		if n := s.pool.Config().MaxConns; n != 3 {
+			t.Errorf("pool of %d connections, want 3", n)
+		}
 	})
 
 	t.Run("ErrBadDSN", func(t *testing.T) {
