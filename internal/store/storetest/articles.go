@@ -81,7 +81,12 @@ func ok(t *testing.T, err error) {
 	}
 }
 
-func upsert(t *testing.T, s ArticleStore, a *article.Article, now time.Time) {
+// upserter is any store the suites write articles into.
+type upserter interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+}
+
+func upsert(t *testing.T, s upserter, a *article.Article, now time.Time) {
 	t.Helper()
 	if _, err := s.UpsertArticle(context.Background(), a, now); err != nil {
 		t.Fatalf("upsert %s: %v", a.Slug, err)
@@ -191,7 +196,7 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 	t.Run("CreateFreeSlugSuffixes", func(t *testing.T) {
 		s := open(t)
 		// A file holds "report"; "report-3" and a look-alike "report-x" exist.
-		s.UpsertArticle(ctx, mk("report", 0), now)
+		upsert(t, s, mk("report", 0), now)
 		for _, slug := range []string{"report-3", "report-x", "reports"} {
 			a := mk(slug, 0)
 			a.Source = article.SourceAPI

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/store/storetest"
@@ -26,7 +28,7 @@ var errInjected = errors.New("injected store fault")
 // result, but the method named fail also returns an error. A suite that
 // ignores that error passes a broken backend.
 type faulty struct {
-	storetest.ArticleStore
+	*sqlite.Store
 	fail string
 }
 
@@ -38,70 +40,127 @@ func (f faulty) err(method string) error {
 }
 
 func (f faulty) UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error) {
-	c, err := f.ArticleStore.UpsertArticle(ctx, a, now)
+	c, err := f.Store.UpsertArticle(ctx, a, now)
 	return c, errors.Join(err, f.err("UpsertArticle"))
 }
 
 func (f faulty) CreateArticle(ctx context.Context, a *article.Article, now time.Time) error {
-	return errors.Join(f.ArticleStore.CreateArticle(ctx, a, now), f.err("CreateArticle"))
+	return errors.Join(f.Store.CreateArticle(ctx, a, now), f.err("CreateArticle"))
 }
 
 func (f faulty) SetRemoved(ctx context.Context, slug string, removed bool) error {
-	return errors.Join(f.ArticleStore.SetRemoved(ctx, slug, removed), f.err("SetRemoved"))
+	return errors.Join(f.Store.SetRemoved(ctx, slug, removed), f.err("SetRemoved"))
 }
 
 func (f faulty) DeleteArticle(ctx context.Context, slug string) error {
-	return errors.Join(f.ArticleStore.DeleteArticle(ctx, slug), f.err("DeleteArticle"))
+	return errors.Join(f.Store.DeleteArticle(ctx, slug), f.err("DeleteArticle"))
 }
 
 func (f faulty) GetArticle(ctx context.Context, slug string) (*article.Article, error) {
-	a, err := f.ArticleStore.GetArticle(ctx, slug)
+	a, err := f.Store.GetArticle(ctx, slug)
 	return a, errors.Join(err, f.err("GetArticle"))
 }
 
 func (f faulty) ListArticles(ctx context.Context, q article.Query) ([]article.Article, error) {
-	as, err := f.ArticleStore.ListArticles(ctx, q)
+	as, err := f.Store.ListArticles(ctx, q)
 	return as, errors.Join(err, f.err("ListArticles"))
 }
 
 func (f faulty) CountArticles(ctx context.Context, q article.Query) (int, error) {
-	n, err := f.ArticleStore.CountArticles(ctx, q)
+	n, err := f.Store.CountArticles(ctx, q)
 	return n, errors.Join(err, f.err("CountArticles"))
 }
 
 func (f faulty) ListTags(ctx context.Context, now time.Time) ([]article.TagCount, error) {
-	tc, err := f.ArticleStore.ListTags(ctx, now)
+	tc, err := f.Store.ListTags(ctx, now)
 	return tc, errors.Join(err, f.err("ListTags"))
 }
 
 func (f faulty) GetTag(ctx context.Context, slug string) (article.Tag, error) {
-	tg, err := f.ArticleStore.GetTag(ctx, slug)
+	tg, err := f.Store.GetTag(ctx, slug)
 	return tg, errors.Join(err, f.err("GetTag"))
 }
 
 func (f faulty) FileArticles(ctx context.Context) ([]article.FileRecord, error) {
-	fr, err := f.ArticleStore.FileArticles(ctx)
+	fr, err := f.Store.FileArticles(ctx)
 	return fr, errors.Join(err, f.err("FileArticles"))
 }
 
 func (f faulty) ArticlesGeneration(ctx context.Context) (int64, error) {
-	g, err := f.ArticleStore.ArticlesGeneration(ctx)
+	g, err := f.Store.ArticlesGeneration(ctx)
 	return g, errors.Join(err, f.err("ArticlesGeneration"))
 }
 
 func (f faulty) NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error) {
-	n, ok, err := f.ArticleStore.NextPublication(ctx, t)
+	n, ok, err := f.Store.NextPublication(ctx, t)
 	return n, ok, errors.Join(err, f.err("NextPublication"))
 }
 
-func openFaulty(fail string) func(t *testing.T) storetest.ArticleStore {
-	return func(t *testing.T) storetest.ArticleStore {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return faulty{ArticleStore: s, fail: fail}
+func (f faulty) CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error {
+	return errors.Join(f.Store.CreateArticleFreeSlug(ctx, a, now), f.err("CreateArticleFreeSlug"))
+}
+
+func (f faulty) FixFeedAuthority(ctx context.Context, authority string) (string, error) {
+	auth, err := f.Store.FixFeedAuthority(ctx, authority)
+	return auth, errors.Join(err, f.err("FixFeedAuthority"))
+}
+
+func (f faulty) FeedChanged(ctx context.Context, tags []string, now time.Time) (time.Time, error) {
+	c, err := f.Store.FeedChanged(ctx, tags, now)
+	return c, errors.Join(err, f.err("FeedChanged"))
+}
+
+func (f faulty) TokenKey(ctx context.Context) ([]byte, error) {
+	k, err := f.Store.TokenKey(ctx)
+	return k, errors.Join(err, f.err("TokenKey"))
+}
+
+func (f faulty) SetServingKeyPrints(ctx context.Context, prints []string) error {
+	return errors.Join(f.Store.SetServingKeyPrints(ctx, prints), f.err("SetServingKeyPrints"))
+}
+
+func (f faulty) ServingKeyPrints(ctx context.Context) ([]string, bool, error) {
+	p, ok, err := f.Store.ServingKeyPrints(ctx)
+	return p, ok, errors.Join(err, f.err("ServingKeyPrints"))
+}
+
+func (f faulty) PlanRun(ctx context.Context, req digest.PlanRequest, compose digest.ComposeFunc) (*digest.Run, error) {
+	r, err := f.Store.PlanRun(ctx, req, compose)
+	return r, errors.Join(err, f.err("PlanRun"))
+}
+
+func (f faulty) RunArticleSpans(ctx context.Context, runIDs []int64) (map[int64][2]time.Time, error) {
+	m, err := f.Store.RunArticleSpans(ctx, runIDs)
+	return m, errors.Join(err, f.err("RunArticleSpans"))
+}
+
+func openFaulty(t *testing.T, fail string) faulty {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return faulty{Store: s, fail: fail}
+}
+
+// runAll runs on the faulty backend every suite that calls the method
+// fail (all of them when fail is empty).
+func runAll(t *testing.T, fail string) {
+	uses := func(iface any) bool {
+		_, ok := reflect.TypeOf(iface).Elem().MethodByName(fail)
+		return fail == "" || ok
+	}
+	if uses((*storetest.ArticleStore)(nil)) {
+		storetest.RunArticles(t, func(t *testing.T) storetest.ArticleStore { return openFaulty(t, fail) })
+	}
+	if uses((*storetest.FeedStore)(nil)) {
+		storetest.RunFeeds(t, func(t *testing.T) storetest.FeedStore { return openFaulty(t, fail) })
+	}
+	if uses((*storetest.SecretStore)(nil)) {
+		storetest.RunSecrets(t, func(t *testing.T) storetest.SecretStore { return openFaulty(t, fail) })
+	}
+	if uses((*storetest.ArchiveStore)(nil)) {
+		storetest.RunArchive(t, func(t *testing.T) storetest.ArchiveStore { return openFaulty(t, fail) })
 	}
 }
 
@@ -112,7 +171,7 @@ func TestFaultyBackend(t *testing.T) {
 	if fail == "" {
 		t.Skip("runs only as the child of TestSuiteCatchesErrors")
 	}
-	storetest.RunArticles(t, openFaulty(fail))
+	runAll(t, fail)
 }
 
 // TestSuiteCatchesErrors checks that the conformance suite fails a backend
@@ -120,11 +179,13 @@ func TestFaultyBackend(t *testing.T) {
 // beside it: no store call's error is ignored.
 func TestSuiteCatchesErrors(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
-		storetest.RunArticles(t, openFaulty(""))
+		runAll(t, "")
 	})
 	methods := []string{
 		"UpsertArticle", "CreateArticle", "SetRemoved", "DeleteArticle", "GetArticle", "ListArticles",
 		"CountArticles", "ListTags", "GetTag", "FileArticles", "ArticlesGeneration", "NextPublication",
+		"CreateArticleFreeSlug", "FixFeedAuthority", "FeedChanged", "TokenKey", "SetServingKeyPrints",
+		"ServingKeyPrints", "PlanRun", "RunArticleSpans",
 	}
 	for _, m := range methods {
 		t.Run("Err"+m, func(t *testing.T) {

@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/herald-news/herald/internal/store/storetest"
+)
+
+// openConformance opens a fresh store in t's temporary folder.
+func openConformance(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformanceArticles(t *testing.T) {
+	storetest.RunArticles(t, func(t *testing.T) storetest.ArticleStore { return openConformance(t) })
+}
+
+func TestConformanceFeeds(t *testing.T) {
+	storetest.RunFeeds(t, func(t *testing.T) storetest.FeedStore { return openConformance(t) })
+}
+
+func TestConformanceSecrets(t *testing.T) {
+	storetest.RunSecrets(t, func(t *testing.T) storetest.SecretStore { return openConformance(t) })
+}
+
+func TestConformanceArchive(t *testing.T) {
+	storetest.RunArchive(t, func(t *testing.T) storetest.ArchiveStore { return openConformance(t) })
+}
