@@ -7,19 +7,52 @@ import (
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/storetest"
 	"github.com/herald-news/herald/internal/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
-// open opens a store on a fresh database, closed when t ends.
-func open(t *testing.T) *postgres.Store {
+// opener returns a function opening a store on an empty database. All
+// stores of one top-level test share a database, emptied (TRUNCATE, ids
+// not restarted) before each further open: creating a database per
+// subtest would cost most of CI's PostgreSQL budget.
+func opener(t *testing.T) func(t *testing.T) *postgres.Store {
+	dsn := testenv.PostgresDSN(t)
+	used := false
+	return func(t *testing.T) *postgres.Store {
+		t.Helper()
+		ctx := context.Background()
+		if used {
+			emptyDatabase(t, dsn)
+		}
+		used = true
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// emptyDatabase truncates every table but the migration bookkeeping
+// (schema_migrations, meta).
+func emptyDatabase(t *testing.T, dsn string) {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), testenv.PostgresDSN(t))
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DO $$ DECLARE tabs text; BEGIN
+		SELECT string_agg(quote_ident(tablename), ', ') INTO tabs FROM pg_tables
+			WHERE schemaname = current_schema() AND tablename NOT IN ('schema_migrations', 'meta');
+		IF tabs IS NOT NULL THEN EXECUTE 'TRUNCATE ' || tabs || ' CASCADE'; END IF;
+	END $$`); err != nil {
+		t.Fatalf("empty database: %v", err)
+	}
 }
 
 func TestSubscribers(t *testing.T) {
+	open := opener(t)
 	storetest.RunSubscribers(t, func(t *testing.T) storetest.SubscriberStore { return open(t) })
 }

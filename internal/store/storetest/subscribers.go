@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -40,6 +42,17 @@ type SubscriberStore interface {
 	TakeConfirmations(ctx context.Context, email string, lim subscribe.ConfirmLimits, now time.Time) ([]*subscribe.Subscriber, error)
 	ConfirmMailFailed(ctx context.Context, id int64, now time.Time) error
 	UnknownTags(ctx context.Context, tags []string) ([]string, error)
+}
+
+// ErasureDigestStore is what the erasure part needs beyond
+// SubscriberStore to have deliveries to erase. A backend without it skips
+// that part (its digest suite is not there yet).
+type ErasureDigestStore interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	PlanRun(ctx context.Context, req digest.PlanRequest, compose digest.ComposeFunc) (*digest.Run, error)
+	ClaimDeliveries(ctx context.Context, runID int64, newsletter string, n int, now time.Time, lease time.Duration) ([]digest.Claim, error)
+	RecordOutcomes(ctx context.Context, runID int64, outs []digest.Outcome) error
+	RunCounts(ctx context.Context, runID int64) (digest.Counts, error)
 }
 
 func emails(subs []*subscribe.Subscriber) []string {
@@ -342,6 +355,57 @@ func RunSubscribers(t *testing.T, open func(t *testing.T) SubscriberStore) {
 		_, send, err := s.RequestSubscription(ctx, "e+again@example.org", c, now.Add(time.Minute), time.Hour)
 		if err != nil || !send {
 			t.Fatalf("after erasure the mailbox was still guarded: %v %v", send, err)
+		}
+	})
+
+	t.Run("EraseFoldsDeliveries", func(t *testing.T) {
+		s := open(t)
+		ds, isDigest := s.(ErasureDigestStore)
+		if !isDigest {
+			t.Skip("the store offers no digest methods")
+		}
+		_, err := ds.UpsertArticle(ctx, mk("p", 0), t0)
+		ok(t, err)
+		var ids []int64
+		for _, e := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+			ids = append(ids, must2(s.UpsertActive(ctx, e, monthly, now)).get(t).ID)
+		}
+		slot := t0.Add(time.Hour)
+		run := must(ds.PlanRun(ctx, digest.PlanRequest{
+			Selection: digest.Selection{Newsletter: "monthly", SlotAt: slot, FirstWindow: 30 * 24 * time.Hour, MaxArticles: 10},
+			Slot:      "s1", Kind: digest.KindScheduled, Now: slot,
+		}, func(r *digest.Run, _ []article.Article) ([]digest.Variant, error) {
+			return []digest.Variant{{Key: digest.VariantAll, Subject: "Subject", HTML: "<p>x</p>", Text: "x"}}, nil
+		})).get(t)
+		if run.Recipients != 3 {
+			t.Fatalf("planned %d deliveries", run.Recipients)
+		}
+		claims := must(ds.ClaimDeliveries(ctx, run.ID, "monthly", 3, slot, time.Minute)).get(t)
+		if len(claims) != 3 {
+			t.Fatalf("claims: %+v", claims)
+		}
+		// a sent, b failed, c still leased to a worker.
+		ok(t, ds.RecordOutcomes(ctx, run.ID, []digest.Outcome{
+			{SubscriberID: ids[0], Status: digest.DeliverySent, Reply: "250 ok", MessageID: "m1", At: slot, Lease: claims[0].LeaseUntil},
+			{SubscriberID: ids[1], Status: digest.DeliveryFailed, Reply: "554 no", At: slot, Lease: claims[1].LeaseUntil},
+		}))
+		got := must(s.SubscriberDeliveries(ctx, ids[0])).get(t)
+		if len(got) != 1 || got[0].Run != run.ID || got[0].Newsletter != "monthly" || got[0].Subject != "Subject" ||
+			got[0].Status != "sent" || got[0].MessageID != "m1" || got[0].SentAt == nil || !got[0].SentAt.Equal(slot) {
+			t.Fatalf("deliveries: %+v", got)
+		}
+		for _, e := range []string{"a@example.org", "b@example.org", "c@example.org"} {
+			ok(t, s.EraseSubscriber(ctx, e, slot))
+		}
+		if got := must(s.SubscriberDeliveries(ctx, ids[0])).get(t); len(got) != 0 {
+			t.Fatalf("deliveries kept after erasure: %+v", got)
+		}
+		c := must(ds.RunCounts(ctx, run.ID)).get(t)
+		if c != (digest.Counts{Planned: 3, Sent: 1, Failed: 1, Skipped: 1}) {
+			t.Fatalf("run counts after erasure: %+v", c)
+		}
+		if n := must(s.Erasures(ctx)).get(t); n != 3 {
+			t.Fatalf("erasures: %d", n)
 		}
 	})
 
