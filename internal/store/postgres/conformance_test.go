@@ -10,27 +10,32 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// opener returns a function opening a store on an empty database. All
-// stores of one top-level test share a database, emptied (TRUNCATE, ids
-// not restarted) before each further open: creating a database per
-// subtest would cost most of CI's PostgreSQL budget.
-func opener(t *testing.T) func(t *testing.T) *postgres.Store {
-	dsn := testenv.PostgresDSN(t)
+// opener returns a function opening a store on an empty database, and
+// that database's DSN (for a second handle). All stores of one top-level
+// test share the database, emptied (TRUNCATE, ids not restarted) before
+// each further open: creating a database per subtest would cost most of
+// CI's PostgreSQL budget.
+func opener(t *testing.T) (open func(t *testing.T) *postgres.Store, dsn string) {
+	dsn = testenv.PostgresDSN(t)
 	used := false
 	return func(t *testing.T) *postgres.Store {
 		t.Helper()
-		ctx := context.Background()
 		if used {
 			emptyDatabase(t, dsn)
 		}
 		used = true
-		s, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+		return openDSN(t, dsn)
+	}, dsn
+}
+
+func openDSN(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // emptyDatabase truncates every table but the migration bookkeeping
@@ -53,6 +58,13 @@ func emptyDatabase(t *testing.T, dsn string) {
 }
 
 func TestSubscribers(t *testing.T) {
-	open := opener(t)
+	open, _ := opener(t)
 	storetest.RunSubscribers(t, func(t *testing.T) storetest.SubscriberStore { return open(t) })
+}
+
+func TestConfirmShared(t *testing.T) {
+	open, dsn := opener(t)
+	storetest.RunConfirmShared(t, func(t *testing.T) (storetest.SubscriberStore, storetest.SubscriberStore) {
+		return open(t), openDSN(t, dsn)
+	})
 }

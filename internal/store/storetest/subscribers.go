@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -549,3 +550,75 @@ func boolStrs(bs []bool) []string {
 
 // must2 is must for a call with a second value the caller ignores.
 func must2[T, U any](v T, _ U, err error) result[T] { return result[T]{v, err} }
+
+// RunConfirmShared runs the part of the subscriber suite about two
+// handles on one store (two instances): the confirmation guards hold
+// across them, so racing requests for one mailbox send one mail and a
+// domain's hourly budget is never overdrawn. open returns two handles on
+// one fresh store.
+func RunConfirmShared(t *testing.T, open func(t *testing.T) (SubscriberStore, SubscriberStore)) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	monthly := subscribe.Choice{Newsletters: []string{"monthly"}, Tags: []string{}}
+
+	// race runs fn(handle, i) for i in [0, n) in goroutines, alternating
+	// the handles, and returns the first error.
+	race := func(a, b SubscriberStore, n int, fn func(s SubscriberStore, i int) error) error {
+		errs := make(chan error, n)
+		for i := range n {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			go func() { errs <- fn(s, i) }()
+		}
+		var first error
+		for range n {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+
+	t.Run("OKOneMailPerMailbox", func(t *testing.T) {
+		a, b := open(t)
+		var mu sync.Mutex
+		var sent []string
+		ok(t, race(a, b, 8, func(s SubscriberStore, i int) error {
+			e := "x+" + strconv.Itoa(i) + "@example.org"
+			_, send, err := s.RequestSubscription(ctx, e, monthly, now, time.Hour)
+			if send {
+				mu.Lock()
+				sent = append(sent, e)
+				mu.Unlock()
+			}
+			return err
+		}))
+		if len(sent) != 1 {
+			t.Fatalf("%d confirmation mails to one mailbox: %v", len(sent), sent)
+		}
+		if n := must(a.SubscriberStatusCounts(ctx)).get(t)["pending"]; n != 8 {
+			t.Fatalf("%d pending, want 8", n)
+		}
+	})
+	t.Run("OKDomainBudget", func(t *testing.T) {
+		a, b := open(t)
+		for i := range 10 {
+			ok(t, a.QueueSubscription(ctx, "d"+strconv.Itoa(i)+"@example.net", monthly, now))
+		}
+		lim := subscribe.ConfirmLimits{Resend: time.Hour, DomainPerHour: 3}
+		var mu sync.Mutex
+		total := 0
+		ok(t, race(a, b, 6, func(s SubscriberStore, _ int) error {
+			subs, err := s.TakeConfirmations(ctx, "", lim, now)
+			mu.Lock()
+			total += len(subs)
+			mu.Unlock()
+			return err
+		}))
+		if total != 3 {
+			t.Fatalf("%d confirmation mails within an hourly budget of 3", total)
+		}
+	})
+}
