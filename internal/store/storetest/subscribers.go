@@ -170,6 +170,29 @@ func RunSubscribers(t *testing.T, open func(t *testing.T) SubscriberStore) {
 		}
 	})
 
+	t.Run("Bounced", func(t *testing.T) {
+		s := open(t)
+		subs := []*subscribe.Subscriber{{Email: "bo@example.org", Status: subscribe.StatusBounced, Newsletters: []string{"monthly", "weekly"}}}
+		_, err := s.ImportSubscribers(ctx, subs, now)
+		ok(t, err)
+		sub := must(s.Unsubscribe(ctx, subs[0].ID, "weekly", now)).get(t)
+		if sub.Status != subscribe.StatusBounced || !eq(sub.Newsletters, []string{"monthly"}) || !sub.UnsubscribedAt.IsZero() {
+			t.Fatalf("unsubscribe weekly: %+v", sub)
+		}
+		sub = must(s.Unsubscribe(ctx, sub.ID, "", now)).get(t)
+		if sub.Status != subscribe.StatusBounced || len(sub.Newsletters) != 0 || !sub.UnsubscribedAt.Equal(now) {
+			t.Fatalf("unsubscribe all: %+v", sub)
+		}
+		sub, send, err := s.RequestSubscription(ctx, "bo@example.org", monthly, now, time.Hour)
+		if err != nil || !send || sub.Status != subscribe.StatusBounced || sub.Pending == nil {
+			t.Fatalf("request: %+v %v %v", sub, send, err)
+		}
+		sub, changed, err := s.ConfirmSubscriber(ctx, sub.ID, now)
+		if err != nil || !changed || sub.Status != subscribe.StatusActive || sub.HardFailures != 0 || !eq(sub.Newsletters, []string{"monthly"}) {
+			t.Fatalf("confirm: %+v %v %v", sub, changed, err)
+		}
+	})
+
 	t.Run("ErrNotFound", func(t *testing.T) {
 		s := open(t)
 		for name, err := range map[string]error{
@@ -353,9 +376,13 @@ func RunSubscribers(t *testing.T, open func(t *testing.T) SubscriberStore) {
 			t.Fatalf("erasures: %d", n)
 		}
 		// The mailbox guard went with it: the address may ask again at once.
-		_, send, err := s.RequestSubscription(ctx, "e+again@example.org", c, now.Add(time.Minute), time.Hour)
+		again, send, err := s.RequestSubscription(ctx, "e+again@example.org", c, now.Add(time.Minute), time.Hour)
 		if err != nil || !send {
 			t.Fatalf("after erasure the mailbox was still guarded: %v %v", send, err)
+		}
+		// The form never hands out the erased id again.
+		if again.ID <= sub.ID {
+			t.Fatalf("new subscriber got id %d, the erased one had %d", again.ID, sub.ID)
 		}
 	})
 
