@@ -253,8 +253,3 @@ func storeErr(err error) error {
 	return err
 }
 
-// isUnique reports whether err is a unique violation.
-func isUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == uniqueViolation
-}
