@@ -7,7 +7,10 @@ package subscribe
 
 import (
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/store"
 )
 
 // Status is where a subscriber stands.
@@ -123,4 +126,13 @@ var (
 type Filter struct {
 	Status     Status
 	Newsletter string
+}
+
+// NotFound is a store's answer for a missing subscriber (email "" when
+// asked by id), written here so every backend says the same.
+func NotFound(email string) error {
+	if email == "" {
+		return fmt.Errorf("subscriber: %w", store.ErrNotFound)
+	}
+	return fmt.Errorf("subscriber %s: %w", email, store.ErrNotFound)
 }

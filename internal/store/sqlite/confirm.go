@@ -226,13 +226,12 @@ func recordRequest(ctx context.Context, tx *sql.Tx, email string, c subscribe.Ch
 	old, err := getSubscriber(ctx, tx, `email = ?`, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		res, err := tx.ExecContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-			consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-			email, c.Name, micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text)
-		if err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
+			consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id`,
+			email, c.Name, micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text).Scan(&id); err != nil {
 			return nil, false, fmt.Errorf("sqlite: add subscriber: %w", err)
 		}
-		id, _ := res.LastInsertId()
 		if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 			return nil, false, err
 		}
