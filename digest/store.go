@@ -17,6 +17,16 @@ type Selection struct {
 	MaxArticles int           // the newest go now, the rest wait
 }
 
+// Horizon is the newsletter horizon a selection starts after: the one
+// the newsletter remembers (ok), else, for its first run, SlotAt minus
+// FirstWindow. Every backend asks here so they decide alike.
+func (s Selection) Horizon(st State, ok bool) time.Time {
+	if ok {
+		return st.Horizon
+	}
+	return s.SlotAt.Add(-s.FirstWindow)
+}
+
 // PlanRequest is a run to plan.
 type PlanRequest struct {
 	Selection

@@ -10,7 +10,11 @@ package digest
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/herald-news/herald/internal/store"
 )
 
 // Kind says why a run exists.
@@ -136,6 +140,19 @@ const (
 // HardBounceLimit is how many 5xx replies mark an address bounced.
 const HardBounceLimit = 3
 
+// Bounces reports whether a failure of kind b makes an active subscriber
+// bounced, hard being its hard failures with this one counted. The store
+// only counts; the rule lives here so every backend applies it alike.
+func (b Bounce) Bounces(hard int) bool {
+	switch b {
+	case BounceUnknownUser:
+		return true
+	case BounceHard:
+		return hard >= HardBounceLimit
+	}
+	return false
+}
+
 // DeliveryRow is one recipient's outcome, for `digest status --run`.
 type DeliveryRow struct {
 	SubscriberID int64
@@ -169,3 +186,31 @@ var ErrSendFailed = errors.New("digest: sending failed")
 // ErrNoMatch: no article of the digest matches a subscriber's topics, so
 // they would be skipped (a preview as them shows nothing).
 var ErrNoMatch = errors.New("digest: no article matches the subscriber's topics")
+
+// The messages a store answers with about runs, written here so every
+// backend says the same.
+
+// RunNotFound: no run with the id.
+func RunNotFound(runID int64) error {
+	return fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+}
+
+// AlreadyPlanned: the newsletter's slot has its run.
+func AlreadyPlanned(newsletter, slot string) error {
+	return fmt.Errorf("%s %s: %w", newsletter, slot, ErrAlreadyPlanned)
+}
+
+// ComposeFailed: the run was planned but composing it failed.
+func ComposeFailed(runID int64, newsletter string, err error) error {
+	return fmt.Errorf("run %d of %s: %w: %w", runID, newsletter, ErrRunFailed, err)
+}
+
+// RunStateError: a run in status have cannot move to to; only one in
+// from can.
+func RunStateError(runID int64, have string, from []RunStatus, to RunStatus) error {
+	names := make([]string, len(from))
+	for i, f := range from {
+		names[i] = string(f)
+	}
+	return fmt.Errorf("run %d is %s; only a %s run can be %s: %w", runID, have, strings.Join(names, " or "), to, ErrRunState)
+}

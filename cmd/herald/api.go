@@ -5,7 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/web"
 )
@@ -13,7 +13,7 @@ import (
 // apiConfig wires the admin API: the tokens of admin.tokens, the store,
 // the digest service (when newsletters are configured), and the content folder's parser, so API articles are validated and
 // sanitised as files are. With no token set the API is off (404).
-func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe.Service, dg *digestRunner, log *slog.Logger) *web.APIConfig {
+func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe.Service, dg *digestRunner, log *slog.Logger) *web.APIConfig {
 	var tokens []web.APIToken
 	for _, t := range cfg.Admin.Tokens {
 		if t.Token != "" {
@@ -39,7 +39,7 @@ func apiConfig(cfg *Config, st *sqlite.Store, p *article.Parser, subs *subscribe
 // what the API's subscriber endpoints use.
 type apiSubscribers struct {
 	*subscribe.Service
-	st *sqlite.Store
+	st backend.Store
 }
 
 func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 )
 
 func cmdBackup(e *env, args []string) error {
@@ -20,7 +20,11 @@ func cmdBackup(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := st.Backup(e.ctx, files[0]); err != nil {
+	b, ok := st.(backend.Backuper)
+	if !ok {
+		return fmt.Errorf("backup: store.driver %s has no file backup; use the database's own tools", cfg.Store.Driver)
+	}
+	if err := b.Backup(e.ctx, files[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "backed up %s to %s\n", cfg.Store.DSN, files[0])
@@ -40,7 +44,7 @@ func cmdRestore(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := sqlite.Restore(e.ctx, cfg.Store.DSN, files[0]); err != nil {
+	if err := backend.Restore(e.ctx, cfg.Store.Driver, cfg.Store.DSN, files[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "restored %s from %s\n", cfg.Store.DSN, files[0])

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/mail/mailtest"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/store/sqlite"
 )
 
@@ -77,7 +78,7 @@ func TestBackupRestoreDuringDigest(t *testing.T) {
 	smtpd.WaitMessages(80, 20*time.Second)
 	before := len(smtpd.Messages())
 	bak := filepath.Join(dir, "backup", "herald.db")
-	if err := d1.store.Backup(ctx, bak); err != nil {
+	if err := d1.store.(backend.Backuper).Backup(ctx, bak); err != nil {
 		t.Fatal(err)
 	}
 	smtpd.WaitMessages(before+60, 20*time.Second)

@@ -525,15 +525,19 @@ func parentKey(k string) string {
 	return k[:i]
 }
 
-// pathKeys are the keys holding file system paths.
+// pathKeys are the keys holding file system paths. store.dsn is one only
+// for SQLite: a PostgreSQL DSN is a URL, never relative to a folder.
 func pathKeys(cfg *Config) map[string]*string {
-	return map[string]*string{
-		"store.dsn":          &cfg.Store.DSN,
+	keys := map[string]*string{
 		"content.dir":        &cfg.Content.Dir,
 		"mail.outbox_dir":    &cfg.Mail.OutboxDir,
 		"templates.dir":      &cfg.Templates.Dir,
 		"mail.dkim.key_file": &cfg.Mail.DKIM.KeyFile,
 	}
+	if cfg.Store.Driver == "sqlite" {
+		keys["store.dsn"] = &cfg.Store.DSN
+	}
+	return keys
 }
 
 // resolvePaths makes the relative paths the file sets relative to the
@@ -557,7 +561,7 @@ func resolvePaths(cfg *Config, dir string, lines map[string]int) map[string]stri
 // would quietly begin an empty store beside the real one.
 func storeMoved(cfg *Config, src *configSource) ConfigErrors {
 	raw, ok := src.written["store.dsn"]
-	if !ok {
+	if !ok || cfg.Store.Driver != "sqlite" {
 		return nil
 	}
 	if _, byEnv := src.env["store.dsn"]; byEnv {
@@ -813,11 +817,20 @@ func (c *Config) Validate() ConfigErrors {
 	if c.HTTP.ShutdownGrace < 0 {
 		bad("http.shutdown_grace", "must not be negative")
 	}
-	if c.Store.Driver != "sqlite" {
-		bad("store.driver", "unsupported driver %q (supported: sqlite)", c.Store.Driver)
-	}
-	if c.Store.DSN == "" {
-		bad("store.dsn", "must not be empty")
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.DSN == "" {
+			bad("store.dsn", "must not be empty")
+		}
+	case "postgres":
+		if !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") {
+			bad("store.dsn", "store.driver postgres needs a postgres:// or postgresql:// URL")
+		}
+	default:
+		bad("store.driver", "unsupported driver %q (supported: sqlite, postgres)", c.Store.Driver)
+		if c.Store.DSN == "" {
+			bad("store.dsn", "must not be empty")
+		}
 	}
 	if c.Feed.Items < 1 {
 		bad("feed.items", "must be at least 1")

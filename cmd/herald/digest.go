@@ -19,7 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/herald-news/herald/digest"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/templates"
 )
@@ -109,7 +109,7 @@ func (l tokenLinks) PreferencesURL(id int64, secret []byte) string {
 }
 
 // newDigest builds the digest service from the configuration.
-func newDigest(ctx context.Context, cfg *Config, st *sqlite.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {
+func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mailer, log *slog.Logger) (*digest.Service, error) {
 	keys, err := tokenKeys(ctx, cfg, st)
 	if err != nil {
 		return nil, err
@@ -443,7 +443,7 @@ type digestRunner struct {
 // starts the delivery workers, which also resume runs left unfinished.
 // With obs, digest mail is counted by reply class and finished runs are
 // timed.
-func startDigest(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, obs *daemonMetrics) (*digestRunner, error) {
+func startDigest(ctx context.Context, cfg *Config, st backend.Store, log *slog.Logger, obs *daemonMetrics) (*digestRunner, error) {
 	if len(cfg.Newsletters) == 0 {
 		return nil, nil
 	}

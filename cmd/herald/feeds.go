@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/feed"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/internal/websub"
 )
 
 // newFeedHandler builds the feed handler from the config: serve and
 // `herald feed` share it, so both give the same bytes.
-func newFeedHandler(cfg *Config, st *sqlite.Store, log *slog.Logger, onServe func(feed.CacheResult)) *feed.Handler {
+func newFeedHandler(cfg *Config, st backend.Store, log *slog.Logger, onServe func(feed.CacheResult)) *feed.Handler {
 	return feed.NewHandler(st, feed.Site{
 		Title:       cfg.Site.Title,
 		Description: cfg.Site.Description,
@@ -44,7 +44,7 @@ func (f feedRoutes) TagFeed(format string) http.Handler  { return f.h.Tag(feed.F
 // the store changes: re-render the main variants, then ping WebSub hubs
 // for the feeds whose bytes changed (serve owns pings; see
 // docs/ARCHITECTURE.md, "Serve data flow").
-func wireFeeds(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }, onServe func(feed.CacheResult)) (web.Feeds, func(context.Context) error, error) {
+func wireFeeds(ctx context.Context, cfg *Config, st backend.Store, log *slog.Logger, bg context.Context, wg interface{ Go(func()) }, onServe func(feed.CacheResult)) (web.Feeds, func(context.Context) error, error) {
 	h := newFeedHandler(cfg, st, log, onServe)
 	if _, err := h.Refresh(ctx); err != nil {
 		return nil, nil, fmt.Errorf("feeds: %w", err)

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"slices"
 
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 )
 
 // keyPrint names a token key without revealing it: the first 8 bytes of
@@ -21,7 +21,7 @@ func keyPrint(key []byte) string {
 // recordServingKeys stores the fingerprints of the keys serve verifies
 // links with, so that commands run from a shell can tell whether the
 // links they are about to mail will be accepted (checkSigningKey).
-func recordServingKeys(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) error {
+func recordServingKeys(ctx context.Context, cfg *Config, st backend.Store, log *slog.Logger) error {
 	keys, err := tokenKeys(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func recordServingKeys(ctx context.Context, cfg *Config, st *sqlite.Store, log *
 // /etc/herald/env, which only systemd reads) signs with the key kept in
 // the store, and serve would answer 400 to every link of that mailing.
 // Before serve has ever run against the store there is nothing to compare.
-func checkSigningKey(ctx context.Context, cfg *Config, st *sqlite.Store) error {
+func checkSigningKey(ctx context.Context, cfg *Config, st backend.Store) error {
 	prints, ok, err := st.ServingKeyPrints(ctx)
 	if err != nil || !ok {
 		return err

@@ -13,7 +13,7 @@ import (
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/metrics"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 )
 
 // storeGaugeTimeout bounds the store reads of one scrape.
@@ -30,7 +30,7 @@ type daemonMetrics struct {
 
 // startMetrics builds the registry with the store's gauges and, with
 // metrics.listen set, starts serving it there.
-func startMetrics(cfg *Config, st *sqlite.Store, log *slog.Logger) (*daemonMetrics, error) {
+func startMetrics(cfg *Config, st backend.Store, log *slog.Logger) (*daemonMetrics, error) {
 	m := metrics.New(log)
 	m.AddGauges(storeGaugeTimeout, storeGauges(st)...)
 	dm := &daemonMetrics{m: m}
@@ -57,7 +57,7 @@ func startMetrics(cfg *Config, st *sqlite.Store, log *slog.Logger) (*daemonMetri
 }
 
 // storeGauges are the gauges computed from the store at each scrape.
-func storeGauges(st *sqlite.Store) []metrics.Gauge {
+func storeGauges(st backend.Store) []metrics.Gauge {
 	floats := func(m map[string]int, err error) (map[string]float64, error) {
 		if err != nil {
 			return nil, err

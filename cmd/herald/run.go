@@ -15,7 +15,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/content"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/web"
 )
 
@@ -157,7 +157,7 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 
 // openStore is the start of most commands: the configuration, its logger
 // (on stderr) and the store, which must exist. The caller closes the store.
-func (e *env) openStore() (*Config, *slog.Logger, *sqlite.Store, error) {
+func (e *env) openStore() (*Config, *slog.Logger, backend.Store, error) {
 	return e.open(openExistingStore)
 }
 
@@ -166,11 +166,11 @@ func (e *env) openStore() (*Config, *slog.Logger, *sqlite.Store, error) {
 // import, digest send and restore (and users add, when it exists). Every
 // other command on a missing store is an error, not an empty answer: a
 // mistyped --config or store.dsn must not look like an empty site.
-func (e *env) openOrCreateStore() (*Config, *slog.Logger, *sqlite.Store, error) {
+func (e *env) openOrCreateStore() (*Config, *slog.Logger, backend.Store, error) {
 	return e.open(openStore)
 }
 
-func (e *env) open(opener func(context.Context, *Config) (*sqlite.Store, error)) (*Config, *slog.Logger, *sqlite.Store, error) {
+func (e *env) open(opener func(context.Context, *Config) (backend.Store, error)) (*Config, *slog.Logger, backend.Store, error) {
 	cfg, _, err := e.loadConfig()
 	if err != nil {
 		return nil, nil, nil, err
@@ -183,8 +183,8 @@ func (e *env) open(opener func(context.Context, *Config) (*sqlite.Store, error))
 }
 
 // openStore opens the store, creating it if needed (see openOrCreateStore).
-func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
-	st, err := sqlite.Open(ctx, cfg.Store.DSN)
+func openStore(ctx context.Context, cfg *Config) (backend.Store, error) {
+	st, err := backend.Open(ctx, cfg.Store.Driver, cfg.Store.DSN, true)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -195,7 +195,7 @@ func openStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
 // to today's host; later starts keep it, so a move to another domain keeps
 // ids. Every opener calls it, so a store upgraded to stored ids gets its
 // host from whichever command opens it first.
-func fixFeedAuthority(ctx context.Context, cfg *Config, st *sqlite.Store) (*sqlite.Store, error) {
+func fixFeedAuthority(ctx context.Context, cfg *Config, st backend.Store) (backend.Store, error) {
 	if _, err := st.FixFeedAuthority(ctx, article.FeedAuthority(cfg.Site.BaseURL)); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("store: %w", err)
@@ -204,9 +204,9 @@ func fixFeedAuthority(ctx context.Context, cfg *Config, st *sqlite.Store) (*sqli
 }
 
 // openExistingStore opens the store only if it exists.
-func openExistingStore(ctx context.Context, cfg *Config) (*sqlite.Store, error) {
-	st, err := sqlite.OpenExisting(ctx, cfg.Store.DSN)
-	if errors.Is(err, sqlite.ErrNoStore) {
+func openExistingStore(ctx context.Context, cfg *Config) (backend.Store, error) {
+	st, err := backend.Open(ctx, cfg.Store.Driver, cfg.Store.DSN, false)
+	if errors.Is(err, backend.ErrNoStore) {
 		abs, _ := filepath.Abs(cfg.Store.DSN)
 		return nil, fmt.Errorf("store.dsn: no store at %s: check --config and store.dsn (only serve, import, subscribers add or import, digest send and restore start a store)", abs)
 	}
@@ -232,7 +232,7 @@ func fileExists(p string) bool {
 // syncContentFolder brings the store in step with content.dir (if it
 // exists), logging files that fail to parse: serve does it at start, and so
 // do commands that read articles.
-func syncContentFolder(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger) error {
+func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *slog.Logger) error {
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/content"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/templates"
 )
@@ -48,7 +48,7 @@ func cmdServe(e *env, args []string) error {
 type daemon struct {
 	cfg    *Config
 	log    *slog.Logger
-	store  *sqlite.Store
+	store  backend.Store
 	syncer *content.Syncer
 	http   *http.Server
 	ln     net.Listener
@@ -155,9 +155,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 			"scheduler": d.digest.Running,
 			"delivery":  d.digest.Delivering,
 			"migrations": func(ctx context.Context) error {
-				v, err := st.SchemaVersion(ctx)
-				if err == nil && v != sqlite.LatestVersion() {
-					err = fmt.Errorf("schema version %d, binary wants %d", v, sqlite.LatestVersion())
+				have, want, err := st.SchemaCurrent(ctx)
+				if err == nil && have != want {
+					err = fmt.Errorf("schema version %d, binary wants %d", have, want)
 				}
 				return err
 			},

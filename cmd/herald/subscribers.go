@@ -17,7 +17,7 @@ import (
 
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/templates"
@@ -28,7 +28,7 @@ import (
 type mailerFactory func(cfg *Config, log *slog.Logger) (subscribe.Mailer, func() error, error)
 
 // tokenKeys are secrets.token_keys, or the key kept in the store.
-func tokenKeys(ctx context.Context, cfg *Config, st *sqlite.Store) ([][]byte, error) {
+func tokenKeys(ctx context.Context, cfg *Config, st backend.Store) ([][]byte, error) {
 	var keys [][]byte
 	for _, k := range cfg.Secrets.TokenKeys {
 		if k != "" {
@@ -47,7 +47,7 @@ func tokenKeys(ctx context.Context, cfg *Config, st *sqlite.Store) ([][]byte, er
 
 // newSubscribeService wires the subscriber service from the config.
 // afterAnswer: send confirmation mails after the HTTP answer (serve).
-func newSubscribeService(ctx context.Context, cfg *Config, st *sqlite.Store, mailer subscribe.Mailer, log *slog.Logger, afterAnswer bool) (*subscribe.Service, error) {
+func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mailer subscribe.Mailer, log *slog.Logger, afterAnswer bool) (*subscribe.Service, error) {
 	keys, err := tokenKeys(ctx, cfg, st)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func trustedProxies(cfg *Config) []netip.Prefix {
 // startSubscribers builds the service for serve, warns once when RFC 8058
 // one-click cannot work (an http base URL), and returns the cleanup loop
 // of unconfirmed subscribers for serve to run until shutdown.
-func startSubscribers(ctx context.Context, cfg *Config, st *sqlite.Store, log *slog.Logger, wrap func(mail.Sender) mail.Sender) (*subscribe.Service, func(context.Context), error) {
+func startSubscribers(ctx context.Context, cfg *Config, st backend.Store, log *slog.Logger, wrap func(mail.Sender) mail.Sender) (*subscribe.Service, func(context.Context), error) {
 	mailer, closeMail, err := newSubscribeMailer(cfg, log)
 	if err != nil {
 		return nil, nil, err

@@ -17,12 +17,18 @@ func States() []string {
 
 // State is the article's state at time now; removed wins over draft.
 func (a *Article) State(now time.Time) string {
+	return StateOf(a.Draft, a.Removed, a.Published.After(now))
+}
+
+// StateOf is the state of an article with these flags; future: dated
+// after now. Stores counting by state group by the flags and ask here.
+func StateOf(draft, removed, future bool) string {
 	switch {
-	case a.Removed:
+	case removed:
 		return StateRemoved
-	case a.Draft:
+	case draft:
 		return StateDraft
-	case a.Published.After(now):
+	case future:
 		return StateScheduled
 	default:
 		return StatePublished

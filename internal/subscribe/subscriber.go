@@ -7,7 +7,10 @@ package subscribe
 
 import (
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/herald-news/herald/internal/store"
 )
 
 // Status is where a subscriber stands.
@@ -123,4 +126,42 @@ var (
 type Filter struct {
 	Status     Status
 	Newsletter string
+}
+
+// NotFound is a store's answer for a missing subscriber (email "" when
+// asked by id), written here so every backend says the same.
+func NotFound(email string) error {
+	if email == "" {
+		return fmt.Errorf("subscriber: %w", store.ErrNotFound)
+	}
+	return fmt.Errorf("subscriber %s: %w", email, store.ErrNotFound)
+}
+
+// RequestAction is what a subscribe request does to the subscriber its
+// address already has; the rule lives here so every backend applies it
+// alike (docs/ARCHITECTURE.md, "Subscribers").
+type RequestAction int
+
+const (
+	// RequestNoMail: an active subscriber is left alone.
+	RequestNoMail RequestAction = iota
+	// RequestResend: a pending subscriber, or one whose earlier choice
+	// already waits aside, keeps what it asked first (a repeated request
+	// may not change what the first link confirms); the mail goes again.
+	RequestResend
+	// RequestSetAside: an unsubscribed or bounced subscriber keeps its
+	// status, and the new choice waits aside until confirmed.
+	RequestSetAside
+)
+
+// OnRequest is the action a request takes on old.
+func OnRequest(old *Subscriber) RequestAction {
+	switch {
+	case old.Status == StatusActive:
+		return RequestNoMail
+	case old.Status == StatusPending, old.Pending != nil:
+		return RequestResend
+	default:
+		return RequestSetAside
+	}
 }

@@ -65,9 +65,21 @@ func (s *Store) ArticleStateCounts(ctx context.Context, now time.Time) (map[stri
 	for _, st := range article.States() {
 		out[st] = 0
 	}
-	err := s.countBy(ctx, out, `SELECT CASE WHEN removed = 1 THEN 'removed' WHEN draft = 1 THEN 'draft'
-		WHEN published > ? THEN 'scheduled' ELSE 'published' END, COUNT(*) FROM articles GROUP BY 1`, micros(now))
-	return out, err
+	// The store groups by the flags; article.StateOf names the state.
+	rows, err := s.r.QueryContext(ctx, `SELECT draft, removed, published > ?, COUNT(*) FROM articles GROUP BY 1, 2, 3`, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var draft, removed, future bool
+		var n int
+		if err := rows.Scan(&draft, &removed, &future, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: counts: %w", err)
+		}
+		out[article.StateOf(draft, removed, future)] += n
+	}
+	return out, rows.Err()
 }
 
 // SubscriberStatusCounts counts subscribers by status; every status is

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store"
 )
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
@@ -139,15 +138,11 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 		}
 		var oldTags []string // the feeds old was listed in ('' the site's)
 		if old != nil && createOnly {
-			return fmt.Errorf("article %q already exists: %w", a.Slug, store.ErrConflict)
+			return article.AlreadyExists(a.Slug)
 		}
 		if old != nil {
-			if old.Source != a.Source || (a.Source == article.SourceFile && old.SourcePath != a.SourcePath && !old.Removed) {
-				where := old.Source
-				if old.SourcePath != "" {
-					where = old.SourcePath
-				}
-				return fmt.Errorf("slug %q is already used by %s: %w", a.Slug, where, store.ErrConflict)
+			if err := article.SlugConflict(old, a); err != nil {
+				return err
 			}
 			if old.ContentHash == a.ContentHash && a.ContentHash != "" && !old.Removed && old.SourcePath == a.SourcePath {
 				tags := a.Tags // same source, same tags; old was read without them
@@ -208,14 +203,12 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
 			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first, a.FeedID}
 		if old == nil {
-			res, err := tx.ExecContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
+			if err := tx.QueryRowContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
 				image_url, image_media_path, image_alt, image_width, image_height, link,
 				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-			if err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlite: insert %s: %w", a.Slug, err)
 			}
-			a.ID, _ = res.LastInsertId()
 		} else {
 			a.ID = old.ID
 			if _, err := tx.ExecContext(ctx, `UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, body_html = ?, author_name = ?, author_email = ?,
@@ -292,7 +285,7 @@ func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
 			return fmt.Errorf("sqlite: delete %s: %w", slug, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+			return article.NotFound(slug)
 		}
 		return nil
 	})
@@ -302,7 +295,7 @@ func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
 func (s *Store) GetArticle(ctx context.Context, slug string) (*article.Article, error) {
 	a, err := scanArticle(s.r.QueryRowContext(ctx, `SELECT `+articleCols+` FROM articles WHERE slug = ?`, slug))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+		return nil, article.NotFound(slug)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get %s: %w", slug, err)
@@ -496,7 +489,7 @@ func (s *Store) GetTag(ctx context.Context, slug string) (article.Tag, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT name FROM tags t WHERE slug = ?
 		AND EXISTS (SELECT 1 FROM article_tags at WHERE at.tag_id = t.id AND at.listed = 1)`, slug).Scan(&t.Name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("tag %q: %w", slug, store.ErrNotFound)
+		return t, article.TagNotFound(slug)
 	}
 	return t, err
 }

@@ -214,25 +214,18 @@ func (s *Store) ConfirmMailFailed(ctx context.Context, id int64, now time.Time) 
 }
 
 // recordRequest records a subscribe request for email and reports
-// whether a confirmation mail is wanted:
-//   - a new address becomes pending with the choice: want;
-//   - a pending one keeps what its first request asked for (a repeated
-//     request may not change what the first link confirms): want;
-//   - an active one is left alone: no mail;
-//   - an unsubscribed or bounced one keeps its status and keeps the
-//     choice aside until confirmed (re-subscribing needs opt-in; a choice
-//     already waiting is kept): want.
+// whether a confirmation mail is wanted: a new address becomes pending
+// with the choice (want); for a known one subscribe.OnRequest decides.
 func recordRequest(ctx context.Context, tx *sql.Tx, email string, c subscribe.Choice, now time.Time) (*subscribe.Subscriber, bool, error) {
 	old, err := getSubscriber(ctx, tx, `email = ?`, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		res, err := tx.ExecContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-			consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-			email, c.Name, micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text)
-		if err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
+			consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING id`,
+			email, c.Name, micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text).Scan(&id); err != nil {
 			return nil, false, fmt.Errorf("sqlite: add subscriber: %w", err)
 		}
-		id, _ := res.LastInsertId()
 		if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 			return nil, false, err
 		}
@@ -241,13 +234,10 @@ func recordRequest(ctx context.Context, tx *sql.Tx, email string, c subscribe.Ch
 	case err != nil:
 		return nil, false, err
 	}
-	switch old.Status {
-	case subscribe.StatusActive:
+	switch subscribe.OnRequest(old) {
+	case subscribe.RequestNoMail:
 		return old, false, nil
-	case subscribe.StatusPending:
-		return old, true, nil
-	}
-	if old.Pending != nil {
+	case subscribe.RequestResend:
 		return old, true, nil
 	}
 	js, err := json.Marshal(c)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // The digest store (docs/ARCHITECTURE.md, "Digest runs" and "Leases and
@@ -46,10 +46,7 @@ func (s *Store) SelectArticles(ctx context.Context, sel digest.Selection) ([]art
 	if err != nil {
 		return nil, err
 	}
-	horizon := sel.SlotAt.Add(-sel.FirstWindow)
-	if ok {
-		horizon = st.Horizon
-	}
+	horizon := sel.Horizon(st, ok)
 	return selectArticles(ctx, s.r, sel, horizon)
 }
 
@@ -86,10 +83,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		if err != nil {
 			return err
 		}
-		horizon := req.SlotAt.Add(-req.FirstWindow)
-		if ok {
-			horizon = st.Horizon
-		}
+		horizon := req.Horizon(st, ok)
 		arts, err := selectArticles(ctx, tx, req.Selection, horizon)
 		if err != nil {
 			return err
@@ -102,16 +96,16 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		if req.Kind == digest.KindTest {
 			status = digest.RunDone
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO digest_runs (newsletter, slot, slot_at, kind, status, articles, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (newsletter, slot) DO NOTHING`,
-			req.Newsletter, req.Slot, micros(req.SlotAt), string(req.Kind), string(status), len(arts), now)
+		var id int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO digest_runs (newsletter, slot, slot_at, kind, status, articles, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (newsletter, slot) DO NOTHING RETURNING id`,
+			req.Newsletter, req.Slot, micros(req.SlotAt), string(req.Kind), string(status), len(arts), now).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return digest.AlreadyPlanned(req.Newsletter, req.Slot)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: plan %s %s: %w", req.Newsletter, req.Slot, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %s: %w", req.Newsletter, req.Slot, digest.ErrAlreadyPlanned)
-		}
-		id, _ := res.LastInsertId()
 		run = &digest.Run{ID: id, Newsletter: req.Newsletter, Slot: req.Slot, SlotAt: req.SlotAt.UTC(), Kind: req.Kind,
 			Status: status, Articles: len(arts), CreatedAt: fromMicros(now)}
 		if status == digest.RunSkipped {
@@ -157,7 +151,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 			_, err := tx.ExecContext(ctx, `UPDATE digest_runs SET subject = ?, finished_at = ? WHERE id = ?`, run.Subject, now, id)
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `INSERT INTO digest_deliveries (run_id, subscriber_id)
+		res, err := tx.ExecContext(ctx, `INSERT INTO digest_deliveries (run_id, subscriber_id)
 			SELECT ?, s.id FROM subscriptions sub JOIN subscribers s ON s.id = sub.subscriber_id
 			WHERE sub.newsletter = ? AND s.status = 'active' ORDER BY s.id`, id, req.Newsletter)
 		if err != nil {
@@ -174,7 +168,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		return nil, err
 	}
 	if composeErr != nil {
-		return run, fmt.Errorf("run %d of %s: %w: %w", run.ID, req.Newsletter, digest.ErrRunFailed, composeErr)
+		return run, digest.ComposeFailed(run.ID, req.Newsletter, composeErr)
 	}
 	return run, nil
 }
@@ -244,7 +238,7 @@ func (s *Store) ActiveRuns(ctx context.Context) ([]digest.Run, error) {
 func (s *Store) GetRun(ctx context.Context, runID int64) (*digest.Run, error) {
 	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM digest_runs WHERE id = ?`, runID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+		return nil, digest.RunNotFound(runID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: run %d: %w", runID, err)
@@ -490,7 +484,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.O
 			switch {
 			case o.Status == digest.DeliveryPending && o.Release:
 				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0,
-					attempts = MAX(attempts - 1, 0) WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
+					attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
 					runID, o.SubscriberID, micros(o.Lease))
 			case o.Status == digest.DeliveryPending:
 				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0, next_attempt = ?, reply = ?
@@ -522,9 +516,16 @@ func recordBounce(ctx context.Context, tx *sql.Tx, o digest.Outcome) error {
 	case digest.BounceSoft:
 		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = ? WHERE id = ?`, now, o.SubscriberID)
 	case digest.BounceHard, digest.BounceUnknownUser:
-		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET hard_failures = hard_failures + 1,
-			status = CASE WHEN status = 'active' AND (? OR hard_failures + 1 >= ?) THEN 'bounced' ELSE status END,
-			updated_at = ? WHERE id = ?`, o.Bounce == digest.BounceUnknownUser, digest.HardBounceLimit, now, o.SubscriberID)
+		var hard int
+		var status string
+		err = tx.QueryRowContext(ctx, `UPDATE subscribers SET hard_failures = hard_failures + 1, updated_at = ?
+			WHERE id = ? RETURNING hard_failures, status`, now, o.SubscriberID).Scan(&hard, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // erased meanwhile
+		}
+		if err == nil && status == string(subscribe.StatusActive) && o.Bounce.Bounces(hard) {
+			_, err = tx.ExecContext(ctx, `UPDATE subscribers SET status = ? WHERE id = ?`, string(subscribe.StatusBounced), o.SubscriberID)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: bounce %d: %w", o.SubscriberID, err)

@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/herald-news/herald/digest"
-	"github.com/herald-news/herald/internal/store"
 )
 
 // Run control (docs/ARCHITECTURE.md, "Digest runs"): pause, resume and
@@ -58,16 +56,12 @@ func (s *Store) transition(ctx context.Context, runID int64, from []digest.RunSt
 			var st string
 			err := tx.QueryRowContext(ctx, `SELECT status FROM digest_runs WHERE id = ?`, runID).Scan(&st)
 			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+				return digest.RunNotFound(runID)
 			}
 			if err != nil {
 				return fmt.Errorf("sqlite: run %d: %w", runID, err)
 			}
-			names := make([]string, len(from))
-			for i, f := range from {
-				names[i] = string(f)
-			}
-			return fmt.Errorf("run %d is %s; only a %s run can be %s: %w", runID, st, strings.Join(names, " or "), to, digest.ErrRunState)
+			return digest.RunStateError(runID, st, from, to)
 		}
 		if to == digest.RunCancelled {
 			if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'skipped', reply = 'run cancelled', lease_until = 0, sent_at = ?

@@ -94,7 +94,7 @@ func touchFeeds(ctx context.Context, tx *sql.Tx, now time.Time, feeds ...string)
 	at := micros(now)
 	for _, feed := range feeds {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO feed_changes (feed, changed_at) VALUES (?, ?)
-			ON CONFLICT (feed) DO UPDATE SET changed_at = max(changed_at, excluded.changed_at)`, feed, at); err != nil {
+			ON CONFLICT (feed) DO UPDATE SET changed_at = CASE WHEN excluded.changed_at > changed_at THEN excluded.changed_at ELSE changed_at END`, feed, at); err != nil {
 			return fmt.Errorf("sqlite: feed change: %w", err)
 		}
 	}

@@ -137,6 +137,13 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
+// SchemaCurrent is the store's schema version and the one this binary
+// migrates to, so a readiness check need not know the backend.
+func (s *Store) SchemaCurrent(ctx context.Context) (have, want int, err error) {
+	have, err = s.SchemaVersion(ctx)
+	return have, LatestVersion(), err
+}
+
 // migrate applies each embedded migration not yet applied up to version
 // upto, each in its own transaction, and refuses a store a newer binary
 // migrated.

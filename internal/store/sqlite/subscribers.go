@@ -105,7 +105,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, 
 func getSubscriber(ctx context.Context, q querier, where string, arg any) (*subscribe.Subscriber, error) {
 	sub, err := scanSubscriber(q.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM subscribers WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("subscriber: %w", store.ErrNotFound)
+		return nil, subscribe.NotFound("")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscriber: %w", err)
@@ -175,12 +175,12 @@ func setChoice(ctx context.Context, tx *sql.Tx, id int64, newsletters, tags []st
 		return fmt.Errorf("sqlite: subscriber tags: %w", err)
 	}
 	for _, nl := range newsletters {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at) VALUES (?, ?, ?)`, nl, id, micros(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (newsletter, subscriber_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, nl, id, micros(now)); err != nil {
 			return fmt.Errorf("sqlite: subscriptions: %w", err)
 		}
 	}
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug) VALUES (?, ?)`, id, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriber_tags (subscriber_id, tag_slug) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, t); err != nil {
 			return fmt.Errorf("sqlite: subscriber tags: %w", err)
 		}
 	}
@@ -330,13 +330,11 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 		var id int64
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			res, err := tx.ExecContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at, confirmed_at,
-				consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?)`,
-				email, c.Name, micros(now), micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text)
-			if err != nil {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at, confirmed_at,
+				consent_at, consent_ip, consent_source, consent_text) VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				email, c.Name, micros(now), micros(now), micros(now), nullMicros(c.Consent.At), c.Consent.IP, c.Consent.Source, c.Consent.Text).Scan(&id); err != nil {
 				return fmt.Errorf("sqlite: add subscriber: %w", err)
 			}
-			id, _ = res.LastInsertId()
 			created = true
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
@@ -457,7 +455,7 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		var status string
 		err := tx.QueryRowContext(ctx, `SELECT id, status FROM subscribers WHERE email = ?`, email).Scan(&id, &status)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("subscriber %s: %w", email, store.ErrNotFound)
+			return subscribe.NotFound(email)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: erase: %w", err)
@@ -561,6 +559,7 @@ type multiInsert struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	prefix string
+	suffix string // after the VALUES, as ON CONFLICT DO NOTHING
 	cols   int
 	max    int // rows per statement
 	args   []any
@@ -584,7 +583,7 @@ func (m *multiInsert) flush() error {
 		return nil
 	}
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", m.cols), ",") + ")"
-	q := m.prefix + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", m.n), ",")
+	q := m.prefix + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", m.n), ",") + m.suffix
 	if m.returning == "" {
 		if _, err := m.tx.ExecContext(m.ctx, q, m.args...); err != nil {
 			return fmt.Errorf("sqlite: import: %w", err)
@@ -691,8 +690,8 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 	if err := insSub.flush(); err != nil {
 		return err
 	}
-	insNL := &multiInsert{ctx: ctx, tx: tx, cols: 3, max: 300, prefix: `INSERT OR IGNORE INTO subscriptions (newsletter, subscriber_id, created_at)`}
-	insTag := &multiInsert{ctx: ctx, tx: tx, cols: 2, max: 400, prefix: `INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag_slug)`}
+	insNL := &multiInsert{ctx: ctx, tx: tx, cols: 3, max: 300, prefix: `INSERT INTO subscriptions (newsletter, subscriber_id, created_at)`, suffix: ` ON CONFLICT DO NOTHING`}
+	insTag := &multiInsert{ctx: ctx, tx: tx, cols: 2, max: 400, prefix: `INSERT INTO subscriber_tags (subscriber_id, tag_slug)`, suffix: ` ON CONFLICT DO NOTHING`}
 	for i, sub := range subs {
 		if !created[i] {
 			if sub.ID == 0 {

@@ -1,0 +1,108 @@
+// Package backend is the one store interface the commands and the web
+// layer use, and the opener that picks a backend by store.driver. Outside
+// Open no code names a backend's concrete type (docs/ARCHITECTURE.md,
+// "Adding a store backend").
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/feed"
+	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/subscribe"
+	"github.com/herald-news/herald/internal/web"
+)
+
+// Store is everything cmd/herald and internal/web need of a store: the
+// interfaces the consuming packages own, plus what only commands use.
+type Store interface {
+	digest.Store
+	digest.RunControl
+	feed.Source
+	subscribe.Store
+	content.Store
+	web.Store
+	web.APIStore
+	web.Archive
+	Admin
+}
+
+// Admin is what only the commands use: lifecycle, readiness, the
+// store-kept secrets and identities, and the numbers of herald status and
+// /metrics.
+type Admin interface {
+	// Path names the store in messages (a file for SQLite).
+	Path() string
+	Ping(ctx context.Context) error
+	Close() error
+	// SchemaCurrent is the store's schema version and the one this binary
+	// migrates to; /readyz wants them equal.
+	SchemaCurrent(ctx context.Context) (have, want int, err error)
+	// FixFeedAuthority keeps the host of feed ids fixed at the first start.
+	FixFeedAuthority(ctx context.Context, authority string) (string, error)
+	TokenKey(ctx context.Context) ([]byte, error)
+	SetServingKeyPrints(ctx context.Context, prints []string) error
+	ServingKeyPrints(ctx context.Context) (prints []string, ok bool, err error)
+	SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error)
+	ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error)
+	SubscriberStatusCounts(ctx context.Context) (map[string]int, error)
+	DeliveryStatusCounts(ctx context.Context) (map[string]int, error)
+	QueueDepth(ctx context.Context) (int, error)
+	FailedRuns(ctx context.Context) (map[string]int, error)
+	LastDigestSuccess(ctx context.Context) (map[string]float64, error)
+	// PruneDeliveries drops delivery rows of runs finished before cutoff
+	// (digest.keep_deliveries).
+	PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int64, error)
+	// ArticlesGeneration changes whenever any process writes articles, so
+	// serve notices writes it did not make.
+	ArticlesGeneration(ctx context.Context) (int64, error)
+	// NextPublication is the earliest publication after t of a listed
+	// article: when caches must rebuild for a future-dated one.
+	NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error)
+}
+
+// Backuper is a store that can copy itself to a file while in use; a
+// backend without it leaves backups to its own tools.
+type Backuper interface {
+	Backup(ctx context.Context, dst string) error
+}
+
+// ErrNoStore: Open without create found no store at the DSN.
+var ErrNoStore = sqlite.ErrNoStore
+
+// Open opens the store of driver at dsn. With create false a missing
+// store is ErrNoStore rather than a fresh, empty one.
+func Open(ctx context.Context, driver, dsn string, create bool) (Store, error) {
+	switch driver {
+	case "sqlite":
+		open := sqlite.OpenExisting
+		if create {
+			open = sqlite.Open
+		}
+		st, err := open(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	case "postgres":
+		return nil, errors.New("postgres backend not built yet")
+	default:
+		return nil, fmt.Errorf("unknown store driver %q", driver)
+	}
+}
+
+// Restore replaces the store at dsn with the backup src. The store must
+// not be open; only backends that write file backups can restore them.
+func Restore(ctx context.Context, driver, dsn, src string) error {
+	switch driver {
+	case "sqlite":
+		return sqlite.Restore(ctx, dsn, src)
+	default:
+		return fmt.Errorf("restore: store.driver %s has no file restore; use the database's own tools", driver)
+	}
+}
