@@ -1,6 +1,6 @@
 // Package postgres is Herald's PostgreSQL store (pgx v5, pgxpool): the
 // same methods and semantics as the SQLite store, for several instances
-// sharing one database (docs/ARCHITECTURE.md, "Store").
+// sharing one database (docs/ARCHITECTURE.md, "Adding a store backend").
 package postgres
 
 import (

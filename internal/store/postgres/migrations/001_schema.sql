@@ -1,5 +1,5 @@
 -- The whole schema as SQLite migrations 001–008 leave it, in PostgreSQL's
--- dialect (docs/ARCHITECTURE.md, "Store"). Times are unix microseconds
+-- dialect (docs/ARCHITECTURE.md, "Adding a store backend"). Times are unix microseconds
 -- (UTC) in BIGINT columns, as on SQLite, so both backends order and render
 -- alike; flags are BOOLEAN; ids come from identity sequences, which never
 -- hand an id out twice (erased subscribers' and deleted runs' ids live on
