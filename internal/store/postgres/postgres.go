@@ -252,4 +252,3 @@ func storeErr(err error) error {
 	}
 	return err
 }
-
