@@ -65,6 +65,8 @@ daemon off;
 events { worker_connections 4096; }
 http {
 	access_log off;
+	sendfile on; # as in Debian's /etc/nginx/nginx.conf
+	tcp_nopush on;
 	keepalive_requests 1000000;
 	client_body_temp_path %[2]s/tmp;
 	proxy_temp_path %[2]s/tmp;
