@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# bench/feeds.sh: Herald's cached feed handler against nginx serving the
-# same bytes from a file (sendfile on), with wrk on loopback.
-#   Herald full  >= 0.85 × nginx       Herald 304 >= 2 × Herald full
+# bench/feeds.sh: Herald's cached feed, with wrk on loopback, side by side
+# (alternating, three rounds, medians):
+#   Herald alone (the daemon's stack, access log on) against a bare
+#     net/http handler writing the same bytes: target >= 0.9 ×
+#   As deployed: deploy/nginx.conf (micro-cache) in front of Herald,
+#     against nginx serving the same bytes from a file: target >= 0.95 ×
+#   Herald 304 against Herald full: target >= 2 ×
 # Usage: bench/feeds.sh [duration, default 10s]
+#   FRONT_CONF=old-nginx.conf bench/feeds.sh   # another front config
 # Needs: go, nginx (Debian nginx-light), wrk, curl. Only loopback addresses.
 set -euo pipefail
 export GOTOOLCHAIN=local
@@ -20,6 +25,7 @@ chmod 755 "$work"
 pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	[[ -s "$work/herald/front/nginx.pid" ]] && kill "$(cat "$work/herald/front/nginx.pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work"
 }
@@ -45,13 +51,24 @@ wait_http() { # url
 echo "== building bench/feedserver"
 go build -o "$work/feedserver" ./bench/feedserver
 
-mkdir -p "$work/herald" "$work/www" "$work/nginx"
-"$work/feedserver" -addr "127.0.0.1:$(free_port)" -out "$work/herald" &
+mkdir -p "$work/herald" "$work/bare" "$work/www" "$work/nginx"
+fport=$(free_port)
+"$work/feedserver" -addr "127.0.0.1:$(free_port)" -out "$work/herald" \
+	-front-conf "${FRONT_CONF:-deploy/nginx.conf}" -front-listen "127.0.0.1:$fport" &
 pids+=($!)
-for _ in $(seq 100); do [[ -s "$work/herald/addr" ]] && break; sleep 0.1; done
+"$work/feedserver" -bare -addr "127.0.0.1:$(free_port)" -out "$work/bare" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$work/herald/addr" && -s "$work/bare/addr" ]] && break; sleep 0.1; done
 herald="http://$(cat "$work/herald/addr")/feed.atom"
+bare="http://$(cat "$work/bare/addr")/feed.atom"
 wait_http "$herald"
+wait_http "$bare"
 etag=$(cat "$work/herald/etag")
+# deploy/nginx.conf in front of Herald, templated for loopback.
+nginx -p "$work/herald/front" -e "$work/herald/front/error.log" -c "$work/herald/front/nginx.conf" &
+pids+=($!)
+front="http://127.0.0.1:$fport/feed.atom"
+wait_http "$front"
 cp "$work/herald/feed.atom" "$work/www/feed.atom"
 chmod 644 "$work/www/feed.atom"
 
@@ -86,8 +103,13 @@ pids+=($!)
 nginx_url="http://127.0.0.1:$nport/feed.atom"
 wait_http "$nginx_url"
 
-# Same bytes, same content type?
+# Same bytes, same content type? (bare and the front serve bench dbs
+# written at the same second: compare Herald's bytes with each.)
 cmp -s <(curl -fsS "$herald") <(curl -fsS "$nginx_url") || { echo "feeds.sh: bodies differ" >&2; exit 1; }
+cmp -s <(curl -fsS "$herald") <(curl -fsS "$front") || { echo "feeds.sh: front body differs" >&2; exit 1; }
+[[ $(wc -c <"$work/bare/feed.atom") == $(wc -c <"$work/herald/feed.atom") ]] || { echo "feeds.sh: bare size differs" >&2; exit 1; }
+echo "bare:   $(curl -fsSI "$bare" | grep -i '^content-type' | tr -d '\r')"
+echo "front:  $(curl -fsSI "$front" | grep -i -e '^content-type' -e '^x-cache-status' | tr -d '\r' | paste -sd' ')"
 echo "herald: $(curl -fsSI "$herald" | grep -i '^content-type' | tr -d '\r')"
 echo "nginx:  $(curl -fsSI "$nginx_url" | grep -i '^content-type' | tr -d '\r')"
 [[ $(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$herald") == 304 ]] || { echo "feeds.sh: no 304 for $etag" >&2; exit 1; }
@@ -97,19 +119,28 @@ rps() { # wrk args... → requests/sec
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-nginx_r=() herald_r=() h304_r=()
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+nginx_r=() herald_r=() h304_r=() bare_r=() front_r=()
 for i in $(seq "$ROUNDS"); do
-	nginx_r+=("$(rps "$nginx_url")");   echo "round $i nginx        ${nginx_r[-1]} req/s"
-	herald_r+=("$(rps "$herald")");     echo "round $i herald full  ${herald_r[-1]} req/s"
+	bare_r+=("$(rps "$bare")");         echo "round $i bare net/http ${bare_r[-1]} req/s"
+	herald_r+=("$(rps "$herald")");     echo "round $i herald full   ${herald_r[-1]} req/s"
+done
+for i in $(seq "$ROUNDS"); do
+	nginx_r+=("$(rps "$nginx_url")");   echo "round $i nginx file    ${nginx_r[-1]} req/s"
+	front_r+=("$(rps "$front")");       echo "round $i nginx+herald  ${front_r[-1]} req/s"
 done
 for i in $(seq "$ROUNDS"); do
 	h304_r+=("$(rps -H "If-None-Match: $etag" "$herald")"); echo "round $i herald 304   ${h304_r[-1]} req/s"
 done
 
 n=$(median "${nginx_r[@]}") h=$(median "${herald_r[@]}") c=$(median "${h304_r[@]}")
+b=$(median "${bare_r[@]}") f=$(median "${front_r[@]}")
 size=$(wc -c <"$work/www/feed.atom")
 echo
 echo "feed.atom: $size bytes, wrk -t2 -c64 -d$DURATION, $ROUNDS rounds, medians:"
-printf '  nginx (sendfile)   %12.0f req/s\n' "$n"
-printf '  herald full        %12.0f req/s   %.2f × nginx   (target >= 0.85)\n' "$h" "$(awk -v a="$h" -v b="$n" 'BEGIN{print a/b}')"
-printf '  herald 304         %12.0f req/s   %.2f × herald full (target >= 2)\n' "$c" "$(awk -v a="$c" -v b="$h" 'BEGIN{print a/b}')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{print a/b}'; }
+printf '  bare net/http      %12.0f req/s\n' "$b"
+printf '  herald full        %12.0f req/s   %.2f × bare net/http (target >= 0.9)\n' "$h" "$(ratio "$h" "$b")"
+printf '  nginx (sendfile)   %12.0f req/s   herald %.2f × nginx\n' "$n" "$(ratio "$h" "$n")"
+printf '  nginx+herald       %12.0f req/s   %.2f × nginx (target >= 0.95)\n' "$f" "$(ratio "$f" "$n")"
+printf '  herald 304         %12.0f req/s   %.2f × herald full (target >= 2)\n' "$c" "$(ratio "$c" "$h")"

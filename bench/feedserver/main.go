@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/web"
 	"github.com/herald-news/herald/templates"
@@ -40,6 +42,9 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	out := fs.String("out", "", "folder to write feed.atom, etag and addr to (required)")
 	plain := fs.Bool("plain", false, "serve the feed handler on a bare ServeMux (to measure what the daemon's middleware costs)")
+	bare := fs.Bool("bare", false, "serve the same bytes from a bare net/http handler (w.Write with Content-Length), the reference for the daemon")
+	frontConf := fs.String("front-conf", "", "write -out/front/nginx.conf: this deploy/nginx.conf templated to proxy to this server")
+	frontListen := fs.String("front-listen", "", "the loopback address the -front-conf nginx listens on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,17 +81,39 @@ func run(ctx context.Context, args []string) error {
 	// The daemon's own HTTP stack (routes and middleware), not a bare mux,
 	// so the figure is what `herald serve` delivers.
 	var mux http.Handler
-	if *plain {
+	var access *web.AccessLog
+	if *bare {
+		ctype, size := "application/atom+xml; charset=utf-8", strconv.Itoa(len(body))
+		mux = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Content-Type", ctype)
+			h.Set("Content-Length", size)
+			w.Write(body)
+		})
+	} else if *plain {
 		bare := http.NewServeMux()
 		bare.Handle("GET /feed.atom", h.Site(feed.Atom))
 		mux = bare
-	} else if mux, err = web.New(web.Config{
-		Site:      web.Site{Title: "Herald bench", BaseURL: "http://127.0.0.1", Language: "en"},
-		Store:     st,
-		Feeds:     feedRoutes{h},
-		Templates: templates.FS(""),
-	}); err != nil {
-		return err
+	} else {
+		// As `herald serve` runs by default: metrics and the access log on
+		// (to a file here, as journald or a log file would take it).
+		f, err := os.Create(filepath.Join(*out, "access.log"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		access = web.NewAccessLog(f, false)
+		go access.Run(ctx, time.Second)
+		if mux, err = web.New(web.Config{
+			Site:      web.Site{Title: "Herald bench", BaseURL: "http://127.0.0.1", Language: "en"},
+			Store:     st,
+			Feeds:     feedRoutes{h},
+			Templates: templates.FS(""),
+			AccessLog: access,
+			Observer:  metrics.New(nil),
+		}); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -103,6 +130,21 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if *frontConf != "" {
+		dir := filepath.Join(*out, "front")
+		if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o777); err != nil {
+			return err
+		}
+		os.Chmod(dir, 0o777) // nginx's workers run as nobody under root
+		os.Chmod(filepath.Join(dir, "tmp"), 0o777)
+		conf, err := frontConfig(*frontConf, *frontListen, ln.Addr().String(), dir, 2)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -112,6 +154,9 @@ func run(ctx context.Context, args []string) error {
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if access != nil {
+		fmt.Fprintf(os.Stderr, "feedserver: access log lines dropped: %d\n", access.Dropped())
 	}
 	return nil
 }

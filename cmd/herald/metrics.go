@@ -14,6 +14,8 @@ import (
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/metrics"
 	"github.com/herald-news/herald/internal/store/backend"
+	"github.com/herald-news/herald/internal/web"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // storeGaugeTimeout bounds the store reads of one scrape.
@@ -54,6 +56,15 @@ func startMetrics(cfg *Config, st backend.Store, log *slog.Logger) (*daemonMetri
 	}()
 	log.Info("metrics listening", slog.String("addr", ln.Addr().String()))
 	return dm, nil
+}
+
+// countAccessLogDrops exports how many access log lines were dropped
+// because the output could not keep up (a request never waits for it).
+func (dm *daemonMetrics) countAccessLogDrops(a *web.AccessLog) {
+	dm.m.Registerer().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "access_log", Name: "dropped_total",
+		Help: "Access log lines dropped because the log output could not keep up.",
+	}, func() float64 { return float64(a.Dropped()) }))
 }
 
 // storeGauges are the gauges computed from the store at each scrape.

@@ -40,6 +40,7 @@ func TestMetricsScrape(t *testing.T) {
 		`herald_articles{state="scheduled"} 0`,
 		`herald_subscribers{status="active"} 0`,
 		`herald_store_stats_up 1`,
+		`herald_access_log_dropped_total 0`,
 		`herald_go_goroutines`,
 		`herald_process_start_time_seconds`,
 	}

@@ -136,6 +136,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	if d.obs, err = startMetrics(cfg, st, log); err != nil {
 		return fail(err)
 	}
+	if d.access != nil {
+		d.obs.countAccessLogDrops(d.access)
+	}
 	feeds, refresh, err := wireFeeds(ctx, cfg, st, log, bg, &d.wg, d.obs.onFeedServe)
 	if err != nil {
 		return fail(err)

@@ -1,12 +1,12 @@
 package web
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,22 +14,45 @@ import (
 // route pattern the mux matched, status, body bytes, duration, request id
 // and the client IP (X-Forwarded-For only from http.trusted_proxies), in
 // the shape of the other log lines (text or JSON). Lines are formatted
-// into a reused buffer and written through a bufio.Writer, so a request
-// costs no allocation and no system call; Run flushes it every interval
-// and once more when it stops. Safe for concurrent use.
+// into a reused buffer and appended to a pending buffer, so a request
+// costs no allocation and no system call; Run writes the pending lines
+// out every interval, sooner when the buffer is half full, and once more
+// when it stops. A request never waits for the output: when the pending
+// buffer is full because the output is slow or stuck, the line is dropped
+// and counted (Dropped). Safe for concurrent use.
 type AccessLog struct {
-	mu   sync.Mutex
 	out  io.Writer
-	w    *bufio.Writer
-	line []byte
 	json bool
+	max  int           // pending bytes beyond which lines are dropped
+	kick chan struct{} // wakes Run when the buffer is half full
+
+	mu      sync.Mutex // guards pending and line; never held while writing out
+	pending []byte
+	line    []byte
+	dropped atomic.Uint64
+
+	outMu sync.Mutex // serialises writes to out
+	spare []byte     // the buffer being written out, swapped with pending
 }
+
+// accessLogBuffer is how many bytes of lines wait for the output: about
+// a second of lines at 10,000 requests per second.
+const accessLogBuffer = 1 << 20
 
 // NewAccessLog writes to out, as JSON objects if json is set, else as
 // key=value text.
 func NewAccessLog(out io.Writer, json bool) *AccessLog {
-	return &AccessLog{out: out, w: bufio.NewWriterSize(out, 64<<10), line: make([]byte, 0, 256), json: json}
+	return newAccessLog(out, json, accessLogBuffer)
 }
+
+func newAccessLog(out io.Writer, json bool, max int) *AccessLog {
+	return &AccessLog{out: out, json: json, max: max, kick: make(chan struct{}, 1),
+		pending: make([]byte, 0, max), spare: make([]byte, 0, max), line: make([]byte, 0, 256)}
+}
+
+// Dropped is how many lines were dropped because the output could not
+// keep up (herald_access_log_dropped_total).
+func (l *AccessLog) Dropped() uint64 { return l.dropped.Load() }
 
 // accessEntry is what the middleware knows of a finished request.
 type accessEntry struct {
@@ -42,7 +65,8 @@ type accessEntry struct {
 	rawIP         string // the peer as given, when it is not an IP address
 }
 
-// Run flushes the buffer every interval until ctx ends, then once more.
+// Run writes the pending lines out every interval, and when the buffer
+// is half full, until ctx ends, then once more.
 func (l *AccessLog) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -53,25 +77,31 @@ func (l *AccessLog) Run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			l.Flush()
+		case <-l.kick:
+			l.Flush()
 		}
 	}
 }
 
-// Flush writes out what is buffered. After a failed write the buffer is
-// dropped, so logging resumes when the output recovers.
+// Flush writes out the pending lines. Requests keep appending to the
+// other buffer meanwhile. Lines whose write failed are not retried, so
+// logging resumes when the output recovers.
 func (l *AccessLog) Flush() error {
+	l.outMu.Lock()
+	defer l.outMu.Unlock()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.w.Flush()
-	if err != nil {
-		l.w.Reset(l.out)
+	l.pending, l.spare = l.spare[:0], l.pending
+	l.mu.Unlock()
+	if len(l.spare) == 0 {
+		return nil
 	}
+	_, err := l.out.Write(l.spare) // whole lines: other log lines go to the same output
+	l.spare = l.spare[:0]
 	return err
 }
 
 func (l *AccessLog) write(e *accessEntry) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	b := l.line[:0]
 	if l.json {
 		b = l.appendJSON(b, e)
@@ -79,13 +109,25 @@ func (l *AccessLog) write(e *accessEntry) {
 		b = l.appendText(b, e)
 	}
 	l.line = b
-	// Whole lines per write: other log lines go to the same output.
-	if len(b) > l.w.Available() && l.w.Buffered() > 0 {
-		if err := l.w.Flush(); err != nil {
-			l.w.Reset(l.out)
-		}
+	if len(l.pending)+len(b) > l.max {
+		l.mu.Unlock()
+		l.dropped.Add(1)
+		l.wake()
+		return
 	}
-	l.w.Write(b) //nolint:errcheck // a failed write surfaces at Flush
+	l.pending = append(l.pending, b...)
+	half := len(l.pending) >= l.max/2
+	l.mu.Unlock()
+	if half {
+		l.wake()
+	}
+}
+
+func (l *AccessLog) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 const accessTime = "2006-01-02T15:04:05.000Z07:00"
