@@ -1,13 +1,16 @@
 package mail
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/textproto"
 	"os"
 	"slices"
 	"strconv"
@@ -181,8 +184,12 @@ func (s *SMTP) transact(ctx context.Context, c *smtpConn, env Envelope, raw []by
 		return se, false, false
 	}
 	// One watcher per transaction: cancelling ctx moves the deadline into
-	// the past and so interrupts whatever I/O is under way.
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	// the past and so interrupts whatever I/O is under way. A digest sends
+	// under a context that is never cancelled and needs none.
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
+	}
 	se, keep, started = s.exchange(ctx, c, env, raw)
 	if !stop() || ctx.Err() != nil {
 		if se == nil {
@@ -222,7 +229,7 @@ func (s *SMTP) exchange(ctx context.Context, c *smtpConn, env Envelope, raw []by
 			return false
 		}
 		for _, p := range wait {
-			code, _, err := t.ReadResponse(p.expect)
+			code, err := readReply(t.R, p.expect)
 			if code != 0 {
 				started = true
 			}
@@ -292,7 +299,7 @@ func (s *SMTP) exchange(ctx context.Context, c *smtpConn, env Envelope, raw []by
 		se, _ = classify("DATA write", err)
 		return se, false, true
 	}
-	if _, _, err := t.ReadResponse(250); err != nil {
+	if _, err := readReply(t.R, 250); err != nil {
 		se, keep = classify("end of DATA", err)
 		return se, keep, true
 	}
@@ -501,4 +508,75 @@ func (s *SMTP) Close() error {
 		s.quit(c)
 	}
 	return nil
+}
+
+// readReply reads one reply, single- or multi-line, and checks its code as
+// textproto's ReadResponse does (expect 25 accepts 250 to 259), returning
+// the same *textproto.Error or textproto.ProtocolError; unlike it, it
+// allocates nothing for a reply with the expected code, which is every
+// reply of a successful transaction: only a failure's text is copied.
+func readReply(r *bufio.Reader, expect int) (int, error) {
+	line, err := replyLine(r)
+	if err != nil {
+		return 0, err
+	}
+	code, cont, text, err := parseReply(line)
+	if err != nil {
+		return code, err
+	}
+	ok := (1 <= expect && expect < 10 && code/100 == expect) ||
+		(10 <= expect && expect < 100 && code/10 == expect) ||
+		(100 <= expect && expect < 1000 && code == expect)
+	var msg []byte
+	if !ok {
+		msg = append(msg, text...)
+	}
+	for cont {
+		if line, err = replyLine(r); err != nil {
+			return 0, err
+		}
+		code2, more, text, perr := parseReply(line)
+		if perr != nil || code2 != code {
+			// Not a line of this reply's: textproto keeps it as text.
+			text, more = line, true
+		}
+		cont = more
+		if !ok {
+			msg = append(append(msg, '\n'), text...)
+		}
+	}
+	if !ok {
+		return code, &textproto.Error{Code: code, Msg: string(msg)}
+	}
+	return code, nil
+}
+
+// replyLine returns the next line without its CRLF; the slice is valid
+// until the next read. A last line without one is a line, as in textproto.
+func replyLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return nil, textproto.ProtocolError("reply line too long")
+	case err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)):
+		return nil, err
+	}
+	return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}), nil
+}
+
+// parseReply splits "250-text" or "250 text" as textproto's parseCodeLine.
+func parseReply(line []byte) (code int, cont bool, text []byte, err error) {
+	if len(line) < 4 || (line[3] != ' ' && line[3] != '-') {
+		return 0, false, nil, textproto.ProtocolError("short response: " + string(line))
+	}
+	for _, c := range line[:3] {
+		if c < '0' || c > '9' {
+			return 0, false, nil, textproto.ProtocolError("invalid response code: " + string(line))
+		}
+	}
+	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	if code < 100 {
+		return 0, false, nil, textproto.ProtocolError("invalid response code: " + string(line))
+	}
+	return code, line[3] == '-', line[4:], nil
 }

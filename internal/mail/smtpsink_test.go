@@ -1,10 +1,12 @@
 package mail
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +20,9 @@ import (
 
 // startSink runs postfix's smtp-sink on a free loopback port with args and
 // returns its port and the directory it dumps messages into.
-func startSink(t *testing.T, args ...string) (int, string) {
+func startSink(t *testing.T, args ...string) (int, string) { return startSinkTB(t, args...) }
+
+func startSinkTB(t testing.TB, args ...string) (int, string) {
 	t.Helper()
 	bin := testenv.Need(t, "smtp-sink")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -150,6 +154,90 @@ func TestSMTPSinkFaults(t *testing.T) {
 				if se.Code != tt.code || IsTemporary(err) != tt.temporary || IsPermanent(err) == tt.temporary {
 					t.Errorf("send %d: err = %v: code %d temporary %v permanent %v", i, err, se.Code, IsTemporary(err), IsPermanent(err))
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkSMTPSink sends a digest-sized message per op to smtp-sink over
+// one reused connection: run with -benchmem for the transport's per-message
+// allocations (smtp-sink is another process, so they are Herald's alone).
+func BenchmarkSMTPSink(b *testing.B) {
+	raw, err := Encode(sampleMessage())
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw = append(raw, strings.Repeat("digest body line, quoted-printable as sent=\r\n", 9000/48)...)
+	for _, mode := range []struct {
+		name     string
+		lockStep bool
+	}{{"Pipelining", false}, {"LockStep", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			port, _ := startSinkTB(b)
+			s, err := NewSMTP(SMTPConfig{Host: "127.0.0.1", Port: port, TLS: "none", HELO: "herald.test", Timeout: 5 * time.Second, Connections: 1, lockStep: mode.lockStep}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			env := Envelope{From: "bounce@example.org", To: []string{"reader@example.net"}}
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Send(context.Background(), env, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestReadReply checks the allocation-free reply reader against
+// textproto.ReadResponse, whose results classify relies on.
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		expect int
+	}{
+		{"OK", "250 2.1.0 Ok\r\n", 250},
+		{"OKTwoDigit", "251 forwarded\r\n", 25},
+		{"OKMultiLine", "250-first\r\n250-second\r\n250 last\r\n", 250},
+		{"OKData", "354 go ahead\r\n", 354},
+		{"OKBareLF", "250 ok\n", 250},
+		{"ErrRcpt550", "550 5.1.1 no such user\r\n", 25},
+		{"ErrMultiLine451", "451-4.7.1 greylisted\r\n451 4.7.1 try later\r\n", 250},
+		{"ErrUnexpected2xx", "250 ok\r\n", 354},
+		{"ErrShort", "25\r\n", 250},
+		{"ErrBadSeparator", "250x\r\n", 250},
+		{"ErrNotDigits", "2x0 ok\r\n", 250},
+		{"ErrMixedCodes", "250-a\r\n251 b\r\n", 250},
+		{"ErrEOF", "250 trunc", 250},
+		{"ErrEmpty", "", 250},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, err := readReply(bufio.NewReader(strings.NewReader(tt.in)), tt.expect)
+			wcode, _, werr := textproto.NewReader(bufio.NewReader(strings.NewReader(tt.in))).ReadResponse(tt.expect)
+			var te, wte *textproto.Error
+			var pe, wpe textproto.ProtocolError
+			switch {
+			case errors.As(werr, &wte):
+				if !errors.As(err, &te) || *te != *wte {
+					t.Errorf("err = %#v, want %#v", err, werr)
+				}
+			case errors.As(werr, &wpe):
+				if !errors.As(err, &pe) {
+					t.Errorf("err = %#v, want a ProtocolError (%v)", err, werr)
+				}
+			case werr != nil:
+				if err == nil || err.Error() != werr.Error() {
+					t.Errorf("err = %v, want %v", err, werr)
+				}
+			case err != nil:
+				t.Errorf("err = %v, want nil", err)
+			}
+			if werr == nil && code != wcode {
+				t.Errorf("code = %d, want %d", code, wcode)
 			}
 		})
 	}
