@@ -8,6 +8,7 @@
 #
 #   bench/digest.sh                 # N=100000
 #   N=1000000 RUNS=1 SKIP_SOURCE=1 bench/digest.sh  # the memory run
+#   PROFILE=/tmp/prof bench/digest.sh  # also write herald.N.pprof there (go tool pprof)
 set -euo pipefail
 export GOTOOLCHAIN=local
 N=${N:-100000}
@@ -83,8 +84,10 @@ done
 her=()
 rss=()
 for i in $(seq "$RUNS"); do
+	prof=()
+	if [[ -n "${PROFILE:-}" ]]; then mkdir -p "$PROFILE"; prof=(--cpuprofile "$PROFILE/herald.$i.pprof"); fi
 	t0=$(now)
-	/usr/bin/time -f '%M' -o "$WORK/rss" "$WORK/herald" --config "$WORK/config.yaml" digest send --newsletter monthly --now >"$WORK/send.log"
+	/usr/bin/time -f '%M' -o "$WORK/rss" "$WORK/herald" --config "$WORK/config.yaml" digest send --newsletter monthly --now "${prof[@]}" >"$WORK/send.log"
 	t1=$(now)
 	grep -q "done: $N sent" "$WORK/send.log" || { cat "$WORK/send.log" >&2; echo "not every message was sent" >&2; exit 1; }
 	r=$(echo "$N / ($t1 - $t0)" | bc -l)
