@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,16 +213,24 @@ func cmdDigestPreview(e *env, args []string) error {
 }
 
 func cmdDigestSend(e *env, args []string) error {
-	var nl, testTo string
+	var nl, testTo, cpuProfile string
 	var now bool
 	usage := "herald digest send --newsletter ID (--now | --test-to EMAIL)"
 	pos, err := e.flags("digest send", usage, func(fs *flag.FlagSet) {
 		fs.StringVar(&nl, "newsletter", "", "newsletter id")
 		fs.BoolVar(&now, "now", false, "plan a manual run now and deliver it")
 		fs.StringVar(&testTo, "test-to", "", "send the would-be digest to this address only, as a test")
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the send to this file (for go tool pprof)")
 	}, args)
 	if err != nil {
 		return helpOK(err)
+	}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			return fmt.Errorf("digest send: %w", err)
+		}
+		defer stop()
 	}
 	switch {
 	case len(pos) > 0:
@@ -518,4 +527,21 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// startCPUProfile profiles the whole process until stop: where a digest
+// run spends its time, measured on the real binary (BENCHMARKS.md).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

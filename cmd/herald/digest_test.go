@@ -168,9 +168,13 @@ func TestDigestOutbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Hello Reader 1,") || !strings.Contains(out, "no news") {
 		t.Fatalf("preview: %s %s", out, errs)
 	}
-	code, _, errs = runCLI(t, env, "--config", cfg, "digest", "send", "--newsletter", "monthly", "--test-to", "editor@example.org")
+	prof := filepath.Join(dir, "send.pprof")
+	code, _, errs = runCLI(t, env, "--config", cfg, "digest", "send", "--newsletter", "monthly", "--test-to", "editor@example.org", "--cpuprofile", prof)
 	if code != 0 {
 		t.Fatalf("test send: %s", errs)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Fatalf("--cpuprofile wrote no profile: %v", err)
 	}
 	emls, _ = filepath.Glob(filepath.Join(dir, "outbox", "*.eml"))
 	tests := 0

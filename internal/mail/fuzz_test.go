@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	netmail "net/mail"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -77,4 +78,32 @@ func fieldNames(t testing.TB, raw []byte) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// FuzzPlainAddress checks checkEmail's fast path against net/mail: every
+// address plainAddress accepts, ParseAddress accepts unchanged, so the fast
+// path never lets through what the full check would refuse.
+func FuzzPlainAddress(f *testing.F) {
+	for _, s := range []string{
+		"a@example.org", "a.b+c@x-y.example", "x@y", "!#$%&'*+-/=?^_`{|}~@example.org",
+		".a@example.org", "a.@example.org", "a..b@example.org", "a@b@c", "@example.org", "a@",
+		"a@.example", "a@example..org", "\"q\"@example.org", "a@[127.0.0.1]", "a b@example.org",
+		"a@exämple.org", "a\r\n@example.org", "a(c)@example.org",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainAddress(s) {
+			return
+		}
+		a, err := netmail.ParseAddress(s)
+		if err != nil || a.Address != s || a.Name != "" {
+			t.Fatalf("plainAddress(%q) but ParseAddress = %v, %v", s, a, err)
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] <= ' ' || s[i] > '~' {
+				t.Fatalf("plainAddress(%q) with byte %q", s, s[i])
+			}
+		}
+	})
 }

@@ -122,6 +122,9 @@ func checkEmail(field, email string) error {
 	if len(email) > 254 { // RFC 5321 path limit
 		return fmt.Errorf("mail: %s: address longer than 254 bytes", field)
 	}
+	if plainAddress(email) {
+		return nil // the common case, without net/mail's allocations
+	}
 	a, err := netmail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
 		return fmt.Errorf("mail: %s: invalid address %q", field, email)
@@ -132,6 +135,35 @@ func checkEmail(field, email string) error {
 		}
 	}
 	return nil
+}
+
+// plainAddress reports an address of the form dot-atom@dot-atom in
+// printable ASCII (RFC 5322 section 3.4.1): a subset of what
+// net/mail.ParseAddress accepts unchanged, decided without allocating.
+// checkEmail runs per message and per recipient, so this is the hot path.
+func plainAddress(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	return at > 0 && dotAtom(email[:at]) && dotAtom(email[at+1:])
+}
+
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // checkMessageID accepts an id-left@id-right without brackets or spaces.

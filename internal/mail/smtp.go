@@ -1,12 +1,16 @@
 package mail
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/textproto"
 	"os"
 	"slices"
 	"strconv"
@@ -30,6 +34,11 @@ type SMTPConfig struct {
 	Connections        int           // pool size; 0: 1
 	Rate               float64       // messages per second across the pool; 0: unlimited
 	InsecureSkipVerify bool          // accept any server certificate (tests, private relays)
+
+	// lockStep sends one command per round trip even when the server
+	// offers PIPELINING: the fallback path, exercised by tests against
+	// servers that do offer it.
+	lockStep bool
 }
 
 // ErrClosed is returned by Send after Close.
@@ -55,6 +64,10 @@ type SMTP struct {
 type smtpConn struct {
 	c    *smtp.Client
 	conn net.Conn
+	// Read at connect time, so a transaction asks the client nothing.
+	pipelining bool   // the server offers PIPELINING (RFC 2920) and lockStep is off
+	mailParams string // " BODY=8BITMIME" when offered, as go-mail's Mail sends it
+	buf        []byte // the message as DATA content, reused across transactions
 }
 
 // NewSMTP checks cfg and returns a sender; it dials lazily on first Send.
@@ -158,35 +171,186 @@ func (s *SMTP) Send(ctx context.Context, env Envelope, raw []byte) error {
 
 // transact runs MAIL, RCPT and DATA. keep reports whether the connection is
 // still in a known state; started whether the server replied to anything.
+//
+// With PIPELINING the commands go out in one write and their replies are
+// read in order (RFC 2920); without it, one command per round trip. Either
+// way the message goes out as one write of dot-stuffed content, so a
+// transaction costs two writes when pipelined. Every reply is classified as
+// in lock-step: the first failure is the transaction's, and the caller then
+// sends RSET if the connection is still usable.
 func (s *SMTP) transact(ctx context.Context, c *smtpConn, env Envelope, raw []byte) (se *SendError, keep, started bool) {
-	fail := func(step string, err error) (*SendError, bool, bool) {
-		se, keep := classify(step, err)
-		return se, keep, started || keep
+	if err := ctx.Err(); err != nil {
+		se, _ := classify("MAIL FROM", err)
+		return se, false, false
 	}
-	if err := s.step(ctx, c, func() error { return c.c.Mail("<" + env.From + ">") }); err != nil {
-		return fail("MAIL FROM", err)
+	// One watcher per transaction: cancelling ctx moves the deadline into
+	// the past and so interrupts whatever I/O is under way. A digest sends
+	// under a context that is never cancelled and needs none.
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(time.Unix(1, 0)) })
 	}
-	started = true
+	se, keep, started = s.exchange(ctx, c, env, raw)
+	if !stop() || ctx.Err() != nil {
+		if se == nil {
+			se, _ = classify("end of DATA", ctx.Err())
+		} else {
+			se.Err = fmt.Errorf("%w (%w)", se.Err, ctx.Err())
+			se.Temporary = true
+		}
+		keep = false
+	}
+	return se, keep, started
+}
+
+// pending is a command whose reply is still to be read.
+type pending struct {
+	step   string
+	expect int // as textproto.ReadResponse: 25 accepts 250 and 251
+	to     string
+}
+
+func (s *SMTP) exchange(ctx context.Context, c *smtpConn, env Envelope, raw []byte) (se *SendError, keep, started bool) {
+	t := c.c.Text
+	var queue [8]pending
+	wait := queue[:0]
+	inData := false // DATA was answered 354: only the content can follow
+	// sync flushes the queued commands in one write and reads their replies
+	// in order, keeping the first failure; after a failure it still reads the
+	// replies the server owes, so the connection stays in step for RSET.
+	sync := func() bool {
+		if err := s.deadline(ctx, c); err != nil {
+			se, keep = classify(wait[0].stepName(), err)
+			return false
+		}
+		if err := t.W.Flush(); err != nil {
+			se, keep = classify(wait[0].stepName(), err)
+			keep = false
+			return false
+		}
+		for _, p := range wait {
+			code, err := readReply(t.R, p.expect)
+			if code != 0 {
+				started = true
+			}
+			if p.expect == 354 && err == nil {
+				inData = true
+			}
+			if err == nil {
+				continue
+			}
+			perr, pkeep := classify(p.stepName(), err)
+			if se == nil {
+				se, keep = perr, pkeep
+			}
+			if !pkeep { // no reply, or 421: the server is gone
+				keep = false
+				break
+			}
+		}
+		wait = wait[:0]
+		if se != nil && inData {
+			// A later command succeeded after an earlier one failed (a
+			// server accepting DATA without a valid RCPT): the message must
+			// not go out, and RSET cannot be sent inside DATA.
+			keep = false
+		}
+		return se == nil
+	}
+	queue1 := func(p pending) bool {
+		wait = append(wait, p)
+		return c.pipelining || sync()
+	}
+
+	from := env.From
+	_, _ = t.W.WriteString("MAIL FROM:<")
+	_, _ = t.W.WriteString(from)
+	_, _ = t.W.WriteString(">")
+	_, _ = t.W.WriteString(c.mailParams)
+	_, _ = t.W.WriteString("\r\n")
+	if !queue1(pending{step: "MAIL FROM", expect: 250}) {
+		return se, keep, started
+	}
 	for _, to := range env.To {
-		if err := s.step(ctx, c, func() error { return c.c.Rcpt("<" + to + ">") }); err != nil {
-			return fail("RCPT TO <"+to+">", err)
+		_, _ = t.W.WriteString("RCPT TO:<")
+		_, _ = t.W.WriteString(to)
+		_, _ = t.W.WriteString(">\r\n")
+		if !queue1(pending{step: "RCPT TO", expect: 25, to: to}) {
+			return se, keep, started
 		}
 	}
-	var w interface {
-		Write([]byte) (int, error)
-		Close() error
+	_, _ = t.W.WriteString("DATA\r\n")
+	wait = append(wait, pending{step: "DATA", expect: 354})
+	if !sync() {
+		return se, keep, started
 	}
-	if err := s.step(ctx, c, func() (err error) { w, err = c.c.Data(); return err }); err != nil {
-		return fail("DATA", err)
-	}
-	if err := s.step(ctx, c, func() error { _, err := w.Write(raw); return err }); err != nil {
-		se, _ := classify("DATA write", err)
+
+	c.buf = appendData(c.buf[:0], raw)
+	if err := s.deadline(ctx, c); err != nil {
+		se, _ = classify("DATA write", err)
 		return se, false, true
 	}
-	if err := s.step(ctx, c, w.Close); err != nil {
-		return fail("end of DATA", err)
+	// The buffered writer is empty after sync, so this is one write.
+	_, err := t.W.Write(c.buf)
+	if err == nil {
+		err = t.W.Flush()
+	}
+	if err != nil {
+		se, _ = classify("DATA write", err)
+		return se, false, true
+	}
+	if _, err := readReply(t.R, 250); err != nil {
+		se, keep = classify("end of DATA", err)
+		return se, keep, true
+	}
+	if cap(c.buf) > 1<<20 { // one huge message should not pin its buffer
+		c.buf = nil
 	}
 	return nil, true, true
+}
+
+func (p pending) stepName() string {
+	if p.to != "" {
+		return p.step + " <" + p.to + ">"
+	}
+	return p.step
+}
+
+// deadline allows one round trip Timeout (or ctx's deadline, if sooner).
+// Checking ctx after setting it closes the race with the AfterFunc that
+// transact registers: a cancellation is either seen here or moves the
+// deadline after this.
+func (s *SMTP) deadline(ctx context.Context, c *smtpConn) error {
+	d := time.Now().Add(s.cfg.Timeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	if err := c.conn.SetDeadline(d); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// appendData appends raw as DATA content (RFC 5321 section 4.5.2): lines
+// that start with a dot get another, bare LF becomes CRLF, and the content
+// ends with CRLF "." CRLF; what textproto's DotWriter does, into one buffer.
+func appendData(dst, raw []byte) []byte {
+	dst = slices.Grow(dst, len(raw)+len(raw)/64+5)
+	for len(raw) > 0 {
+		line := raw
+		i := bytes.IndexByte(raw, '\n')
+		if i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) > 0 && line[0] == '.' {
+			dst = append(dst, '.')
+		}
+		dst = append(append(dst, line...), '\r', '\n')
+	}
+	return append(dst, ".\r\n"...)
 }
 
 // step runs one SMTP exchange under a deadline of Timeout (or ctx's, if
@@ -301,6 +465,11 @@ func (s *SMTP) dial(ctx context.Context) (*smtpConn, error) {
 				return fmt.Errorf("AUTH: %w", err)
 			}
 		}
+		c.pipelining, _ = c.c.Extension("PIPELINING")
+		c.pipelining = c.pipelining && !s.cfg.lockStep
+		if ok, _ := c.c.Extension("8BITMIME"); ok {
+			c.mailParams = " BODY=8BITMIME"
+		}
 		return nil
 	})
 	if err != nil {
@@ -339,4 +508,75 @@ func (s *SMTP) Close() error {
 		s.quit(c)
 	}
 	return nil
+}
+
+// readReply reads one reply, single- or multi-line, and checks its code as
+// textproto's ReadResponse does (expect 25 accepts 250 to 259), returning
+// the same *textproto.Error or textproto.ProtocolError; unlike it, it
+// allocates nothing for a reply with the expected code, which is every
+// reply of a successful transaction: only a failure's text is copied.
+func readReply(r *bufio.Reader, expect int) (int, error) {
+	line, err := replyLine(r)
+	if err != nil {
+		return 0, err
+	}
+	code, cont, text, err := parseReply(line)
+	if err != nil {
+		return code, err
+	}
+	ok := (1 <= expect && expect < 10 && code/100 == expect) ||
+		(10 <= expect && expect < 100 && code/10 == expect) ||
+		(100 <= expect && expect < 1000 && code == expect)
+	var msg []byte
+	if !ok {
+		msg = append(msg, text...)
+	}
+	for cont {
+		if line, err = replyLine(r); err != nil {
+			return 0, err
+		}
+		code2, more, text, perr := parseReply(line)
+		if perr != nil || code2 != code {
+			// Not a line of this reply's: textproto keeps it as text.
+			text, more = line, true
+		}
+		cont = more
+		if !ok {
+			msg = append(append(msg, '\n'), text...)
+		}
+	}
+	if !ok {
+		return code, &textproto.Error{Code: code, Msg: string(msg)}
+	}
+	return code, nil
+}
+
+// replyLine returns the next line without its CRLF; the slice is valid
+// until the next read. A last line without one is a line, as in textproto.
+func replyLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	switch {
+	case errors.Is(err, bufio.ErrBufferFull):
+		return nil, textproto.ProtocolError("reply line too long")
+	case err != nil && (len(line) == 0 || !errors.Is(err, io.EOF)):
+		return nil, err
+	}
+	return bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'}), nil
+}
+
+// parseReply splits "250-text" or "250 text" as textproto's parseCodeLine.
+func parseReply(line []byte) (code int, cont bool, text []byte, err error) {
+	if len(line) < 4 || (line[3] != ' ' && line[3] != '-') {
+		return 0, false, nil, textproto.ProtocolError("short response: " + string(line))
+	}
+	for _, c := range line[:3] {
+		if c < '0' || c > '9' {
+			return 0, false, nil, textproto.ProtocolError("invalid response code: " + string(line))
+		}
+	}
+	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	if code < 100 {
+		return 0, false, nil, textproto.ProtocolError("invalid response code: " + string(line))
+	}
+	return code, line[3] == '-', line[4:], nil
 }

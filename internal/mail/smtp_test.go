@@ -205,37 +205,51 @@ func TestSMTPFaults(t *testing.T) {
 			return mailtest.Options{DropData: func(string, []string) bool { return fail.Load() }}
 		}, 0, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var fail atomic.Bool
-			srv := mailtest.NewServer(t, tt.opts(&fail))
-			s := newTestSMTP(t, srv, nil)
-			ctx := context.Background()
-			send := func(to string) error {
-				return s.Send(ctx, Envelope{From: "bounce@news.example.org", To: []string{to}}, encodeFor(t, to, true))
-			}
-			if err := send("warm@example.net"); err != nil { // a pooled connection to fail on
-				t.Fatal(err)
-			}
-			fail.Store(true)
-			err := send("x@example.net")
-			var se *SendError
-			if !errors.As(err, &se) {
-				t.Fatalf("err = %v, want *SendError", err)
-			}
-			if se.Code != tt.code || IsTemporary(err) != tt.temporary || IsPermanent(err) == tt.temporary {
-				t.Errorf("err = %v: code %d temporary %v permanent %v", err, se.Code, IsTemporary(err), IsPermanent(err))
-			}
-			if tt.code == 451 && se.Enhanced != "4.7.1" {
-				t.Errorf("Enhanced = %q", se.Enhanced)
-			}
-			fail.Store(false)
-			if err := send("after@example.net"); err != nil {
-				t.Fatalf("send after fault: %v", err)
-			}
-			got := srv.Messages()
-			if len(got) != 2 || got[1].To[0] != "after@example.net" {
-				t.Errorf("received %d messages", len(got))
+	// mailtest's go-smtp server offers PIPELINING; lockStep turns it down.
+	for _, mode := range []struct {
+		name     string
+		lockStep bool
+	}{{"Pipelining", false}, {"LockStep", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					var fail atomic.Bool
+					srv := mailtest.NewServer(t, tt.opts(&fail))
+					s := newTestSMTP(t, srv, func(c *SMTPConfig) { c.lockStep = mode.lockStep })
+					ctx := context.Background()
+					send := func(to string) error {
+						return s.Send(ctx, Envelope{From: "bounce@news.example.org", To: []string{to}}, encodeFor(t, to, true))
+					}
+					if err := send("warm@example.net"); err != nil { // a pooled connection to fail on
+						t.Fatal(err)
+					}
+					s.mu.Lock()
+					pipelined := s.idle[0].pipelining
+					s.mu.Unlock()
+					if pipelined == mode.lockStep {
+						t.Fatalf("pipelining = %v", pipelined)
+					}
+					fail.Store(true)
+					err := send("x@example.net")
+					var se *SendError
+					if !errors.As(err, &se) {
+						t.Fatalf("err = %v, want *SendError", err)
+					}
+					if se.Code != tt.code || IsTemporary(err) != tt.temporary || IsPermanent(err) == tt.temporary {
+						t.Errorf("err = %v: code %d temporary %v permanent %v", err, se.Code, IsTemporary(err), IsPermanent(err))
+					}
+					if tt.code == 451 && se.Enhanced != "4.7.1" {
+						t.Errorf("Enhanced = %q", se.Enhanced)
+					}
+					fail.Store(false)
+					if err := send("after@example.net"); err != nil {
+						t.Fatalf("send after fault: %v", err)
+					}
+					got := srv.Messages()
+					if len(got) != 2 || got[1].To[0] != "after@example.net" {
+						t.Errorf("received %d messages", len(got))
+					}
+				})
 			}
 		})
 	}
