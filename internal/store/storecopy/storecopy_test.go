@@ -3,9 +3,13 @@ package storecopy_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -35,6 +39,41 @@ func sqliteStore(t *testing.T, stmts ...string) string {
 		}
 	}
 	return path
+}
+
+// icuDatabase is a new database whose default collation is ICU's root
+// locale, dropped when t ends.
+func icuDatabase(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	testenv.PostgresDSN(t) // skips without a server
+	admin := os.Getenv(testenv.PostgresEnv)
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("herald_t_icu_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'"); err != nil {
+		t.Skipf("no ICU collations on this server: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Logf("drop %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 func pgExec(t *testing.T, dsn string, stmts ...string) {
@@ -108,6 +147,31 @@ func TestCopy(t *testing.T) {
 		}
 		if id != 10 {
 			t.Errorf("new article id %d, want 10", id)
+		}
+	})
+	t.Run("OKCollation", func(t *testing.T) {
+		// A database whose default collation sorts "a" before "B" (ICU),
+		// unlike SQLite: the checksums still agree, both sides ordering
+		// text by bytes.
+		src := sqliteStore(t,
+			`INSERT INTO confirm_queue (email, choice, queued_at) VALUES ('B@x.org', '{}', 5), ('a@x.org', '{}', 6)`,
+			`INSERT INTO settings (key, value) VALUES ('Zeta', '1'), ('alpha', '2')`,
+		)
+		dsn := icuDatabase(t)
+		if rep, err := storecopy.Copy(ctx, src, dsn, nil); err != nil {
+			t.Fatalf("copy: %v (%+v)", err, rep)
+		}
+	})
+	t.Run("ErrValueDoesNotFit", func(t *testing.T) {
+		src := sqliteStore(t, `INSERT INTO articles (slug, title, published, updated, draft, source) VALUES ('a', 'A', 1, 1, 2, 'file')`)
+		dsn := testenv.PostgresDSN(t)
+		_, err := storecopy.Copy(ctx, src, dsn, nil)
+		if err == nil || !strings.Contains(err.Error(), "articles.draft: value 2 (int64) does not fit") {
+			t.Fatalf("err = %v", err)
+		}
+		// Nothing was committed: the same database takes a good copy.
+		if _, err := storecopy.Copy(ctx, sqliteStore(t), dsn, nil); err != nil {
+			t.Fatalf("copy after a failed one: %v", err)
 		}
 	})
 	t.Run("ErrNotEmpty", func(t *testing.T) {
