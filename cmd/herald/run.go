@@ -57,6 +57,7 @@ func commands() map[string]command {
 		"restore":     {"put a backup back (serve must be stopped)", cmdRestore},
 		"subscribers": {"list, add, remove, erase, import and export subscribers", cmdSubscribers},
 		"digest":      {"preview, send and follow newsletter digests", cmdDigest},
+		"store":       {"copy the SQLite store into PostgreSQL", cmdStore},
 	}
 }
 
