@@ -183,12 +183,6 @@ type EmailImage struct {
 // thumbWidth is the width of a compact list item's thumbnail.
 const thumbWidth = 96
 
-// Conditional comments that give Outlook for Windows (which ignores
-// max-width) a fixed 600 px column around the fluid one.
-const (
-	msoOpen  = `<!--[if mso]><table role="presentation" align="center" width="600" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->`
-	msoClose = `<!--[if mso]></td></tr></table><![endif]-->`
-)
 
 func newComposer(cfg Config) (*composer, error) {
 	c := &composer{site: cfg.Site, base: strings.TrimRight(cfg.Site.BaseURL, "/")}
@@ -307,7 +301,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	if err != nil {
 		return nil, err
 	}
-	html = strings.NewReplacer(d.MSOOpen, msoOpen, d.MSOClose, msoClose).Replace(html)
+	html = strings.NewReplacer(d.MSOOpen, templates.MSOOpen, d.MSOClose, templates.MSOClose).Replace(html)
 	var text string
 	if c.text != nil {
 		if !web {
@@ -320,7 +314,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 		}
 		text = buf.String()
 	} else {
-		html := strings.NewReplacer(msoOpen, "", msoClose, "").Replace(html)
+		html := strings.NewReplacer(templates.MSOOpen, "", templates.MSOClose, "").Replace(html)
 		text, err = html2text.FromString(html, html2text.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("digest: text from html: %w", err)
