@@ -270,6 +270,14 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 		SiteURL: c.base + "/", ViewURL: fmt.Sprintf("%s/newsletters/%s/%d", c.base, url.PathEscape(n.ID), run.ID),
 		SubscribeURL: c.base + "/subscribe",
 	}
+	switch {
+	case run.Kind == KindTest:
+		// A test run is no issue: its links lead to a page saying so.
+		d.ViewURL = TestPageURL(c.base, n.ID)
+	case !web && key != VariantAll && key != VariantWeb && key != "":
+		// A topic variant's reader sees their own selection in the browser.
+		d.ViewURL += "/" + url.PathEscape(key)
+	}
 	if c.site.Logo != "" {
 		d.LogoURL = c.abs(c.site.Logo)
 	}
@@ -629,4 +637,10 @@ func wrapText(s string, width int) string {
 		out = append(out, cur)
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestPageURL is where the links of a test send lead when the address it
+// went to has no subscription of its own: a page that says it was a test.
+func TestPageURL(base, newsletter string) string {
+	return strings.TrimRight(base, "/") + "/newsletters/" + url.PathEscape(newsletter) + "/test"
 }
