@@ -198,3 +198,21 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestJudgeMailpitFullIssue: a fuller issue (lead, sections, thumbnails,
+// More news) also scores at least 96 % in Mailpit's html-check.
+func TestJudgeMailpitFullIssue(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	v := browserDigest(t, newMailPage(t))
+	personal := regexp.MustCompile(`~HERALD~[a-z_]+~`)
+	raw, err := mail.Encode(&mail.Message{From: mail.Address{Email: "news@example.org"}, To: mail.Address{Email: "user1@example.net"},
+		Subject: v.Subject, Text: personal.ReplaceAllString(v.Text, "x"), HTML: personal.ReplaceAllString(v.HTML, "x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mp.HTMLCheck(t, mp.Send(t, "news@example.org", "user1@example.net", raw))
+	t.Logf("Mailpit html-check, full issue: %s", c)
+	if c.Total.Supported < 96 {
+		t.Errorf("html-check: %.2f%% supported, want at least 96%%", c.Total.Supported)
+	}
+}
