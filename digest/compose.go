@@ -183,7 +183,6 @@ type EmailImage struct {
 // thumbWidth is the width of a compact list item's thumbnail.
 const thumbWidth = 96
 
-
 func newComposer(cfg Config) (*composer, error) {
 	c := &composer{site: cfg.Site, base: strings.TrimRight(cfg.Site.BaseURL, "/")}
 	if c.site.Accent == "" {

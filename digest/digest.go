@@ -44,8 +44,8 @@ type Section struct {
 // Site is what a digest says about the site.
 type Site struct {
 	Title, Description, BaseURL, Language, Address string
-	Logo   string // image URL or site path for the masthead; "" shows the title
-	Accent string // CSS colour of links and buttons; "" is DefaultAccent
+	Logo                                           string // image URL or site path for the masthead; "" shows the title
+	Accent                                         string // CSS colour of links and buttons; "" is DefaultAccent
 }
 
 // DefaultAccent is the link and button colour when site.accent is unset.

@@ -16,7 +16,7 @@ import (
 func (e *env) imgArticle(t testing.TB, slug, title string, published time.Time, w, h int, tags ...string) {
 	t.Helper()
 	a := &article.Article{Slug: slug, Title: title, Published: published, Source: article.SourceAPI, ContentHash: slug,
-		Summary: "Summary of " + title + ". " + strings.Repeat("Partners from six regions met to compare notes. ", 4),
+		Summary:    "Summary of " + title + ". " + strings.Repeat("Partners from six regions met to compare notes. ", 4),
 		AuthorName: "Liesbeth Van den Broeck"}
 	for _, tg := range tags {
 		a.Tags = append(a.Tags, article.Tag{Name: strings.ToUpper(tg[:1]) + tg[1:], Slug: tg})

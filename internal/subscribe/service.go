@@ -65,14 +65,14 @@ type Mailer interface {
 
 // Config wires a Service.
 type Config struct {
-	BaseURL        string // site.base_url
-	SiteTitle      string
-	SiteAddress    string // postal address for the mail footer
-	SiteLogo       string // site.logo: absolute URL or site path; "": the title
-	SiteAccent     string // site.accent: colour of links and buttons
+	BaseURL     string // site.base_url
+	SiteTitle   string
+	SiteAddress string // postal address for the mail footer
+	SiteLogo    string // site.logo: absolute URL or site path; "": the title
+	SiteAccent  string // site.accent: colour of links and buttons
 	// SiteLocation is site.timezone: the confirmation mail's expiry is
 	// told in the first chosen newsletter's zone, else in this one.
-	SiteLocation *time.Location
+	SiteLocation   *time.Location
 	Newsletters    []Newsletter
 	ConfirmTTL     time.Duration
 	ResendInterval time.Duration
