@@ -15,6 +15,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/mail"
@@ -136,30 +137,57 @@ type Email struct {
 	Subject    string
 	Period     string // "December 2026" (monthly or rarer schedules) or "1 December 2026"
 	Intro      string
-	Articles   []EmailArticle
-	Topics     []string // topic variant: the subscriber's tags that matched; empty: every article
-	Web        bool     // the archive page: no personal links
-	// Absolute URLs.
-	SiteURL, ViewURL, SubscribeURL string
+	Articles   []EmailArticle // every article in the run's order
+	// The editorial layout of Articles: the lead story (the newest
+	// article with an image, else the newest; nil when there are none),
+	// the newsletter's sections that have articles, and the rest.
+	Lead      *EmailArticle
+	Sections  []EmailSection
+	More      []EmailArticle
+	Preheader string   // the hidden inbox preview
+	Topics    []string // topic variant: the subscriber's tags that matched; empty: every article
+	Web       bool     // the archive page: no personal links
+	// Absolute URLs; LogoURL is "" without site.logo.
+	SiteURL, ViewURL, SubscribeURL, LogoURL string
 	// Personal values: slot markers in mail, empty on the web page.
 	Greeting, UnsubscribeURL, PreferencesURL string
+	// MSOOpen and MSOClose stand where the Outlook-only fixed-width table
+	// opens and closes; compose writes the conditional comments there
+	// after sanitising (the sanitiser drops comments, so templates and
+	// articles cannot bring their own).
+	MSOOpen, MSOClose string
+	Brand             templates.Brand // for the shared partials of email/layout.html
+}
+
+// EmailSection is one titled group of articles.
+type EmailSection struct {
+	Title    string
+	Articles []EmailArticle
 }
 
 // EmailArticle is one article as a digest shows it.
 type EmailArticle struct {
 	Title, URL, Date, Author, Summary string
 	Tags                              []article.Tag
-	Image                             *EmailImage
+	Image                             *EmailImage // at the content width
+	Thumb                             *EmailImage // at thumbWidth, for the compact list
+	published                         time.Time
 }
 
-// EmailImage is a lead image with absolute URL and display size.
+// EmailImage is an image with absolute URL and display size.
 type EmailImage struct {
 	URL, Alt      string
-	Width, Height int // 0 when unknown
+	Width, Height int // Height 0 when the source size is unknown
 }
+
+// thumbWidth is the width of a compact list item's thumbnail.
+const thumbWidth = 96
 
 func newComposer(cfg Config) (*composer, error) {
 	c := &composer{site: cfg.Site, base: strings.TrimRight(cfg.Site.BaseURL, "/")}
+	if c.site.Accent == "" {
+		c.site.Accent = DefaultAccent
+	}
 	src, err := fs.ReadFile(cfg.Templates, "email/digest.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: email/digest.html: %w", err)
@@ -167,6 +195,15 @@ func newComposer(cfg Config) (*composer, error) {
 	c.html, err = htmltemplate.New("digest.html").Parse(string(src))
 	if err != nil {
 		return nil, fmt.Errorf("templates: email/digest.html: %w", err)
+	}
+	// The shared partials (masthead, button, footer); an operator's
+	// digest.html may use them or not.
+	if layout, err := fs.ReadFile(cfg.Templates, "email/layout.html"); err == nil {
+		if _, err := c.html.New("layout.html").Parse(string(layout)); err != nil {
+			return nil, fmt.Errorf("templates: email/layout.html: %w", err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("templates: email/layout.html: %w", err)
 	}
 	htmlSrc := src
 	src, err = fs.ReadFile(cfg.Templates, "email/digest.txt")
@@ -204,7 +241,7 @@ func emailPolicy() *bluemonday.Policy {
 		"h1", "h2", "h3", "h4", "strong", "b", "em", "i", "small", "ul", "ol", "li", "a", "img", "center", "font",
 		"blockquote", "time")
 	p.AllowAttrs("class", "style", "align", "valign", "width", "height", "bgcolor", "border", "cellpadding",
-		"cellspacing", "role", "lang", "dir", "id", "title", "datetime", "color").Globally()
+		"cellspacing", "role", "lang", "dir", "id", "title", "datetime", "color", "aria-label", "aria-hidden").Globally()
 	p.AllowAttrs("href", "target").OnElements("a")
 	p.AllowAttrs("src", "alt").OnElements("img")
 	p.AllowURLSchemes("http", "https", "mailto")
@@ -232,15 +269,32 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 		SiteURL: c.base + "/", ViewURL: fmt.Sprintf("%s/newsletters/%s/%d", c.base, url.PathEscape(n.ID), run.ID),
 		SubscribeURL: c.base + "/subscribe",
 	}
+	switch {
+	case run.Kind == KindTest:
+		// A test run is no issue: its links lead to a page saying so.
+		d.ViewURL = TestPageURL(c.base, n.ID)
+	case !web && key != VariantAll && key != VariantWeb && key != "":
+		// A topic variant's reader sees their own selection in the browser.
+		d.ViewURL += "/" + url.PathEscape(key)
+	}
+	if c.site.Logo != "" {
+		d.LogoURL = c.abs(c.site.Logo)
+	}
+	d.Brand = templates.Brand{Title: c.site.Title, URL: d.SiteURL, LogoURL: d.LogoURL, Accent: c.site.Accent, Address: c.site.Address}
 	for _, a := range arts {
 		d.Articles = append(d.Articles, c.emailArticle(&a, n.Location))
 	}
+	d.Lead, d.Sections, d.More = layout(d.Articles, n.Sections)
 	mk := newMarks()
+	d.MSOOpen, d.MSOClose = mk.slot("mso_open"), mk.slot("mso_close")
 	subject, err := c.subject(n, d)
 	if err != nil {
 		return nil, err
 	}
 	d.Subject = subject
+	if d.Preheader, err = preheader(n, d); err != nil {
+		return nil, err
+	}
 	d.Intro = intro(c.site.Title, len(arts), topics)
 	if !web {
 		d.Greeting = mk.slot(SlotGreetingHTML)
@@ -254,6 +308,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	if err != nil {
 		return nil, err
 	}
+	html = strings.NewReplacer(d.MSOOpen, templates.MSOOpen, d.MSOClose, templates.MSOClose).Replace(html)
 	var text string
 	if c.text != nil {
 		if !web {
@@ -266,6 +321,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 		}
 		text = buf.String()
 	} else {
+		html := strings.NewReplacer(templates.MSOOpen, "", templates.MSOClose, "").Replace(html)
 		text, err = html2text.FromString(html, html2text.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("digest: text from html: %w", err)
@@ -275,7 +331,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 			mk.slot(SlotUnsubscribeHTML), mk.slot(SlotUnsubscribe), mk.slot(SlotPreferencesHTML), mk.slot(SlotPreferences)).Replace(text)
 	}
 	return &Variant{Key: key, Subject: mk.finish(subject, brkText), HTML: mk.finish(html, brkHTML),
-		Text: mk.finish(normalizeText(text), brkText)}, nil
+		Text: mk.finish(wrapText(normalizeText(text), 78), brkText)}, nil
 }
 
 // inlineCSS writes the template's CSS into style attributes (go-premailer);
@@ -301,7 +357,9 @@ func normalizeText(s string) string {
 	var out []string
 	blank := 0
 	for _, l := range lines {
-		l = strings.TrimRight(l, " \t")
+		if l != "-- " { // the signature separator keeps its space
+			l = strings.TrimRight(l, " \t")
+		}
 		if l == "" {
 			blank++
 			if blank > 1 || len(out) == 0 {
@@ -371,26 +429,21 @@ func (c *composer) abs(u string) string {
 
 func (c *composer) emailArticle(a *article.Article, loc *time.Location) EmailArticle {
 	ea := EmailArticle{Title: a.Title, Author: a.AuthorName, Summary: a.Summary, Tags: a.Tags,
-		URL: a.Link, Date: a.Published.In(loc).Format("2 January 2006")}
+		URL: a.Link, published: a.Published, Date: a.Published.In(loc).Format("2 January 2006")}
 	if ea.URL == "" {
 		ea.URL = c.base + "/articles/" + url.PathEscape(a.Slug)
 	}
 	if img := a.Image; img != nil && (img.URL != "" || img.MediaPath != "") {
-		ei := &EmailImage{URL: c.abs(img.URL), Alt: img.Alt}
+		src := c.abs(img.URL)
 		if img.MediaPath != "" {
-			ei.URL = c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
+			src = c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
 		}
-		if img.Width > 0 && img.Height > 0 {
-			ei.Width, ei.Height = img.Width, img.Height
-			if ei.Width > contentWidth {
-				ei.Height = img.Height * contentWidth / img.Width
-				ei.Width = contentWidth
-			}
+		alt := img.Alt
+		if alt == "" {
+			alt = a.Title
 		}
-		if ei.Alt == "" {
-			ei.Alt = a.Title
-		}
-		ea.Image = ei
+		ea.Image = fitImage(src, alt, img.Width, img.Height, contentWidth)
+		ea.Thumb = fitImage(src, alt, img.Width, img.Height, thumbWidth)
 	}
 	return ea
 }
@@ -434,4 +487,159 @@ func topicArticles(arts []article.Article, tags []string) ([]article.Article, []
 	}
 	sort.Strings(topics)
 	return out, topics, "a:" + strings.Join(ids, ",")
+}
+
+// fitImage sizes an image for a column max pixels wide: never wider than
+// its source, never taller than its width allows at the source's aspect
+// ratio. With an unknown source size it takes the column width (Outlook
+// for Windows ignores CSS widths) and its height follows the image.
+func fitImage(src, alt string, w, h, max int) *EmailImage {
+	ei := &EmailImage{URL: src, Alt: alt, Width: max}
+	if w > 0 && h > 0 {
+		ei.Width, ei.Height = w, h
+		if w > max {
+			ei.Width, ei.Height = max, (h*max+w/2)/w
+		}
+		ei.Height = maxInt(ei.Height, 1)
+	}
+	return ei
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// layout picks the lead story (the newest article with an image, else the
+// newest) and sorts the rest into the first section whose tags they have,
+// in order, or into more.
+func layout(arts []EmailArticle, secs []Section) (*EmailArticle, []EmailSection, []EmailArticle) {
+	if len(arts) == 0 {
+		return nil, nil, nil
+	}
+	lead := -1
+	for i := range arts {
+		if arts[i].Image != nil && (lead < 0 || arts[i].published.After(arts[lead].published)) {
+			lead = i
+		}
+	}
+	if lead < 0 {
+		lead = 0
+		for i := range arts {
+			if arts[i].published.After(arts[lead].published) {
+				lead = i
+			}
+		}
+	}
+	groups := make([]EmailSection, len(secs))
+	var more []EmailArticle
+	for i, a := range arts {
+		if i == lead {
+			continue
+		}
+		placed := false
+		for j, sec := range secs {
+			if hasAnyTag(a.Tags, sec.Tags) {
+				groups[j].Articles = append(groups[j].Articles, a)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			more = append(more, a)
+		}
+	}
+	var out []EmailSection
+	for j, g := range groups {
+		if len(g.Articles) > 0 {
+			g.Title = secs[j].Title
+			out = append(out, g)
+		}
+	}
+	l := arts[lead]
+	return &l, out, more
+}
+
+func hasAnyTag(tags []article.Tag, slugs []string) bool {
+	for _, t := range tags {
+		for _, s := range slugs {
+			if t.Slug == s {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// preheader renders the newsletter's preheader template, or by default
+// names the lead story and the next one: "Lead · Second · +6 more".
+func preheader(n *Newsletter, d *Email) (string, error) {
+	if n.Preheader != "" {
+		t, err := texttemplate.New("preheader").Parse(n.Preheader)
+		if err != nil {
+			return "", fmt.Errorf("newsletter %q: preheader: %w", n.ID, err)
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, d); err != nil {
+			return "", fmt.Errorf("newsletter %q: preheader: %w", n.ID, err)
+		}
+		return strings.Join(strings.Fields(b.String()), " "), nil
+	}
+	if d.Lead == nil {
+		return d.Intro, nil
+	}
+	titles := []string{d.Lead.Title}
+	for _, s := range d.Sections {
+		for _, a := range s.Articles {
+			titles = append(titles, a.Title)
+		}
+	}
+	for _, a := range d.More {
+		titles = append(titles, a.Title)
+	}
+	shown := min(len(titles), 2)
+	out := strings.Join(titles[:shown], " · ")
+	if rest := len(titles) - shown; rest > 0 {
+		out += " · +" + strconv.Itoa(rest) + " more"
+	}
+	return out, nil
+}
+
+// wrapText wraps the lines of s longer than width at spaces (RFC 3676
+// asks for 78 characters); a word longer than the line, a URL say, stays
+// whole on a line of its own. Lines keep their leading indentation.
+func wrapText(s string, width int) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for _, l := range lines {
+		if utf8.RuneCountInString(l) <= width || l == "-- " {
+			out = append(out, l)
+			continue
+		}
+		indent := l[:len(l)-len(strings.TrimLeft(l, " "))]
+		cur, n := indent, utf8.RuneCountInString(indent)
+		for _, w := range strings.Fields(l) {
+			wn := utf8.RuneCountInString(w)
+			if n > len(indent) && n+1+wn > width {
+				out = append(out, cur)
+				cur, n = indent, len(indent)
+			}
+			if n > len(indent) {
+				cur += " "
+				n++
+			}
+			cur += w
+			n += wn
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestPageURL is where the links of a test send lead when the address it
+// went to has no subscription of its own: a page that says it was a test.
+func TestPageURL(base, newsletter string) string {
+	return strings.TrimRight(base, "/") + "/newsletters/" + url.PathEscape(newsletter) + "/test"
 }

@@ -27,12 +27,29 @@ type Newsletter struct {
 	FirstWindow time.Duration
 	CatchUp     time.Duration
 	Subject     string // text/template: {{.Newsletter.Title}} — {{.Period}}
+	// Preheader is the hidden inbox preview, a text/template like Subject;
+	// empty: the lead titles ("Lead · Second · +6 more").
+	Preheader string
+	// Sections group the articles after the lead by tag: an article goes
+	// into the first section whose tags it has, the rest into "More news".
+	Sections []Section
+}
+
+// Section is one group of a newsletter's articles.
+type Section struct {
+	Title string
+	Tags  []string // tag slugs
 }
 
 // Site is what a digest says about the site.
 type Site struct {
 	Title, Description, BaseURL, Language, Address string
+	Logo                                           string // image URL or site path for the masthead; "" shows the title
+	Accent                                         string // CSS colour of links and buttons; "" is DefaultAccent
 }
+
+// DefaultAccent is the link and button colour when site.accent is unset.
+const DefaultAccent = "#1a5fb4"
 
 // Links makes the signed per-subscriber URLs (internal/subscribe's Tokens
 // with the base URL bound), bound to the subscriber's link secret.

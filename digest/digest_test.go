@@ -315,7 +315,7 @@ func TestCompose(t *testing.T) {
 	golden(t, "web.html", []byte(web.HTML))
 	for _, want := range []string{
 		`src="https://news.example.org/media/images/harbour-workshop.png"`, `alt="Workshop at the harbour"`,
-		`width="552"`, `height="276"`, `<strong>Read more →</strong>`, `href="https://news.example.org/articles/harbour-workshop"`,
+		`width="552"`, `height="276"`, `aria-label="Read more: `, `href="https://news.example.org/articles/harbour-workshop"`,
 		`Why &lt;br&gt; tags matter`, `https://news.example.org/newsletters/monthly/1`,
 		`~HERALD~unsubscribe_html~`, `~HERALD~preferences_html~`, `~HERALD~greeting_html~`, `Lindholmspiren 5`,
 		`style="`, `prefers-color-scheme: dark`, `width="600"`,

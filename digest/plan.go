@@ -165,7 +165,16 @@ func (s *Service) SendTest(ctx context.Context, newsletter, to string) (*Run, er
 		c = found
 	}
 	rc := &runCtx{s: s, run: run, n: n}
-	raw, err := p.Render(nil, rc.values(c, messageID(run.ID, 0, s.from(n).Email)))
+	vals := rc.values(c, messageID(run.ID, 0, s.from(n).Email))
+	if c.SubscriberID == 0 {
+		// No subscription to manage: the links lead to the test page, not
+		// to a token the site would refuse.
+		tp := TestPageURL(s.cfg.Site.BaseURL, n.ID)
+		for _, k := range []string{SlotUnsubscribe, SlotUnsubscribeHTML, SlotPreferences, SlotPreferencesHTML} {
+			vals[k] = tp
+		}
+	}
+	raw, err := p.Render(nil, vals)
 	if err != nil {
 		return nil, err
 	}

@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	texttemplate "text/template"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -116,6 +118,8 @@ type SiteConfig struct {
 	Timezone    string `yaml:"timezone"`
 	Author      string `yaml:"author"`
 	Address     string `yaml:"address"`
+	Logo        string `yaml:"logo"`   // image URL or site path for mail and page mastheads; "": the title
+	Accent      string `yaml:"accent"` // #rrggbb of links and buttons
 }
 
 type HTTPConfig struct {
@@ -212,6 +216,17 @@ type Newsletter struct {
 	FirstWindow Duration `yaml:"first_window"`
 	CatchUp     Duration `yaml:"catch_up"`
 	Subject     string   `yaml:"subject"`
+	// Preheader: the hidden inbox preview, a template like subject; "":
+	// the lead story's title and the next one's.
+	Preheader string              `yaml:"preheader"`
+	Sections  []NewsletterSection `yaml:"sections"`
+}
+
+// NewsletterSection groups a digest's articles by tag: an article goes
+// into the first section whose tags it has, the rest into "More news".
+type NewsletterSection struct {
+	Title string   `yaml:"title"`
+	Tags  []string `yaml:"tags"`
 }
 
 // newsletterDefaults is what an entry of newsletters starts from: the
@@ -269,6 +284,7 @@ func DefaultConfig() Config {
 			Timezone:    "UTC",
 			Author:      "Cluster Bridge Secretariat",
 			Address:     "Cluster Bridge Secretariat, Lindholmspiren 5, 417 56 Göteborg, Sweden",
+			Accent:      digest.DefaultAccent,
 		},
 		HTTP: HTTPConfig{
 			Listen:         ":8080",
@@ -319,6 +335,7 @@ func DefaultConfig() Config {
 			FirstWindow: Duration(30 * 24 * time.Hour),
 			CatchUp:     Duration(72 * time.Hour),
 			Subject:     "{{.Newsletter.Title}} — {{.Period}}",
+			Sections:    []NewsletterSection{},
 		}},
 		Embed:   EmbedConfig{AllowedOrigins: []string{"*"}},
 		Admin:   AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}}},
@@ -786,6 +803,9 @@ func setFromString(v reflect.Value, s string) error {
 	return nil
 }
 
+// accentRe is a CSS hex colour: site.accent goes into style attributes.
+var accentRe = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
 // Validate reports every problem, each naming its key.
 func (c *Config) Validate() ConfigErrors {
 	var errs ConfigErrors
@@ -805,6 +825,14 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if _, err := time.LoadLocation(c.Site.Timezone); err != nil {
 		bad("site.timezone", "unknown time zone %q", c.Site.Timezone)
+	}
+	if !accentRe.MatchString(c.Site.Accent) {
+		bad("site.accent", "must be a colour like #1a5fb4, got %q", c.Site.Accent)
+	}
+	if l := c.Site.Logo; l != "" {
+		if u, err := url.Parse(l); err != nil || !(u.Scheme == "https" || u.Scheme == "http") && !strings.HasPrefix(l, "/") || strings.HasPrefix(l, "//") {
+			bad("site.logo", "must be an http(s) URL or a path on this site like /media/logo.png, got %q", l)
+		}
 	}
 	if err := validListen(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%v", err)
@@ -928,6 +956,19 @@ func (c *Config) Validate() ConfigErrors {
 		}
 		if n.MaxArticles < 1 {
 			bad(key+".max_articles", "must be at least 1")
+		}
+		for _, tk := range [][2]string{{"subject", n.Subject}, {"preheader", n.Preheader}} {
+			if _, err := texttemplate.New(tk[0]).Parse(tk[1]); err != nil {
+				bad(key+"."+tk[0], "%v", err)
+			}
+		}
+		for j, sec := range n.Sections {
+			if sec.Title == "" {
+				bad(fmt.Sprintf("%s.sections[%d].title", key, j), "is required")
+			}
+			if len(sec.Tags) == 0 {
+				bad(fmt.Sprintf("%s.sections[%d].tags", key, j), "must name at least one tag")
+			}
 		}
 	}
 	for i, o := range c.Embed.AllowedOrigins {

@@ -127,7 +127,10 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 		}
 		dn := digest.Newsletter{ID: n.ID, Title: n.Title, Schedule: n.Schedule, Location: loc, Tags: n.Tags,
 			MaxArticles: n.MaxArticles, SendIfEmpty: n.SendIfEmpty, FirstWindow: n.FirstWindow.D(), CatchUp: n.CatchUp.D(),
-			Subject: n.Subject}
+			Subject: n.Subject, Preheader: n.Preheader}
+		for _, sec := range n.Sections {
+			dn.Sections = append(dn.Sections, digest.Section{Title: sec.Title, Tags: sec.Tags})
+		}
 		if n.From != "" {
 			if dn.From, err = netmail.ParseAddress(n.From); err != nil {
 				return nil, fmt.Errorf("newsletters[%d].from: %w", i, err)
@@ -145,7 +148,7 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 	return digest.New(digest.Config{
 		Newsletters: nls,
 		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
-			Language: cfg.Site.Language, Address: cfg.Site.Address},
+			Language: cfg.Site.Language, Address: cfg.Site.Address, Logo: cfg.Site.Logo, Accent: cfg.Site.Accent},
 		Templates:   templates.FS(cfg.Templates.Dir),
 		From:        from,
 		ReturnPath:  returnPath,

@@ -54,10 +54,13 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 	}
 	var nls []subscribe.Newsletter
 	for _, n := range cfg.Newsletters {
-		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default, Tags: n.Tags})
+		loc, _ := time.LoadLocation(n.Timezone) // Validate checked it
+		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default, Tags: n.Tags, Location: loc})
 	}
+	siteLoc, _ := time.LoadLocation(cfg.Site.Timezone)
 	return subscribe.New(subscribe.Config{
 		BaseURL: cfg.Site.BaseURL, SiteTitle: cfg.Site.Title, SiteAddress: cfg.Site.Address,
+		SiteLogo: cfg.Site.Logo, SiteAccent: cfg.Site.Accent, SiteLocation: siteLoc,
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,

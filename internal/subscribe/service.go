@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/templates"
 )
 
 // Store is what subscribe needs from the store (the SQLite store has it).
@@ -64,9 +65,14 @@ type Mailer interface {
 
 // Config wires a Service.
 type Config struct {
-	BaseURL        string // site.base_url
-	SiteTitle      string
-	SiteAddress    string // postal address for the mail footer
+	BaseURL     string // site.base_url
+	SiteTitle   string
+	SiteAddress string // postal address for the mail footer
+	SiteLogo    string // site.logo: absolute URL or site path; "": the title
+	SiteAccent  string // site.accent: colour of links and buttons
+	// SiteLocation is site.timezone: the confirmation mail's expiry is
+	// told in the first chosen newsletter's zone, else in this one.
+	SiteLocation   *time.Location
 	Newsletters    []Newsletter
 	ConfirmTTL     time.Duration
 	ResendInterval time.Duration
@@ -130,6 +136,14 @@ func New(cfg Config) (*Service, error) {
 		ht, err := htmltemplate.ParseFS(cfg.Templates, "email/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("templates: email/%s.html: %w", name, err)
+		}
+		// The partials the digest shares (masthead, button, footer).
+		if layout, err := fs.ReadFile(cfg.Templates, "email/layout.html"); err == nil {
+			if _, err := ht.New("layout.html").Parse(string(layout)); err != nil {
+				return nil, fmt.Errorf("templates: email/layout.html: %w", err)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("templates: email/layout.html: %w", err)
 		}
 		if tt.Lookup("subject") == nil {
 			return nil, fmt.Errorf("templates: email/%s.txt must define \"subject\"", name)
@@ -384,6 +398,37 @@ type mailData struct {
 	Expires                         time.Time
 	Newsletters                     []Newsletter
 	PreferencesURL, UnsubscribeURL  string
+	Brand                           templates.Brand // for email/layout.html's partials
+}
+
+// brand is the site's look for the shared mail partials.
+func (s *Service) brand() templates.Brand {
+	base := strings.TrimRight(s.cfg.BaseURL, "/")
+	b := templates.Brand{Title: s.cfg.SiteTitle, URL: base + "/", Accent: s.cfg.SiteAccent, Address: s.cfg.SiteAddress}
+	if b.Accent == "" {
+		b.Accent = "#1a5fb4"
+	}
+	if l := s.cfg.SiteLogo; strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//") {
+		b.LogoURL = base + l
+	} else {
+		b.LogoURL = l
+	}
+	return b
+}
+
+// expiryZone is where the confirmation mail tells the expiry: the zone of
+// the first newsletter chosen, else site.timezone, else UTC.
+func (s *Service) expiryZone(nls []string) *time.Location {
+	for _, id := range nls {
+		if n, ok := s.Newsletter(id); ok && n.Location != nil {
+			return n.Location
+		}
+		break
+	}
+	if s.cfg.SiteLocation != nil {
+		return s.cfg.SiteLocation
+	}
+	return time.UTC
 }
 
 func (s *Service) newslettersOf(ids []string) []Newsletter {
@@ -423,8 +468,8 @@ func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Tim
 		nls = sub.Pending.Newsletters
 	}
 	expires := now.Add(s.cfg.ConfirmTTL)
-	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
-		Email: sub.Email, Expires: expires, Newsletters: s.newslettersOf(nls),
+	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL, Brand: s.brand(),
+		Email: sub.Email, Expires: expires.In(s.expiryZone(nls)), Newsletters: s.newslettersOf(nls),
 		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, expires)}
 	subject, text, html, err := s.compose("confirm", d)
 	if err != nil {
@@ -462,7 +507,7 @@ func (s *Service) sendWelcome(ctx context.Context, sub *Subscriber) error {
 		}
 	}
 	unsub := s.cfg.Tokens.UnsubscribeURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, nl)
-	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL,
+	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL, Brand: s.brand(),
 		Name: sub.Name, Email: sub.Email, Newsletters: s.newslettersOf(sub.Newsletters),
 		PreferencesURL: s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret), UnsubscribeURL: unsub}
 	subject, text, html, err := s.compose("welcome", d)

@@ -30,6 +30,12 @@ type env struct {
 
 func newEnv(t testing.TB, base string) *env {
 	t.Helper()
+	return newEnvWith(t, base, nil)
+}
+
+// newEnvWith is newEnv with the service's Config adjusted by edit.
+func newEnvWith(t testing.TB, base string, edit func(*subscribe.Config)) *env {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -40,13 +46,17 @@ func newEnv(t testing.TB, base string) *env {
 		t.Fatal(err)
 	}
 	e := &env{st: st, mails: subscribetest.NewMailer(), clock: &clock{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
-	e.svc, err = subscribe.New(subscribe.Config{
+	cfg := subscribe.Config{
 		BaseURL: base, SiteTitle: "Herald News", SiteAddress: "Lindholmspiren 5, Göteborg",
 		Newsletters: []subscribe.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Default: true},
 			{ID: "weekly", Title: "Weekly", Tags: []string{"WP0", "WP1", "WP2", "WP3", "WP4", "WP5", "WP6", "Training", "Cluster Training"}}},
 		ConfirmTTL: 7 * 24 * time.Hour, ResendInterval: time.Hour, StoreIP: true, ConsentText: "I agree.", Welcome: true,
 		Templates: templates.Embedded(), Tokens: subscribe.NewTokens([][]byte{key}), Store: st, Mailer: e.mails, Now: e.clock.Now,
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	e.svc, err = subscribe.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,8 @@ type Newsletter struct {
 	Title   string
 	Default bool
 	Tags    []string // its tags: topic tags a subscriber may choose
+	// Location is its schedule's zone (nil: site.timezone).
+	Location *time.Location
 }
 
 // ConfirmLimits are the guards on confirmation mails: at most one per

@@ -2,11 +2,15 @@ package web
 
 import (
 	"context"
+	html_ "html"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/mail"
 )
 
 // Archive is what the newsletter archive reads: the digest store.
@@ -68,8 +72,10 @@ func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handleNewsletterRun shows one sent digest as a web page (the full
-// variant, without personal links): the "view in browser" link.
+// handleNewsletterRun shows one sent digest as a web page, without
+// personal links: the "view in browser" link. /newsletters/{n}/{run} is the
+// full issue; /newsletters/{n}/{run}/{variant} the selection a topic
+// subscriber got, whose footer names its topics.
 func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
 	if err != nil || id < 1 {
@@ -89,14 +95,21 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
 		return
 	}
-	v, ok, err := s.cfg.Archive.Variant(r.Context(), id, digest.VariantWeb)
+	key := r.PathValue("variant")
+	if key == "" || key == digest.VariantAll {
+		key = digest.VariantWeb
+	}
+	v, ok, err := s.cfg.Archive.Variant(r.Context(), id, key)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !ok {
+	if !ok || (key != digest.VariantWeb && !strings.HasPrefix(key, "a:")) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "This issue has no web version."))
 		return
+	}
+	if key != digest.VariantWeb {
+		v.HTML = s.webCopy(v.HTML)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -125,4 +138,35 @@ func datePeriod(first, last time.Time) string {
 	default:
 		return first.Format("2") + "–" + last.Format(full)
 	}
+}
+
+// slotRe matches the personal-value markers a mail variant holds
+// (internal/mail's Slot).
+var slotRe = regexp.MustCompile(`~HERALD~[a-z_]+~`)
+
+// webCopy turns a topic variant's mail HTML into its web page: no
+// greeting, and the subscription links lead to the subscribe page.
+func (s *Server) webCopy(html string) string {
+	sub := html_.EscapeString(s.abs("/subscribe"))
+	return slotRe.ReplaceAllStringFunc(html, func(m string) string {
+		switch m {
+		case mail.Slot(digest.SlotUnsubscribeHTML), mail.Slot(digest.SlotPreferencesHTML):
+			return sub
+		}
+		return ""
+	})
+}
+
+// handleNewsletterTest is where the links of a test send lead when it went
+// to an address without a subscription: a page that says so, not an error.
+func (s *Server) handleNewsletterTest(w http.ResponseWriter, r *http.Request) {
+	title := s.cfg.NewsletterTitles[r.PathValue("newsletter")]
+	if title == "" {
+		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter."))
+		return
+	}
+	w.Header().Set("X-Robots-Tag", "noindex")
+	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Test message",
+		Message: "This link came from a test send of " + title + ". A subscriber's copy links to their own issue in the browser, their preferences and their unsubscribe page.",
+		Extra:   noticeExtra{Link: &noticeLink{URL: "/newsletters", Text: "Read the newsletters sent so far"}}})
 }

@@ -40,6 +40,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.cfg.Archive != nil {
 		mux.HandleFunc("GET /newsletters", s.handleNewsletters)
 		mux.HandleFunc("GET /newsletters/{newsletter}/{run}", s.handleNewsletterRun)
+		mux.HandleFunc("GET /newsletters/{newsletter}/{run}/{variant}", s.handleNewsletterRun)
+		mux.HandleFunc("GET /newsletters/{newsletter}/test", s.handleNewsletterTest)
 	}
 	if s.cfg.Subscribe != nil {
 		s.subscribeRoutes(mux)

@@ -1,0 +1,225 @@
+package digest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/browsertest"
+)
+
+// mailPage serves one digest's HTML as mail clients would render it, and
+// the images it names: the shipped example images plus generated ones of
+// other shapes (portrait, square).
+type mailPage struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	html string
+}
+
+func newMailPage(t *testing.T) *mailPage {
+	t.Helper()
+	p := &mailPage{}
+	examples := filepath.Join("..", "examples", "articles", "images")
+	gen := map[string][2]int{"portrait.png": {600, 900}, "square.png": {400, 400}, "wide.png": {1600, 500}}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, "/media/images/")
+		switch {
+		case r.URL.Path == "/digest.html":
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(p.html))
+		case ok && gen[name] != [2]int{}:
+			sz := gen[name]
+			img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
+			for y := 0; y < sz[1]; y++ {
+				for x := 0; x < sz[0]; x++ {
+					img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), 0x80, 255})
+				}
+			}
+			var b bytes.Buffer
+			png.Encode(&b, img)
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(b.Bytes())
+		case ok:
+			http.ServeFile(w, r, filepath.Join(examples, filepath.Base(name)))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *mailPage) set(html string) {
+	p.mu.Lock()
+	p.html = html
+	p.mu.Unlock()
+}
+
+// browserDigest composes the example-like digest with images served by p.
+func browserDigest(t *testing.T, p *mailPage) *digest.Variant {
+	t.Helper()
+	e := newEnv(t)
+	now := e.clock.Now()
+	day := 24 * time.Hour
+	arts := []struct {
+		slug, title, img string
+		w, h             int
+		tags             []string
+	}{
+		{"hamburg-study-visit", "Study visit: what Göteborg and Gent learned from Hamburg", "harbour-workshop.png", 1200, 630, []string{"ports"}},
+		{"harbour-workshop-arhus", "Harbour workshop in Århus", "portrait.png", 600, 900, []string{"ports"}},
+		{"partner-meeting-aalborg", "Partner meeting in Aalborg", "aalborg-partner-meeting.png", 1200, 630, []string{"events"}},
+		{"cluster-baseline-report", "The cluster baseline report is out", "baseline-report-cover.png", 1200, 630, nil},
+		{"interview", "Interview: Liesbeth Van den Broeck on matchmaking across the North Sea", "square.png", 400, 400, nil},
+		{"voucher-call", "Innovation voucher call 2026 opens", "wide.png", 1600, 500, nil},
+		{"training", "Cluster manager training", "", 0, 0, []string{"events"}},
+	}
+	for i, a := range arts {
+		ar := &article.Article{Slug: a.slug, Title: a.title, Published: now.Add(-time.Duration(i+1) * day), Source: article.SourceAPI,
+			ContentHash: a.slug, AuthorName: "Liesbeth Van den Broeck",
+			Summary: "Partners from six regions compared how their ports, universities and companies work together, and what each will try next."}
+		for _, tg := range a.tags {
+			ar.Tags = append(ar.Tags, article.Tag{Name: tg, Slug: tg})
+		}
+		if a.img != "" {
+			ar.Image = &article.Image{MediaPath: "images/" + a.img, Width: a.w, Height: a.h, Alt: "Illustration for " + a.title}
+		}
+		if _, err := e.st.UpsertArticle(context.Background(), ar, ar.Published); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.nl.Sections = []digest.Section{{Title: "Ports and logistics", Tags: []string{"ports"}}, {Title: "Events", Tags: []string{"events"}}}
+	return planAll(t, e, func(c *digest.Config) { c.Site.BaseURL = p.srv.URL })
+}
+
+var styleRe = regexp.MustCompile(`(?is)<style[^>]*>.*?</style>`)
+
+// geometryJS measures the rendered mail: horizontal overflow, image
+// aspect ratios, the preheader, and overlapping text or images.
+const geometryJS = `(() => {
+	const out = [], de = document.documentElement, vw = de.clientWidth;
+	if (de.scrollWidth > vw) out.push("scrolls horizontally: " + de.scrollWidth + " > " + vw);
+	const imgs = Array.from(document.images);
+	for (const img of imgs) {
+		const r = img.getBoundingClientRect();
+		if (r.right > vw + 0.5 || r.left < -0.5) out.push("image " + img.src + " spans " + r.left + ".." + r.right);
+		if (img.complete && img.naturalWidth > 0) {
+			const want = img.naturalWidth / img.naturalHeight, got = r.width / r.height;
+			if (Math.abs(got / want - 1) > 0.02) out.push("image " + img.src + " aspect " + got.toFixed(3) + ", source " + want.toFixed(3));
+		} else if (%[1]v) {
+			out.push("image " + img.src + " did not load");
+		}
+	}
+	// The first text of the body is the preheader, and it is not rendered.
+	const tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: n => n.data.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP});
+	const first = tw.nextNode();
+	if (!first || !first.data.trim().startsWith(%[2]q)) out.push("first text is " + JSON.stringify(first && first.data.slice(0, 60)));
+	else if (first.parentElement.getClientRects().length > 0) out.push("the preheader is visible");
+	// Boxes of every visible text run and image: none may overlap another.
+	const boxes = [];
+	let n;
+	while ((n = tw.nextNode())) {
+		const range = document.createRange();
+		range.selectNodeContents(n);
+		for (const r of range.getClientRects()) if (r.width > 1 && r.height > 1) boxes.push({r, what: n.data.trim().slice(0, 30)});
+	}
+	for (const img of imgs) {
+		const r = img.getBoundingClientRect();
+		if (r.width > 1 && r.height > 1) boxes.push({r, what: "img " + img.alt.slice(0, 30)});
+	}
+	for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+		const a = boxes[i].r, b = boxes[j].r;
+		const x = Math.min(a.right, b.right) - Math.max(a.left, b.left), y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+		if (x > 1 && y > 1) out.push("overlap: " + JSON.stringify(boxes[i].what) + " and " + JSON.stringify(boxes[j].what));
+	}
+	return out;
+})()`
+
+// TestBrowserDigestGeometry renders the digest in chromium at phone,
+// column and desktop widths, light and dark, with and without its <style>
+// (as clients that drop it do), and with images blocked.
+func TestBrowserDigestGeometry(t *testing.T) {
+	p := newMailPage(t)
+	v := browserDigest(t, p)
+	ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: false, Timeout: 3 * time.Minute})
+	lead := "Study visit: what Göteborg and Gent learned from Hamburg"
+	for _, width := range []int64{375, 600, 800} {
+		for _, dark := range []bool{false, true} {
+			for _, mode := range []string{"full", "nostyle", "noimages"} {
+				name := fmt.Sprintf("%d-%s-%s", width, map[bool]string{false: "light", true: "dark"}[dark], mode)
+				t.Run(name, func(t *testing.T) {
+					// The personal values as a subscriber sees them.
+					html := strings.NewReplacer("~HERALD~greeting_html~", "Hello Åsa,", "~HERALD~unsubscribe_html~", p.srv.URL+"/u",
+						"~HERALD~preferences_html~", p.srv.URL+"/p").Replace(v.HTML)
+					switch mode {
+					case "nostyle":
+						html = styleRe.ReplaceAllString(html, "")
+						if strings.Contains(html, "<style") {
+							t.Fatal("a <style> is left")
+						}
+					case "noimages":
+						// A blocked image: it never loads.
+						html = strings.ReplaceAll(html, p.srv.URL+"/media/", "http://127.0.0.1:9/blocked/")
+					}
+					p.set(html)
+					scheme := "light"
+					if dark {
+						scheme = "dark"
+					}
+					err := chromedp.Do(ctx,
+						chromedp.EmulateViewport(width, 900),
+						chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+							_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+								Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+							return err
+						}),
+						chromedp.Navigate(p.srv.URL+"/digest.html"),
+					)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Array.from(document.images).every(i => i.complete)`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+						t.Fatal(err)
+					}
+					problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(geometryJS, mode != "noimages", lead)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+						path := browsertest.Artifact(t, "digest-"+name+".png", shot)
+						if os.Getenv("HERALD_DIGEST_SCREENSHOTS") != "" && !dark && mode == "full" && width != 800 {
+							// HERALD_DIGEST_SCREENSHOTS=1 go test ./digest -run Geometry refreshes the README's.
+							os.WriteFile(filepath.Join("..", "docs", fmt.Sprintf("digest-%d.png", width)), shot, 0o644)
+						}
+						if len(problems) > 0 {
+							t.Logf("screenshot: %s", path)
+						}
+					}
+					for _, pr := range problems {
+						t.Error(pr)
+					}
+				})
+			}
+		}
+	}
+}
