@@ -419,11 +419,10 @@ func (s *Service) brand() templates.Brand {
 // expiryZone is where the confirmation mail tells the expiry: the zone of
 // the first newsletter chosen, else site.timezone, else UTC.
 func (s *Service) expiryZone(nls []string) *time.Location {
-	for _, id := range nls {
-		if n, ok := s.Newsletter(id); ok && n.Location != nil {
+	if len(nls) > 0 {
+		if n, ok := s.Newsletter(nls[0]); ok && n.Location != nil {
 			return n.Location
 		}
-		break
 	}
 	if s.cfg.SiteLocation != nil {
 		return s.cfg.SiteLocation
