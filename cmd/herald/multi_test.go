@@ -53,6 +53,7 @@ type instance struct {
 	name string
 	base string // http://127.0.0.1:PORT
 	smtp *mailtest.Server
+	gone bool // exited and waited for
 }
 
 // multiDB returns the DSN of a fresh PostgreSQL database for one test.
@@ -140,7 +141,13 @@ func waitReady(t *testing.T, in *instance) {
 				return
 			}
 		}
-		if in.cmd.ProcessState != nil || time.Now().After(deadline) {
+		select {
+		case exit := <-in.done:
+			in.gone = true
+			t.Fatalf("instance %s exited: %v\n%s", in.name, exit, in.out)
+		default:
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("instance %s did not come up: %v\n%s", in.name, err, in.out)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -246,14 +253,15 @@ func checkEveryone(t *testing.T, got map[string]int, n, want int) (dups int) {
 func stopAll(t *testing.T, ins ...*instance) {
 	t.Helper()
 	for _, in := range ins {
-		if in.cmd.ProcessState == nil {
+		if !in.gone {
 			in.cmd.Process.Signal(syscall.SIGTERM)
 		}
 	}
 	for _, in := range ins {
-		if in.cmd.ProcessState != nil {
+		if in.gone {
 			continue
 		}
+		in.gone = true
 		if err := in.wait(t, 20*time.Second); err != nil {
 			t.Errorf("instance %s exit: %v\n%s", in.name, err, in.out)
 		}
@@ -294,6 +302,7 @@ func TestMultiInstanceDelivery(t *testing.T) {
 				})
 				a.cmd.Process.Signal(syscall.SIGKILL)
 				a.wait(t, 10*time.Second)
+				a.gone = true
 				kills++
 			}
 			waitFor(t, "the run to finish", 120*time.Second, func() bool {
