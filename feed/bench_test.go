@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
+	"github.com/herald-news/herald/internal/testenv"
 )
 
 // benchBody is a typical article body: about 1.5 KB of sanitised HTML
@@ -70,12 +72,35 @@ func BenchmarkRender20(b *testing.B) {
 // BenchmarkQuery100k lists a page of 20 from a real SQLite store holding
 // 100,000 articles and renders it: what an on-demand variant costs.
 func BenchmarkQuery100k(b *testing.B) {
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, b.TempDir()+"/h.db")
+	s, err := sqlite.Open(context.Background(), b.TempDir()+"/h.db")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	query100k(b, s)
+}
+
+// BenchmarkQuery100kPostgres is BenchmarkQuery100k on PostgreSQL
+// (HERALD_TEST_POSTGRES_DSN; BENCHMARKS.md "Several instances").
+func BenchmarkQuery100kPostgres(b *testing.B) {
+	s, err := postgres.Open(context.Background(), testenv.PostgresDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	query100k(b, s)
+}
+
+// query100kStore is what the 100,000-article benchmarks need of a store.
+type query100kStore interface {
+	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
+	ListArticles(ctx context.Context, q article.Query) ([]article.Article, error)
+}
+
+// query100k fills s with 100,000 articles and renders 20-item feeds from it
+// as the handler does.
+func query100k(b *testing.B, s query100kStore) {
+	ctx := context.Background()
 	start := time.Now()
 	const n = 100_000
 	for i := range n {
