@@ -108,7 +108,7 @@ func TestBackupRestoreDuringDigest(t *testing.T) {
 	}
 
 	_, base2 := startTestDaemon(t, env)
-	eventually(t, 60*time.Second, "the restored run is done", func() bool {
+	eventually(t, 3*time.Minute, "the restored run is done", func() bool {
 		apiDo(t, "GET", fmt.Sprintf("%s/api/v1/runs/%d", base2, run.ID), token, "", &run)
 		return run.Status == "done"
 	})
