@@ -149,7 +149,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	handler, err := web.New(web.Config{
-		Subscribe: subscribeWeb(cfg, subs),
+		Subscribe: subscribeWeb(cfg, subs, st),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store":     st.Ping,
 			"scheduler": d.digest.Running,
@@ -274,10 +274,17 @@ func embedConfig(cfg *Config) web.EmbedConfig {
 
 // watchStore polls the store's article generation about once a second
 // (it changes on writes by any process: a separate `herald import`, the
-// API) and the next scheduled publication, and refreshes the feeds.
+// API, another instance) and the next scheduled publication, and
+// refreshes the feeds. A store that notifies of changes (PostgreSQL) is
+// also heard at once; polling stays, for notifications lost with a
+// connection.
 func (d *daemon) watchStore(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var changes <-chan struct{}
+	if n, ok := d.store.(backend.ChangeNotifier); ok {
+		changes = n.ArticleChanges(ctx)
+	}
 	var lastGen int64 = -1
 	var nextPub time.Time
 	for {
@@ -285,6 +292,10 @@ func (d *daemon) watchStore(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // store closed or ctx done: polling remains
+			}
 		}
 		gen, err := d.store.ArticlesGeneration(ctx)
 		if err != nil {
