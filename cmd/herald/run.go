@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -236,6 +237,25 @@ func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}
-	_, err := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log).SyncLogged(ctx)
-	return err
+	sy := newSyncer(cfg, st, log)
+	_, err := sy.SyncLogged(ctx)
+	return errors.Join(err, sy.Release(ctx))
+}
+
+// newSyncer is the content folder's syncer, taking the store's sync lease
+// as this process, so that of the instances and commands sharing the
+// store one at a time syncs (docs/ARCHITECTURE.md, "Leases and slots").
+func newSyncer(cfg *Config, st backend.Store, log *slog.Logger) *content.Syncer {
+	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log)
+	sy.Lease, sy.Holder = st, instanceID()
+	return sy
+}
+
+// instanceID names this process among those sharing a store.
+func instanceID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
 }

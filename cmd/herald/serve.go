@@ -70,7 +70,7 @@ func (d *daemon) reload(ctx context.Context) {
 	} else {
 		d.log.Info("templates reloaded")
 	}
-	if d.cfg.Content.Dir != "" && fileExists(d.cfg.Content.Dir) {
+	if d.cfg.Content.Dir != "" {
 		if _, err := d.syncer.SyncLogged(ctx); err != nil {
 			d.log.Error("content rescan failed", slog.Any("err", err))
 		}
@@ -114,6 +114,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
+		if d.syncer != nil {
+			_ = d.syncer.Release(ctx) // at worst it expires
+		}
 		d.digest.Close()
 		d.obs.Close(context.Background())
 		cancel()
@@ -125,7 +128,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	loc := siteLocation(cfg)
-	d.syncer = content.NewSyncer(cfg.Content.Dir, st, loc, log)
+	d.syncer = newSyncer(cfg, st, log)
 	if cfg.Content.Dir != "" {
 		if !fileExists(cfg.Content.Dir) {
 			log.Warn("content folder does not exist; nothing to sync", slog.String("dir", cfg.Content.Dir))
@@ -331,6 +334,11 @@ func (d *daemon) Close() error {
 	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer rcancel()
+	if err := d.syncer.Release(rctx); err != nil {
+		d.log.Warn("content sync lease not released; another instance takes it when it expires", slog.Any("err", err))
+	}
 	if d.access != nil {
 		d.access.Flush() // lines of requests that outlived the grace period
 	}

@@ -27,6 +27,7 @@ type Store interface {
 	subscribe.Store
 	subscribe.RateStore
 	content.Store
+	content.Lease
 	web.Store
 	web.APIStore
 	web.Archive
