@@ -212,7 +212,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.watchStore(bg)
+		d.watchStore(bg, time.Second)
 	}()
 	d.wg.Add(1)
 	go func() {
@@ -281,8 +281,8 @@ func embedConfig(cfg *Config) web.EmbedConfig {
 // refreshes the feeds. A store that notifies of changes (PostgreSQL) is
 // also heard at once; polling stays, for notifications lost with a
 // connection.
-func (d *daemon) watchStore(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
+func (d *daemon) watchStore(ctx context.Context, poll time.Duration) {
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	var changes <-chan struct{}
 	if n, ok := d.store.(backend.ChangeNotifier); ok {
