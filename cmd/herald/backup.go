@@ -20,11 +20,7 @@ func cmdBackup(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	b, ok := st.(backend.Backuper)
-	if !ok {
-		return fmt.Errorf("backup: store.driver %s has no file backup; use the database's own tools", cfg.Store.Driver)
-	}
-	if err := b.Backup(e.ctx, files[0]); err != nil {
+	if err := backend.Backup(e.ctx, st, cfg.Store.Driver, cfg.Store.DSN, files[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "backed up %s to %s\n", cfg.Store.DSN, files[0])

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -208,8 +207,7 @@ func fixFeedAuthority(ctx context.Context, cfg *Config, st backend.Store) (backe
 func openExistingStore(ctx context.Context, cfg *Config) (backend.Store, error) {
 	st, err := backend.Open(ctx, cfg.Store.Driver, cfg.Store.DSN, false)
 	if errors.Is(err, backend.ErrNoStore) {
-		abs, _ := filepath.Abs(cfg.Store.DSN)
-		return nil, fmt.Errorf("store.dsn: no store at %s: check --config and store.dsn (only serve, import, subscribers add or import, digest send and restore start a store)", abs)
+		return nil, fmt.Errorf("store.dsn: no store at %s: check --config and store.dsn (only serve, import, subscribers add or import, digest send and restore start a store)", backend.Name(cfg.Store.Driver, cfg.Store.DSN))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)

@@ -1,5 +1,5 @@
 // Package store holds what every store backend shares: its errors.
-// Backends live in subpackages (sqlite/; postgres/ later) and pass the
+// Backends live in subpackages (sqlite/, postgres/) and pass the
 // conformance suite in storetest/.
 package store
 
@@ -13,4 +13,7 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrTooNew: the store was migrated by a newer Herald.
 	ErrTooNew = errors.New("store schema is newer than this binary")
+	// ErrNoStore: opening without create found no store where the DSN
+	// points (no file, or a database Herald never migrated).
+	ErrNoStore = errors.New("no store")
 )

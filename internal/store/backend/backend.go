@@ -6,13 +6,16 @@ package backend
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/web"
@@ -84,8 +87,9 @@ type Backuper interface {
 	Backup(ctx context.Context, dst string) error
 }
 
-// ErrNoStore: Open without create found no store at the DSN.
-var ErrNoStore = sqlite.ErrNoStore
+// ErrNoStore: Open without create found no store at the DSN (every
+// backend answers store.ErrNoStore).
+var ErrNoStore = store.ErrNoStore
 
 // Open opens the store of driver at dsn. With create false a missing
 // store is ErrNoStore rather than a fresh, empty one.
@@ -102,19 +106,68 @@ func Open(ctx context.Context, driver, dsn string, create bool) (Store, error) {
 		}
 		return st, nil
 	case "postgres":
-		return nil, errors.New("postgres backend not built yet")
+		open := postgres.OpenExisting
+		if create {
+			open = postgres.Open
+		}
+		st, err := open(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	default:
 		return nil, fmt.Errorf("unknown store driver %q", driver)
 	}
 }
 
+// Name is how messages show the store at dsn: a SQLite file by its
+// absolute path, a PostgreSQL DSN without its password.
+func Name(driver, dsn string) string {
+	switch driver {
+	case "sqlite":
+		if abs, err := filepath.Abs(dsn); err == nil {
+			return abs
+		}
+	case "postgres":
+		return postgres.Redact(dsn)
+	}
+	return dsn
+}
+
+// Backup copies st, the store of driver at dsn, to the file dst while in
+// use; a backend that is no Backuper is refused with the command of its
+// own tools that does it.
+func Backup(ctx context.Context, st Store, driver, dsn, dst string) error {
+	if b, ok := st.(Backuper); ok {
+		return b.Backup(ctx, dst)
+	}
+	if driver == "postgres" {
+		return fmt.Errorf("backup: store.driver postgres has no file backup; use PostgreSQL's own tool: pg_dump --format=custom --file=%s %s (the password from PGPASSWORD or ~/.pgpass)",
+			shellQuote(dst), shellQuote(postgres.Redact(dsn)))
+	}
+	return fmt.Errorf("backup: store.driver %s has no file backup; use the database's own tools", driver)
+}
+
 // Restore replaces the store at dsn with the backup src. The store must
-// not be open; only backends that write file backups can restore them.
+// not be open; only backends that write file backups can restore them,
+// the others are refused with the command of their own tools.
 func Restore(ctx context.Context, driver, dsn, src string) error {
 	switch driver {
 	case "sqlite":
 		return sqlite.Restore(ctx, dsn, src)
+	case "postgres":
+		return fmt.Errorf("restore: store.driver postgres has no file restore; stop every instance, then use PostgreSQL's own tool on a dump of pg_dump --format=custom: pg_restore --clean --if-exists --dbname=%s %s (the password from PGPASSWORD or ~/.pgpass)",
+			shellQuote(postgres.Redact(dsn)), shellQuote(src))
 	default:
 		return fmt.Errorf("restore: store.driver %s has no file restore; use the database's own tools", driver)
 	}
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// characters that are safe bare, so a suggested command pastes as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

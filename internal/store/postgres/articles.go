@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -150,15 +149,11 @@ func upsertArticleTx(ctx context.Context, tx pgx.Tx, a *article.Article, now tim
 	}
 	var oldTags []string // the feeds old was listed in ('' the site's)
 	if old != nil && createOnly {
-		return false, fmt.Errorf("article %q already exists: %w", a.Slug, store.ErrConflict)
+		return false, article.AlreadyExists(a.Slug)
 	}
 	if old != nil {
-		if old.Source != a.Source || (a.Source == article.SourceFile && old.SourcePath != a.SourcePath && !old.Removed) {
-			where := old.Source
-			if old.SourcePath != "" {
-				where = old.SourcePath
-			}
-			return false, fmt.Errorf("slug %q is already used by %s: %w", a.Slug, where, store.ErrConflict)
+		if err := article.SlugConflict(old, a); err != nil {
+			return false, err
 		}
 		if old.ContentHash == a.ContentHash && a.ContentHash != "" && !old.Removed && old.SourcePath == a.SourcePath {
 			tags := a.Tags // same source, same tags; old was read without them
@@ -304,7 +299,7 @@ func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
 			return fmt.Errorf("postgres: delete %s: %w", slug, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+			return article.NotFound(slug)
 		}
 		return nil
 	})
@@ -314,7 +309,7 @@ func (s *Store) DeleteArticle(ctx context.Context, slug string) error {
 func (s *Store) GetArticle(ctx context.Context, slug string) (*article.Article, error) {
 	a, err := scanArticle(s.pool.QueryRow(ctx, `SELECT `+articleCols+` FROM articles WHERE slug = $1`, slug))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("article %q: %w", slug, store.ErrNotFound)
+		return nil, article.NotFound(slug)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get %s: %w", slug, err)
@@ -488,7 +483,7 @@ func (s *Store) GetTag(ctx context.Context, slug string) (article.Tag, error) {
 	err := s.pool.QueryRow(ctx, `SELECT name FROM tags t WHERE slug = $1
 		AND EXISTS (SELECT 1 FROM article_tags at WHERE at.tag_id = t.id AND at.listed)`, slug).Scan(&t.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, fmt.Errorf("tag %q: %w", slug, store.ErrNotFound)
+		return t, article.TagNotFound(slug)
 	}
 	if err != nil {
 		return t, fmt.Errorf("postgres: tag %s: %w", slug, err)

@@ -219,14 +219,8 @@ func (s *Store) ConfirmMailFailed(ctx context.Context, id int64, now time.Time) 
 }
 
 // recordRequest records a subscribe request for email and reports
-// whether a confirmation mail is wanted:
-//   - a new address becomes pending with the choice: want;
-//   - a pending one keeps what its first request asked for (a repeated
-//     request may not change what the first link confirms): want;
-//   - an active one is left alone: no mail;
-//   - an unsubscribed or bounced one keeps its status and keeps the
-//     choice aside until confirmed (re-subscribing needs opt-in; a choice
-//     already waiting is kept): want.
+// whether a confirmation mail is wanted: a new address becomes pending
+// with the choice (want); for a known one subscribe.OnRequest decides.
 func recordRequest(ctx context.Context, tx pgx.Tx, email string, c subscribe.Choice, now time.Time) (*subscribe.Subscriber, bool, error) {
 	old, err := getSubscriberLock(ctx, tx, byEmailWhere, email, true)
 	switch {
@@ -245,13 +239,10 @@ func recordRequest(ctx context.Context, tx pgx.Tx, email string, c subscribe.Cho
 	case err != nil:
 		return nil, false, err
 	}
-	switch old.Status {
-	case subscribe.StatusActive:
+	switch subscribe.OnRequest(old) {
+	case subscribe.RequestNoMail:
 		return old, false, nil
-	case subscribe.StatusPending:
-		return old, true, nil
-	}
-	if old.Pending != nil {
+	case subscribe.RequestResend:
 		return old, true, nil
 	}
 	js, err := json.Marshal(c)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/store"
+	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -63,10 +63,7 @@ func (s *Store) SelectArticles(ctx context.Context, sel digest.Selection) ([]art
 	if err != nil {
 		return nil, err
 	}
-	horizon := sel.SlotAt.Add(-sel.FirstWindow)
-	if ok {
-		horizon = st.Horizon
-	}
+	horizon := sel.Horizon(st, ok)
 	return selectArticles(ctx, s.pool, sel, horizon)
 }
 
@@ -169,10 +166,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		if err != nil {
 			return err
 		}
-		horizon := req.SlotAt.Add(-req.FirstWindow)
-		if ok {
-			horizon = st.Horizon
-		}
+		horizon := req.Horizon(st, ok)
 		arts, err := selectArticles(ctx, tx, req.Selection, horizon)
 		if err != nil {
 			return err
@@ -190,7 +184,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (newsletter, slot) DO NOTHING RETURNING id`,
 			req.Newsletter, req.Slot, micros(req.SlotAt), string(req.Kind), string(status), len(arts), now).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%s %s: %w", req.Newsletter, req.Slot, digest.ErrAlreadyPlanned)
+			return digest.AlreadyPlanned(req.Newsletter, req.Slot)
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: plan %s %s: %w", req.Newsletter, req.Slot, err)
@@ -265,7 +259,7 @@ func (s *Store) PlanRun(ctx context.Context, req digest.PlanRequest, compose dig
 		return nil, err
 	}
 	if composeErr != nil {
-		return run, fmt.Errorf("run %d of %s: %w: %w", run.ID, req.Newsletter, digest.ErrRunFailed, composeErr)
+		return run, digest.ComposeFailed(run.ID, req.Newsletter, composeErr)
 	}
 	return run, nil
 }
@@ -338,7 +332,7 @@ func (s *Store) ActiveRuns(ctx context.Context) ([]digest.Run, error) {
 func (s *Store) GetRun(ctx context.Context, runID int64) (*digest.Run, error) {
 	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runCols+` FROM digest_runs WHERE id = $1`, runID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+		return nil, digest.RunNotFound(runID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: run %d: %w", runID, err)
@@ -618,16 +612,8 @@ func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.O
 					WHERE run_id = $5 AND subscriber_id = $6 AND status <> 'sent'`,
 					string(o.Status), o.Reply, o.MessageID, micros(o.At), runID, o.SubscriberID)
 			}
-			now := micros(o.At)
-			switch o.Bounce {
-			case digest.BounceSoft:
-				b.Queue(`UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = $1 WHERE id = $2`, now, o.SubscriberID)
-			case digest.BounceHard, digest.BounceUnknownUser:
-				// The bounce rule (digest.Bounce): an unknown mailbox or the
-				// third hard failure marks an active subscriber bounced.
-				b.Queue(`UPDATE subscribers SET hard_failures = hard_failures + 1,
-					status = CASE WHEN status = 'active' AND ($1::boolean OR hard_failures + 1 >= $2) THEN 'bounced' ELSE status END,
-					updated_at = $3 WHERE id = $4`, o.Bounce == digest.BounceUnknownUser, digest.HardBounceLimit, now, o.SubscriberID)
+			if o.Bounce == digest.BounceSoft {
+				b.Queue(`UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = $1 WHERE id = $2`, micros(o.At), o.SubscriberID)
 			}
 		}
 		br := tx.SendBatch(ctx, &b)
@@ -640,8 +626,38 @@ func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.O
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("postgres: record outcomes of run %d: %w", runID, err)
 		}
+		// Hard bounces are rare: each takes a round trip so the rule
+		// itself stays in Go, shared with every backend.
+		for _, o := range outs {
+			if err := recordHardBounce(ctx, tx, o); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// recordHardBounce applies the bounce rule (digest.Bounce.Bounces) to a
+// 5xx: it adds a hard failure, and an unknown mailbox or the third hard
+// failure marks an active subscriber bounced.
+func recordHardBounce(ctx context.Context, tx pgx.Tx, o digest.Outcome) error {
+	if o.Bounce != digest.BounceHard && o.Bounce != digest.BounceUnknownUser {
+		return nil
+	}
+	var hard int
+	var status string
+	err := tx.QueryRow(ctx, `UPDATE subscribers SET hard_failures = hard_failures + 1, updated_at = $1
+		WHERE id = $2 RETURNING hard_failures, status`, micros(o.At), o.SubscriberID).Scan(&hard, &status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // erased meanwhile
+	}
+	if err == nil && status == string(subscribe.StatusActive) && o.Bounce.Bounces(hard) {
+		_, err = tx.Exec(ctx, `UPDATE subscribers SET status = $1 WHERE id = $2`, string(subscribe.StatusBounced), o.SubscriberID)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: bounce %d: %w", o.SubscriberID, err)
+	}
+	return nil
 }
 
 // NextDue is when a delivery of the run may next become claimable.

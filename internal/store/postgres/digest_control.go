@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/herald-news/herald/digest"
-	"github.com/herald-news/herald/internal/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -58,16 +56,12 @@ func (s *Store) transition(ctx context.Context, runID int64, from []digest.RunSt
 			var st string
 			err := tx.QueryRow(ctx, `SELECT status FROM digest_runs WHERE id = $1`, runID).Scan(&st)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("run %d: %w", runID, store.ErrNotFound)
+				return digest.RunNotFound(runID)
 			}
 			if err != nil {
 				return fmt.Errorf("postgres: run %d: %w", runID, err)
 			}
-			names := make([]string, len(from))
-			for i, f := range from {
-				names[i] = string(f)
-			}
-			return fmt.Errorf("run %d is %s; only a %s run can be %s: %w", runID, st, strings.Join(names, " or "), to, digest.ErrRunState)
+			return digest.RunStateError(runID, st, from, to)
 		}
 		if to == digest.RunCancelled {
 			if _, err := tx.Exec(ctx, `UPDATE digest_deliveries SET status = 'skipped', reply = 'run cancelled', lease_until = 0, sent_at = $1

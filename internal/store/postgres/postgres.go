@@ -30,8 +30,9 @@ const migrateLock int64 = 0x686572616c64
 
 // Store is the PostgreSQL store. Its methods are safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	name string // host/database, for messages (never the password)
+	pool    *pgxpool.Pool
+	name    string // host/database, for messages (never the password)
+	display string // the DSN without its password (Path)
 
 	bg   context.Context // ends at Close: stops the listeners of ArticleChanges
 	stop context.CancelFunc
@@ -46,8 +47,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // ErrNoStore is OpenExisting's answer when the database holds no Herald
-// store (never migrated).
-var ErrNoStore = errors.New("no store")
+// store (never migrated); it is store.ErrNoStore, as on every backend.
+var ErrNoStore = store.ErrNoStore
 
 // OpenExisting opens the store like Open, but only if Herald has migrated
 // the database before: a command that only reads must not answer from a
@@ -69,7 +70,7 @@ func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", name, err)
 	}
-	s := &Store{pool: pool, name: name}
+	s := &Store{pool: pool, name: name, display: Redact(dsn)}
 	s.bg, s.stop = context.WithCancel(context.Background())
 	if upto < 0 {
 		var exists bool
@@ -252,4 +253,3 @@ func storeErr(err error) error {
 	}
 	return err
 }
-

@@ -77,7 +77,7 @@ func getSubscriberLock(ctx context.Context, q queryer, where string, arg any, lo
 	}
 	sub, err := scanSubscriber(q.QueryRow(ctx, query, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("subscriber: %w", store.ErrNotFound)
+		return nil, subscribe.NotFound("")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: subscriber: %w", err)
@@ -449,7 +449,7 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		var status, stored string
 		err := tx.QueryRow(ctx, `SELECT id, status, email FROM subscribers WHERE lower(email) = lower($1) FOR UPDATE`, email).Scan(&id, &status, &stored)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("subscriber %s: %w", email, store.ErrNotFound)
+			return subscribe.NotFound(email)
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: erase: %w", err)

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/herald-news/herald/internal/store"
 )
 
-// ErrNoStore is OpenExisting's answer when there is no database at the path.
-var ErrNoStore = errors.New("no store")
+// ErrNoStore is OpenExisting's answer when there is no database at the
+// path; it is store.ErrNoStore, as on every backend.
+var ErrNoStore = store.ErrNoStore
 
 // OpenExisting opens the database at path like Open, but never creates
 // one: a command that only reads must not answer from a fresh, empty store

@@ -29,6 +29,8 @@ type ArticleStore interface {
 	FileArticles(ctx context.Context) ([]article.FileRecord, error)
 	ArticlesGeneration(ctx context.Context) (int64, error)
 	NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error)
+	ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error)
+	ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error)
 }
 
 var t0 = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
@@ -74,6 +76,16 @@ func (r result[T]) get(t *testing.T) T {
 }
 
 // ok fails t when a store call fails.
+// sameErr: a backend answers with the error the shared constructor
+// (package article, digest or subscribe) words, so every backend says
+// the same.
+func sameErr(t *testing.T, what string, got, want error) {
+	t.Helper()
+	if got == nil || got.Error() != want.Error() {
+		t.Errorf("%s: err = %v, want %q", what, got, want)
+	}
+}
+
 func ok(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -164,14 +176,19 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		upsert(t, s, mk("one", 0), now)
 		b := mk("one", 0)
 		b.SourcePath = "other.md"
-		if _, err := s.UpsertArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
+		old := must(s.GetArticle(ctx, "one")).get(t)
+		_, err := s.UpsertArticle(ctx, b, now)
+		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("two files, one slug: %v", err)
 		}
+		sameErr(t, "two files, one slug", err, article.SlugConflict(old, b))
 		c := mk("one", 0)
 		c.Source = article.SourceAPI
-		if _, err := s.UpsertArticle(ctx, c, now); !errors.Is(err, store.ErrConflict) {
+		_, err = s.UpsertArticle(ctx, c, now)
+		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("api over file: %v", err)
 		}
+		sameErr(t, "api over file", err, article.SlugConflict(old, c))
 	})
 
 	t.Run("CreateOnlyOnce", func(t *testing.T) {
@@ -184,9 +201,11 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		b := mk("new", 1)
 		b.Source = article.SourceAPI
 		b.ContentHash = "other"
-		if err := s.CreateArticle(ctx, b, now); !errors.Is(err, store.ErrConflict) {
+		err := s.CreateArticle(ctx, b, now)
+		if !errors.Is(err, store.ErrConflict) {
 			t.Errorf("second create of one slug: %v", err)
 		}
+		sameErr(t, "second create of one slug", err, article.AlreadyExists("new"))
 		got := must(s.GetArticle(ctx, "new")).get(t)
 		if !got.Published.Equal(a.Published) {
 			t.Error("the second create overwrote the first")
@@ -330,9 +349,15 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		if err := s.DeleteArticle(ctx, "a"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DeleteArticle(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		err := s.DeleteArticle(ctx, "a")
+		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second delete: %v", err)
 		}
+		sameErr(t, "second delete", err, article.NotFound("a"))
+		_, err = s.GetArticle(ctx, "a")
+		sameErr(t, "get deleted", err, article.NotFound("a"))
+		_, err = s.GetTag(ctx, "x")
+		sameErr(t, "tag of no article", err, article.TagNotFound("x"))
 		if n := must(s.CountArticles(ctx, article.Query{})).get(t); n != 0 {
 			t.Errorf("count = %d", n)
 		}
@@ -353,6 +378,63 @@ func RunArticles(t *testing.T, open func(t *testing.T) ArticleStore) {
 		got = must(s.GetArticle(ctx, "d")).get(t)
 		if !got.FirstSeen.Equal(now) {
 			t.Errorf("first_seen = %v, want %v", got.FirstSeen, now)
+		}
+	})
+
+	t.Run("StatesListAndCount", func(t *testing.T) {
+		// What the admin API lists and /metrics counts: every state, named
+		// by article.StateOf, paged newest first by (published, id).
+		s := open(t)
+		upsert(t, s, mk("pub-old", 1, "x"), now)
+		upsert(t, s, mk("pub-new", 2), now)
+		upsert(t, s, mk("later", 40, "x"), now) // after now: scheduled
+		d := mk("draft", 3, "x")
+		d.Draft = true
+		upsert(t, s, d, now)
+		upsert(t, s, mk("gone", 4), now)
+		ok(t, s.SetRemoved(ctx, "gone", true))
+
+		counts := must(s.ArticleStateCounts(ctx, now)).get(t)
+		want := map[string]int{article.StatePublished: 2, article.StateScheduled: 1, article.StateDraft: 1, article.StateRemoved: 1}
+		if fmt.Sprint(counts) != fmt.Sprint(want) {
+			t.Errorf("counts = %v, want %v", counts, want)
+		}
+		for _, tt := range []struct {
+			state, tag string
+			want       []string
+		}{
+			{"", "", []string{"later", "gone", "draft", "pub-new", "pub-old"}},
+			{article.StatePublished, "", []string{"pub-new", "pub-old"}},
+			{article.StateScheduled, "", []string{"later"}},
+			{article.StateDraft, "", []string{"draft"}},
+			{article.StateRemoved, "", []string{"gone"}},
+			{"", "x", []string{"later", "draft", "pub-old"}},
+		} {
+			got := must(s.ListAllArticles(ctx, article.ListFilter{State: tt.state, Tag: tt.tag, Now: now})).get(t)
+			if !eq(slugs(got), tt.want) {
+				t.Errorf("state %q tag %q: %v, want %v", tt.state, tt.tag, slugs(got), tt.want)
+			}
+		}
+		// Paging by cursor neither repeats nor skips.
+		var all []string
+		var after *article.Cursor
+		for range 10 {
+			page := must(s.ListAllArticles(ctx, article.ListFilter{Now: now, After: after, Limit: 2})).get(t)
+			if len(page) == 0 {
+				break
+			}
+			all = append(all, slugs(page)...)
+			last := page[len(page)-1]
+			after = &article.Cursor{Published: last.Published, ID: last.ID}
+		}
+		if !eq(all, []string{"later", "gone", "draft", "pub-new", "pub-old"}) {
+			t.Errorf("paged: %v", all)
+		}
+		if got := must(s.ListAllArticles(ctx, article.ListFilter{State: article.StatePublished, Tag: "x", Now: now})).get(t); len(got) != 1 || len(got[0].Tags) != 1 {
+			t.Errorf("published with tag x: %+v, want pub-old with its tag", slugs(got))
+		}
+		if _, err := s.ListAllArticles(ctx, article.ListFilter{State: "lost"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("unknown state: %v", err)
 		}
 	})
 }

@@ -96,6 +96,16 @@ func (f faulty) NextPublication(ctx context.Context, t time.Time) (time.Time, bo
 	return n, ok, errors.Join(err, f.err("NextPublication"))
 }
 
+func (f faulty) ListAllArticles(ctx context.Context, lf article.ListFilter) ([]article.Article, error) {
+	as, err := f.Store.ListAllArticles(ctx, lf)
+	return as, errors.Join(err, f.err("ListAllArticles"))
+}
+
+func (f faulty) ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error) {
+	m, err := f.Store.ArticleStateCounts(ctx, now)
+	return m, errors.Join(err, f.err("ArticleStateCounts"))
+}
+
 func (f faulty) CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error {
 	return errors.Join(f.Store.CreateArticleFreeSlug(ctx, a, now), f.err("CreateArticleFreeSlug"))
 }
@@ -185,7 +195,7 @@ func TestSuiteCatchesErrors(t *testing.T) {
 		"UpsertArticle", "CreateArticle", "SetRemoved", "DeleteArticle", "GetArticle", "ListArticles",
 		"CountArticles", "ListTags", "GetTag", "FileArticles", "ArticlesGeneration", "NextPublication",
 		"CreateArticleFreeSlug", "FixFeedAuthority", "FeedChanged", "TokenKey", "SetServingKeyPrints",
-		"ServingKeyPrints", "PlanRun", "RunArticleSpans",
+		"ServingKeyPrints", "PlanRun", "RunArticleSpans", "ListAllArticles", "ArticleStateCounts",
 	}
 	for _, m := range methods {
 		t.Run("Err"+m, func(t *testing.T) {

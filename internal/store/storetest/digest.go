@@ -18,6 +18,7 @@ import (
 type DigestStore interface {
 	digest.Store
 	DeliveryStatusCounts(ctx context.Context) (map[string]int, error)
+	SubscriberStatusCounts(ctx context.Context) (map[string]int, error)
 	QueueDepth(ctx context.Context) (int, error)
 	FailedRuns(ctx context.Context) (map[string]int, error)
 	LastDigestSuccess(ctx context.Context) (map[string]float64, error)
@@ -114,9 +115,11 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if planned != 1 || already != 1 {
 			t.Fatalf("planned %d, already planned %d; want 1 and 1", planned, already)
 		}
-		if _, _, err := planWith(f.B, req); !errors.Is(err, digest.ErrAlreadyPlanned) {
+		_, _, err := planWith(f.B, req)
+		if !errors.Is(err, digest.ErrAlreadyPlanned) {
 			t.Fatalf("plan again: %v, want ErrAlreadyPlanned", err)
 		}
+		sameErr(t, "plan again", err, digest.AlreadyPlanned("monthly", req.Slot))
 		runs := must(f.B.ListRuns(ctx, "monthly", false, 0)).get(t)
 		if len(runs) != 1 || runs[0].Articles != 1 {
 			t.Fatalf("runs = %+v", runs)
@@ -201,6 +204,7 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if !errors.Is(err, digest.ErrRunFailed) || !errors.Is(err, boom) || run == nil || run.Status != digest.RunFailed {
 			t.Fatalf("PlanRun = %+v, %v", run, err)
 		}
+		sameErr(t, "compose fails", err, digest.ComposeFailed(run.ID, "monthly", boom))
 		got := must(f.B.GetRun(ctx, run.ID)).get(t)
 		if got.Status != digest.RunFailed || got.Failure != boom.Error() || got.Recipients != 0 {
 			t.Fatalf("stored run = %+v", got)
@@ -258,9 +262,11 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if r := must(f.B.GetRun(ctx, run.ID)).get(t); r.Status != digest.RunSending || !r.StartedAt.Equal(d0) {
 			t.Fatalf("started run = %+v", r)
 		}
-		if _, err := f.B.GetRun(ctx, run.ID+100); !errors.Is(err, store.ErrNotFound) {
+		_, err = f.B.GetRun(ctx, run.ID+100)
+		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("missing run: %v", err)
 		}
+		sameErr(t, "missing run", err, digest.RunNotFound(run.ID+100))
 		// Erin unsubscribes during the run: her row is settled skipped.
 		f.Unsubscribe(t, erin, "monthly")
 		now := d0.Add(time.Minute)
@@ -365,6 +371,51 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		}
 	})
 
+	t.Run("BounceRule", func(t *testing.T) {
+		// digest.Bounce.Bounces decides: an unknown mailbox bounces an
+		// active subscriber at once, hard failures at the limit, soft ones
+		// never. Each run is planned for the subscribers still active.
+		f := open(t)
+		unknown := f.AddSubscriber(t, "unknown@example.org", "active", []string{"monthly"})
+		hard := f.AddSubscriber(t, "hard@example.org", "active", []string{"monthly"})
+		soft := f.AddSubscriber(t, "soft@example.org", "active", []string{"monthly"})
+		bounce := map[int64]digest.Bounce{unknown: digest.BounceUnknownUser, hard: digest.BounceHard, soft: digest.BounceSoft}
+		name := map[int64]string{unknown: "unknown", hard: "hard", soft: "soft"}
+		if digest.BounceHard.Bounces(digest.HardBounceLimit-1) || !digest.BounceHard.Bounces(digest.HardBounceLimit) {
+			t.Fatal("the rule changed: this test expects the limit to bounce")
+		}
+		for i := range digest.HardBounceLimit + 1 {
+			want := []string{"hard", "soft"} // planned for, by id
+			switch {
+			case i == 0:
+				want = []string{"unknown", "hard", "soft"}
+			case i == digest.HardBounceLimit:
+				want = []string{"soft"}
+			}
+			slot := d0.Add(time.Duration(i) * time.Hour)
+			req := planReq(slot, digest.KindManual, 0)
+			req.SendIfEmpty = true
+			run, _, err := planWith(f.A, req)
+			ok(t, err)
+			cs := must(f.B.ClaimDeliveries(ctx, run.ID, "monthly", 10, slot, time.Minute)).get(t)
+			var got []string
+			var outs []digest.Outcome
+			for _, c := range cs {
+				got = append(got, name[c.SubscriberID])
+				outs = append(outs, digest.Outcome{SubscriberID: c.SubscriberID, Status: digest.DeliveryFailed, Reply: "550 no",
+					At: slot, Lease: c.LeaseUntil, Bounce: bounce[c.SubscriberID]})
+			}
+			if !eq(got, want) {
+				t.Fatalf("run %d went to %v, want %v", i+1, got, want)
+			}
+			ok(t, f.B.RecordOutcomes(ctx, run.ID, outs))
+		}
+		sc := must(f.A.SubscriberStatusCounts(ctx)).get(t)
+		if sc["bounced"] != 2 || sc["active"] != 1 {
+			t.Errorf("subscriber counts = %v, want 2 bounced, 1 active", sc)
+		}
+	})
+
 	t.Run("LeaseExpiry", func(t *testing.T) {
 		f := open(t)
 		run := runWith(t, f, 1)
@@ -419,13 +470,17 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 	t.Run("Control", func(t *testing.T) {
 		f := open(t)
 		run := runWith(t, f, 3)
-		if _, err := f.A.ResumeRun(ctx, run.ID, d0); !errors.Is(err, digest.ErrRunState) {
+		_, err := f.A.ResumeRun(ctx, run.ID, d0)
+		if !errors.Is(err, digest.ErrRunState) {
 			t.Fatalf("resume a planned run: %v", err)
 		}
+		sameErr(t, "resume a planned run", err, digest.RunStateError(run.ID, "planned", []digest.RunStatus{digest.RunPaused}, digest.RunSending))
 		for _, fn := range []func(context.Context, int64, time.Time) (*digest.Run, error){f.A.PauseRun, f.A.ResumeRun, f.A.CancelRun} {
-			if _, err := fn(ctx, run.ID+100, d0); !errors.Is(err, store.ErrNotFound) {
+			_, err := fn(ctx, run.ID+100, d0)
+			if !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("missing run: %v", err)
 			}
+			sameErr(t, "missing run", err, digest.RunNotFound(run.ID+100))
 		}
 		r := must(f.A.PauseRun(ctx, run.ID, d0)).get(t)
 		if r.Status != digest.RunPaused {
@@ -460,9 +515,12 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if c := counts(t, f.A, run.ID); c != (digest.Counts{Planned: 3, Sent: 1, Skipped: 2}) {
 			t.Fatalf("counts after the late outcome = %+v", c)
 		}
-		if _, err := f.B.PauseRun(ctx, run.ID, end); !errors.Is(err, digest.ErrRunState) {
+		_, err = f.B.PauseRun(ctx, run.ID, end)
+		if !errors.Is(err, digest.ErrRunState) {
 			t.Fatalf("pause a cancelled run: %v", err)
 		}
+		sameErr(t, "pause a cancelled run", err,
+			digest.RunStateError(run.ID, "cancelled", []digest.RunStatus{digest.RunPlanned, digest.RunSending}, digest.RunPaused))
 		if failed := must(f.B.FailRun(ctx, run.ID, end, "x")).get(t); failed {
 			t.Fatal("failed a cancelled run")
 		}

@@ -206,6 +206,12 @@ func RunSubscribers(t *testing.T, open func(t *testing.T) SubscriberStore) {
 			if !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s: got %v", name, err)
 			}
+			// Worded by subscribe.NotFound, by address when asked by one.
+			want := subscribe.NotFound("")
+			if name == "erase" {
+				want = subscribe.NotFound("nobody@example.org")
+			}
+			sameErr(t, name, err, want)
 		}
 		ok(t, s.ConfirmMailFailed(ctx, 9999, now))
 	})
