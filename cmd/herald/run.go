@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -235,25 +235,30 @@ func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}
-	sy := newSyncer(cfg, st, log)
-	_, err := sy.SyncLogged(ctx)
-	return errors.Join(err, sy.Release(ctx))
+	_, err := newSyncer(cfg, st, log).SyncLogged(ctx)
+	return err
 }
 
 // newSyncer is the content folder's syncer, taking the store's sync lease
-// as this process, so that of the instances and commands sharing the
-// store one at a time syncs (docs/ARCHITECTURE.md, "Leases and slots").
+// so that of the instances sharing the store one at a time syncs
+// (docs/ARCHITECTURE.md, "Leases and slots").
 func newSyncer(cfg *Config, st backend.Store, log *slog.Logger) *content.Syncer {
 	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log)
-	sy.Lease, sy.Holder = st, instanceID()
+	sy.Lease, sy.Holder = st, folderID(cfg.Content.Dir)
 	return sy
 }
 
-// instanceID names this process among those sharing a store.
-func instanceID() string {
+// folderID names the content folder as this host sees it: the lease
+// holder. Processes on one host reading one folder write the same, so
+// they share the lease: serve restarted after a crash takes its lease back
+// at once, and a command's sync is not refused while serve runs.
+func folderID(dir string) string {
 	host, err := os.Hostname()
 	if err != nil {
-		host = "unknown"
+		host = "unknown-host"
 	}
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return host + ":" + dir
 }
