@@ -144,6 +144,25 @@ func NewHandler(src Source, site Site, opts Options) *Handler {
 // WebSub pings: on the first call every main variant counts as changed,
 // and a tag feed that lost its last article counts too.
 func (h *Handler) Refresh(ctx context.Context) ([]string, error) {
+	changes, err := h.RefreshChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	urls := make([]string, len(changes))
+	for i, c := range changes {
+		urls[i] = c.URL
+	}
+	return urls, nil
+}
+
+// Change is a feed whose bytes a refresh changed: its self URL and the
+// identity of its new bytes (the unquoted ETag, the same on every instance
+// rendering the same store), "" for a feed that went away.
+type Change struct{ URL, ETag string }
+
+// RefreshChanges is Refresh returning each changed feed with its ETag,
+// sorted by URL, so instances can agree on one ping per change.
+func (h *Handler) RefreshChanges(ctx context.Context) ([]Change, error) {
 	h.refreshMu.Lock()
 	defer h.refreshMu.Unlock()
 	now := h.opts.Now()
@@ -168,22 +187,22 @@ func (h *Handler) Refresh(ctx context.Context) ([]string, error) {
 		}
 	}
 	prev := h.main.Load()
-	var changed []string
+	var changed []Change
 	for k, e := range next.entries {
 		if prev == nil || prev.entries[k] == nil || prev.entries[k].identity != e.identity {
-			changed = append(changed, e.self)
+			changed = append(changed, Change{URL: e.self, ETag: e.identity})
 		}
 	}
 	if prev != nil {
 		for k, e := range prev.entries {
 			if next.entries[k] == nil {
-				changed = append(changed, e.self)
+				changed = append(changed, Change{URL: e.self})
 			}
 		}
 	}
 	h.main.Store(next)
 	h.lru.reset()
-	slices.Sort(changed)
+	slices.SortFunc(changed, func(a, b Change) int { return strings.Compare(a.URL, b.URL) })
 	return changed, nil
 }
 

@@ -55,19 +55,41 @@ func wireFeeds(ctx context.Context, cfg *Config, st backend.Store, log *slog.Log
 		wg.Go(func() { pub.Run(bg) })
 	}
 	refresh := func(ctx context.Context) error {
-		changed, err := h.Refresh(ctx)
+		changed, err := h.RefreshChanges(ctx)
 		if err != nil {
 			return err
 		}
 		if len(changed) > 0 {
 			log.Info("feeds refreshed", slog.Int("changed", len(changed)))
 			if pub != nil {
-				pub.Publish(changed)
+				pub.Publish(claimPings(ctx, st, changed, log))
 			}
 		}
 		return nil
 	}
 	return feedRoutes{h}, refresh, nil
+}
+
+// claimPings returns the URLs of the changed feeds this instance is to
+// announce: every instance sharing the store renders the same bytes and
+// sees the same change, and the store lets one of them claim each (feed,
+// ETag) so hubs get one ping per change (docs/ARCHITECTURE.md, "Leases and
+// slots"). A feed whose claim fails is announced anyway: a second ping
+// costs a hub one fetch, a missing one loses the update.
+func claimPings(ctx context.Context, st backend.Store, changed []feed.Change, log *slog.Logger) []string {
+	var topics []string
+	now := time.Now()
+	for _, c := range changed {
+		won, err := st.ClaimPing(ctx, c.URL, c.ETag, now)
+		if err != nil {
+			log.Warn("websub: claiming the ping failed; pinging anyway", slog.String("topic", c.URL), slog.Any("err", err))
+			won = true
+		}
+		if won {
+			topics = append(topics, c.URL)
+		}
+	}
+	return topics
 }
 
 const feedUsage = "herald feed [--format rss|atom|json] [--tag NAME-OR-SLUG] [--limit N]"

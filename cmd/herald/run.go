@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -235,6 +236,30 @@ func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}
-	_, err := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log).SyncLogged(ctx)
+	_, err := newSyncer(cfg, st, log).SyncLogged(ctx)
 	return err
+}
+
+// newSyncer is the content folder's syncer, taking the store's sync lease
+// so that of the instances sharing the store one at a time syncs
+// (docs/ARCHITECTURE.md, "Leases and slots").
+func newSyncer(cfg *Config, st backend.Store, log *slog.Logger) *content.Syncer {
+	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log)
+	sy.Lease, sy.Holder = st, folderID(cfg.Content.Dir)
+	return sy
+}
+
+// folderID names the content folder as this host sees it: the lease
+// holder. Processes on one host reading one folder write the same, so
+// they share the lease: serve restarted after a crash takes its lease back
+// at once, and a command's sync is not refused while serve runs.
+func folderID(dir string) string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return host + ":" + dir
 }

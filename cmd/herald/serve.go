@@ -70,7 +70,7 @@ func (d *daemon) reload(ctx context.Context) {
 	} else {
 		d.log.Info("templates reloaded")
 	}
-	if d.cfg.Content.Dir != "" && fileExists(d.cfg.Content.Dir) {
+	if d.cfg.Content.Dir != "" {
 		if _, err := d.syncer.SyncLogged(ctx); err != nil {
 			d.log.Error("content rescan failed", slog.Any("err", err))
 		}
@@ -114,6 +114,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	bg, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	fail := func(err error) (*daemon, error) {
+		if d.syncer != nil {
+			_ = d.syncer.Release(ctx) // at worst it expires
+		}
 		d.digest.Close()
 		d.obs.Close(context.Background())
 		cancel()
@@ -125,7 +128,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	loc := siteLocation(cfg)
-	d.syncer = content.NewSyncer(cfg.Content.Dir, st, loc, log)
+	d.syncer = newSyncer(cfg, st, log)
 	if cfg.Content.Dir != "" {
 		if !fileExists(cfg.Content.Dir) {
 			log.Warn("content folder does not exist; nothing to sync", slog.String("dir", cfg.Content.Dir))
@@ -152,7 +155,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	handler, err := web.New(web.Config{
-		Subscribe: subscribeWeb(cfg, subs),
+		Subscribe: subscribeWeb(cfg, subs, st),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store":     st.Ping,
 			"scheduler": d.digest.Running,
@@ -212,7 +215,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.watchStore(bg)
+		d.watchStore(bg, time.Second)
 	}()
 	d.wg.Add(1)
 	go func() {
@@ -277,10 +280,17 @@ func embedConfig(cfg *Config) web.EmbedConfig {
 
 // watchStore polls the store's article generation about once a second
 // (it changes on writes by any process: a separate `herald import`, the
-// API) and the next scheduled publication, and refreshes the feeds.
-func (d *daemon) watchStore(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
+// API, another instance) and the next scheduled publication, and
+// refreshes the feeds. A store that notifies of changes (PostgreSQL) is
+// also heard at once; polling stays, for notifications lost with a
+// connection.
+func (d *daemon) watchStore(ctx context.Context, poll time.Duration) {
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	var changes <-chan struct{}
+	if n, ok := d.store.(backend.ChangeNotifier); ok {
+		changes = n.ArticleChanges(ctx)
+	}
 	var lastGen int64 = -1
 	var nextPub time.Time
 	for {
@@ -288,6 +298,10 @@ func (d *daemon) watchStore(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // store closed or ctx done: polling remains
+			}
 		}
 		gen, err := d.store.ArticlesGeneration(ctx)
 		if err != nil {
@@ -323,6 +337,11 @@ func (d *daemon) Close() error {
 	d.obs.Close(ctx)
 	d.cancel()
 	d.wg.Wait()
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer rcancel()
+	if err := d.syncer.Release(rctx); err != nil {
+		d.log.Warn("content sync lease not released; another instance takes it when it expires", slog.Any("err", err))
+	}
 	if d.access != nil {
 		d.access.Flush() // lines of requests that outlived the grace period
 	}

@@ -69,8 +69,8 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 }
 
 // subscribeWeb is the web surface's config for serve.
-func subscribeWeb(cfg *Config, svc *subscribe.Service) *web.SubscribeConfig {
-	return &web.SubscribeConfig{Service: svc, RatePerMinute: cfg.Subscribe.RatePerMinute, AllowedOrigins: cfg.Embed.AllowedOrigins}
+func subscribeWeb(cfg *Config, svc *subscribe.Service, rates subscribe.RateStore) *web.SubscribeConfig {
+	return &web.SubscribeConfig{Service: svc, RatePerMinute: cfg.Subscribe.RatePerMinute, Rates: rates, AllowedOrigins: cfg.Embed.AllowedOrigins}
 }
 
 // trustedProxies parses http.trusted_proxies (Validate checked them).

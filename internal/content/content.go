@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
@@ -26,12 +29,36 @@ type Store interface {
 	FileArticles(ctx context.Context) ([]article.FileRecord, error)
 }
 
+// Lease is a store lease, so that of the instances sharing a store one
+// at a time syncs the content folder (docs/ARCHITECTURE.md, "Leases and
+// slots").
+type Lease interface {
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// syncLease names the content folder's lease; syncLeaseTTL outlives the
+// 30 s rescan that renews it, so a live holder keeps it.
+const (
+	syncLease    = "content-sync"
+	syncLeaseTTL = 2 * time.Minute
+)
+
 // Report says what a sync or import did. Errors are one per bad file,
-// each "FILE:LINE: what is wrong".
+// each "FILE:LINE: what is wrong". Skipped, when set, says why a sync
+// changed nothing at all.
 type Report struct {
 	Added, Updated, Unchanged, Removed int
 	Errors                             []error
+	Skipped                            string
 }
+
+// Why a sync is skipped.
+const (
+	SkipMissing = "folder missing"
+	SkipEmpty   = "folder empty"
+	SkipLeased  = "another instance syncs it"
+)
 
 func (r Report) String() string {
 	return fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d failed",
@@ -63,6 +90,13 @@ type Syncer struct {
 	Parser *article.Parser
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Lease, if set, is taken as Holder before each sync writes: a sync
+	// while another holder has it does nothing.
+	Lease  Lease
+	Holder string
+
+	mu       sync.Mutex
+	lastSkip string // what the last sync skipped for, to log changes once
 }
 
 // NewSyncer returns a Syncer for dir with a parser reading zone-less dates in loc.
@@ -76,8 +110,15 @@ func NewSyncer(dir string, st Store, loc *time.Location, log *slog.Logger) *Sync
 // Sync makes the store match the folder: new and changed files are
 // written, files that are gone unpublish their article, and files that
 // fail to parse leave the stored version alone.
+//
+// A folder that is missing or holds no article file, while the store has
+// articles from it, is taken for an unmounted or misconfigured folder
+// rather than for the deletion of every article: the sync is skipped.
 func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 	var rep Report
+	if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
+		return s.skip(ctx, Report{Skipped: SkipMissing})
+	}
 	var files []parsed
 	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -127,6 +168,19 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if len(files) == 0 && slices.ContainsFunc(stored, func(fa article.FileRecord) bool { return !fa.Removed }) {
+		rep.Skipped = SkipEmpty
+		return s.skip(ctx, rep)
+	}
+	if s.Lease != nil {
+		ok, err := s.Lease.AcquireLease(ctx, syncLease, s.Holder, s.Now(), syncLeaseTTL)
+		if err != nil {
+			return rep, fmt.Errorf("content: %w", err)
+		}
+		if !ok {
+			return Report{Skipped: SkipLeased}, nil
+		}
+	}
 	present := map[string]string{} // path → slug it now yields ("" when unparsable)
 	for _, f := range files {
 		if f.a != nil {
@@ -158,13 +212,52 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
+// skip gives the lease up, if this syncer holds it, so an instance that
+// sees the folder takes over; rep says why.
+func (s *Syncer) skip(ctx context.Context, rep Report) (Report, error) {
+	if s.Lease != nil {
+		if err := s.Lease.ReleaseLease(ctx, syncLease, s.Holder); err != nil {
+			return rep, fmt.Errorf("content: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// Release gives the sync lease up (at shutdown), so another instance
+// need not wait for it to expire.
+func (s *Syncer) Release(ctx context.Context) error {
+	if s.Lease == nil {
+		return nil
+	}
+	if err := s.Lease.ReleaseLease(ctx, syncLease, s.Holder); err != nil {
+		return fmt.Errorf("content: %w", err)
+	}
+	return nil
+}
+
 // SyncLogged is Sync that also logs each file that failed and, when
 // anything changed, the result: what every caller (start, watch, SIGHUP,
-// commands) reports.
+// commands) reports. A skipped sync is logged when the reason changes
+// (warning for the folder, info for the lease), else at debug.
 func (s *Syncer) SyncLogged(ctx context.Context) (Report, error) {
 	rep, err := s.Sync(ctx)
 	if err != nil {
 		return rep, err
+	}
+	s.mu.Lock()
+	changed := rep.Skipped != s.lastSkip
+	s.lastSkip = rep.Skipped
+	s.mu.Unlock()
+	if rep.Skipped != "" {
+		level := slog.LevelDebug
+		switch {
+		case changed && rep.Skipped == SkipLeased:
+			level = slog.LevelInfo
+		case changed:
+			level = slog.LevelWarn
+		}
+		s.Log.Log(ctx, level, "content: not syncing: "+rep.Skipped, slog.String("dir", s.Dir))
+		return rep, nil
 	}
 	for _, e := range rep.Errors {
 		s.Log.Warn("article not imported", slog.String("error", e.Error()))

@@ -1,21 +1,42 @@
 package subscribe
 
 import (
+	"context"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
 )
 
-// Limiter is a token bucket per key (a client IP): perMinute requests a
-// minute with bursts of as many. A zero or negative rate allows all. An
-// IPv6 client is keyed on its /64, the smallest block one subscriber line
-// gets, so rotating through its addresses earns no extra tokens.
-// Idle buckets are forgotten, so memory stays bounded by recent clients.
+// Limiter limits requests per key (a client IP) to perMinute a minute. A
+// zero or negative rate allows all. An IPv6 client is keyed on its /64,
+// the smallest block one subscriber line gets, so rotating through its
+// addresses earns no extra requests.
+//
+// With a RateStore (NewSharedLimiter) the counts live in the store, so the
+// limit holds across every instance sharing it: a sliding window
+// estimated from the counts of this minute and the last. Without one, or
+// while the store fails, it is a token bucket per key in memory, with
+// bursts of perMinute; idle buckets are forgotten, so memory stays
+// bounded by recent clients.
 type Limiter struct {
 	perMinute float64
+	shared    RateStore
+	log       *slog.Logger
 	mu        sync.Mutex
 	buckets   map[string]*bucket
 	lastSweep time.Time
+	lastPrune time.Time
+}
+
+// RateStore keeps request counts per key and one-minute window where
+// every instance sees them (docs/ARCHITECTURE.md, "Leases and slots").
+type RateStore interface {
+	// CountHit adds one request to key's window starting at window and
+	// returns its count with it, and the count of the window at previous.
+	CountHit(ctx context.Context, key string, window, previous time.Time) (cur, prev int64, err error)
+	// PruneHits deletes the counts of windows started before before.
+	PruneHits(ctx context.Context, before time.Time) (int64, error)
 }
 
 type bucket struct {
@@ -28,13 +49,66 @@ func NewLimiter(perMinute int) *Limiter {
 	return &Limiter{perMinute: float64(perMinute), buckets: map[string]*bucket{}}
 }
 
+// NewSharedLimiter returns a limiter of perMinute requests per key
+// counted in st; log gets store failures, during which it limits in
+// memory.
+func NewSharedLimiter(perMinute int, st RateStore, log *slog.Logger) *Limiter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := NewLimiter(perMinute)
+	l.shared, l.log = st, log
+	return l
+}
+
 // Allow takes one request for key at now; false means over the limit,
 // and retry is how long until the next request would pass.
-func (l *Limiter) Allow(key string, now time.Time) (ok bool, retry time.Duration) {
+func (l *Limiter) Allow(ctx context.Context, key string, now time.Time) (ok bool, retry time.Duration) {
 	if l == nil || l.perMinute <= 0 {
 		return true, 0
 	}
 	key = clientKey(key)
+	if l.shared != nil {
+		ok, retry, err := l.allowShared(ctx, key, now)
+		if err == nil {
+			return ok, retry
+		}
+		l.log.Warn("subscribe rate limit: store failed; limiting in this instance only", slog.Any("err", err))
+	}
+	return l.allowLocal(key, now)
+}
+
+// allowShared counts the request in the store. Refused requests count
+// too, so a client that keeps trying stays refused. The estimate weighs
+// the last minute's count by how much of it still lies within the past
+// 60 seconds.
+func (l *Limiter) allowShared(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
+	window := now.Truncate(time.Minute)
+	previous := window.Add(-time.Minute)
+	l.mu.Lock()
+	prune := now.Sub(l.lastPrune) >= time.Minute
+	if prune {
+		l.lastPrune = now
+	}
+	l.mu.Unlock()
+	if prune {
+		if _, err := l.shared.PruneHits(ctx, previous); err != nil {
+			return false, 0, err
+		}
+	}
+	cur, prev, err := l.shared.CountHit(ctx, key, window, previous)
+	if err != nil {
+		return false, 0, err
+	}
+	left := 1 - float64(now.Sub(window))/float64(time.Minute)
+	if float64(prev)*left+float64(cur) <= l.perMinute {
+		return true, 0, nil
+	}
+	return false, window.Add(time.Minute).Sub(now), nil
+}
+
+// allowLocal is the in-memory token bucket.
+func (l *Limiter) allowLocal(key string, now time.Time) (ok bool, retry time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastSweep) > time.Minute {

@@ -1,6 +1,7 @@
 package subscribe
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -200,24 +201,25 @@ func TestCleanName(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
+	ctx := context.Background()
 	l := NewLimiter(3)
 	now := time.Unix(1000, 0)
 	for i := 0; i < 3; i++ {
-		if ok, _ := l.Allow("a", now); !ok {
+		if ok, _ := l.Allow(ctx, "a", now); !ok {
 			t.Fatalf("request %d refused", i)
 		}
 	}
-	ok, retry := l.Allow("a", now)
+	ok, retry := l.Allow(ctx, "a", now)
 	if ok || retry <= 0 || retry > 20*time.Second+time.Millisecond {
 		t.Fatalf("4th: %v %v", ok, retry)
 	}
-	if ok, _ := l.Allow("b", now); !ok {
+	if ok, _ := l.Allow(ctx, "b", now); !ok {
 		t.Fatal("another key limited")
 	}
-	if ok, _ := l.Allow("a", now.Add(20*time.Second)); !ok {
+	if ok, _ := l.Allow(ctx, "a", now.Add(20*time.Second)); !ok {
 		t.Fatal("not refilled")
 	}
-	if ok, _ := NewLimiter(0).Allow("a", now); !ok {
+	if ok, _ := NewLimiter(0).Allow(ctx, "a", now); !ok {
 		t.Fatal("zero rate limits")
 	}
 }

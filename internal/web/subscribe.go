@@ -31,8 +31,11 @@ type Subscriptions interface {
 // SubscribeConfig wires the subscriber surface (docs/ARCHITECTURE.md,
 // "HTTP surfaces").
 type SubscribeConfig struct {
-	Service        Subscriptions
-	RatePerMinute  int      // subscribe.rate_per_minute per client IP; 0: no limit
+	Service       Subscriptions
+	RatePerMinute int // subscribe.rate_per_minute per client IP; 0: no limit
+	// Rates keeps the counts where every instance sees them; nil counts
+	// in this process only.
+	Rates          subscribe.RateStore
 	AllowedOrigins []string // embed.allowed_origins: CORS for JSON subscribe requests
 }
 
@@ -53,6 +56,9 @@ var (
 func (s *Server) subscribeRoutes(mux *http.ServeMux) {
 	s.cfg.HasNewsletters = true
 	s.limiter = subscribe.NewLimiter(s.cfg.Subscribe.RatePerMinute)
+	if s.cfg.Subscribe.Rates != nil {
+		s.limiter = subscribe.NewSharedLimiter(s.cfg.Subscribe.RatePerMinute, s.cfg.Subscribe.Rates, s.log)
+	}
 	mux.HandleFunc("GET /subscribe", s.handleSubscribeForm)
 	mux.HandleFunc("POST /subscribe", s.handleSubscribe)
 	mux.HandleFunc("OPTIONS /subscribe", s.handleSubscribePreflight)
@@ -301,7 +307,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.clientIP(r)
-	if ok, retry := s.limiter.Allow(ip, s.cfg.Now()); !ok {
+	if ok, retry := s.limiter.Allow(r.Context(), ip, s.cfg.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 		s.fail(w, r, Errorf(http.StatusTooManyRequests, "Too many requests from your address. Please wait a minute and try again."))
 		return

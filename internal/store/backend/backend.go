@@ -28,7 +28,9 @@ type Store interface {
 	digest.RunControl
 	feed.Source
 	subscribe.Store
+	subscribe.RateStore
 	content.Store
+	content.Lease
 	web.Store
 	web.APIStore
 	web.Archive
@@ -67,6 +69,16 @@ type Admin interface {
 	// NextPublication is the earliest publication after t of a listed
 	// article: when caches must rebuild for a future-dated one.
 	NextPublication(ctx context.Context, t time.Time) (time.Time, bool, error)
+	// ClaimPing records feedURL's bytes etag as announced to WebSub hubs;
+	// true means this call changed the record and its caller pings.
+	ClaimPing(ctx context.Context, feedURL, etag string, now time.Time) (bool, error)
+}
+
+// ChangeNotifier is a store that tells of article writes by any instance
+// as they commit (PostgreSQL's LISTEN/NOTIFY); serve still polls
+// ArticlesGeneration, the only way on a store without it.
+type ChangeNotifier interface {
+	ArticleChanges(ctx context.Context) <-chan struct{}
 }
 
 // Backuper is a store that can copy itself to a file while in use; a

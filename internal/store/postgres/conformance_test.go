@@ -94,3 +94,16 @@ func TestConformanceArchive(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunArchive(t, func(t *testing.T) storetest.ArchiveStore { return open(t) })
 }
+
+// TestInstances runs the instance suite on two pools over one database,
+// emptied between subtests.
+func TestInstances(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	a, b := openTest(t, dsn), openTest(t, dsn)
+	storetest.RunInstances(t, func(t *testing.T) (storetest.InstanceStore, storetest.InstanceStore) {
+		if _, err := a.pool.Exec(context.Background(), `TRUNCATE websub_pings, rate_hits, leases`); err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	})
+}

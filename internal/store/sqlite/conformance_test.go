@@ -34,3 +34,19 @@ func TestConformanceSecrets(t *testing.T) {
 func TestConformanceArchive(t *testing.T) {
 	storetest.RunArchive(t, func(t *testing.T) storetest.ArchiveStore { return openConformance(t) })
 }
+
+func TestConformanceInstances(t *testing.T) {
+	storetest.RunInstances(t, func(t *testing.T) (a, b storetest.InstanceStore) {
+		path := filepath.Join(t.TempDir(), "herald.db")
+		var st [2]*Store
+		for i := range st {
+			s, err := Open(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			st[i] = s
+		}
+		return st[0], st[1]
+	})
+}
