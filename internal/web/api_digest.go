@@ -186,7 +186,7 @@ func listDeliveries(a *api, w http.ResponseWriter, r *http.Request) error {
 	var status digest.DeliveryStatus
 	switch st := digest.DeliveryStatus(q.Get("status")); st {
 	case "", "all":
-	case digest.DeliveryPending, digest.DeliverySending, digest.DeliverySent, digest.DeliveryFailed, digest.DeliverySkipped:
+	case digest.DeliveryPending, digest.DeliverySending, digest.DeliverySent, digest.DeliveryFailed, digest.DeliverySkipped, digest.DeliveryBounced:
 		status = st
 	default:
 		return &HTTPError{Status: http.StatusBadRequest, Field: "status", Msg: "status must be pending, sending, sent, failed, skipped or all"}
