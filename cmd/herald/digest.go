@@ -141,7 +141,12 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 		}
 	}
 	base := strings.TrimRight(cfg.Site.BaseURL, "/")
+	var verp digest.BounceAddresses
+	if v := newVERP(cfg, keys); v != nil {
+		verp = v
+	}
 	return digest.New(digest.Config{
+		Bounce:      verp,
 		Newsletters: nls,
 		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -173,4 +174,12 @@ func (o observedSender) Send(ctx context.Context, env mail.Envelope, raw []byte)
 	err := o.Sender.Send(ctx, env, raw)
 	o.m.ObserveMail(o.transport, mail.ReplyClass(err), time.Since(start))
 	return err
+}
+
+// registerer is where serve's other series go; nil without metrics.
+func (d *daemonMetrics) registerer() prometheus.Registerer {
+	if d == nil || d.m == nil {
+		return nil
+	}
+	return d.m.Registerer()
 }

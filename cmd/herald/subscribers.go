@@ -52,6 +52,9 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 	if err != nil {
 		return nil, err
 	}
+	if sm, ok := mailer.(*subscribeMailer); ok {
+		sm.verp, sm.subscriber = newVERP(cfg, keys), st.SubscriberByEmail
+	}
 	var nls []subscribe.Newsletter
 	for _, n := range cfg.Newsletters {
 		nls = append(nls, subscribe.Newsletter{ID: n.ID, Title: n.Title, Default: n.Default, Tags: n.Tags})

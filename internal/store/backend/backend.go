@@ -23,6 +23,7 @@ import (
 type Store interface {
 	digest.Store
 	digest.RunControl
+	digest.FeedbackStore
 	feed.Source
 	subscribe.Store
 	content.Store

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/smtp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-news/herald/internal/bounce"
+	"github.com/herald-news/herald/internal/subscribe"
+)
+
+// TestBouncesServe: serve mounts the generic bounce webhook (signed,
+// idempotent) and runs the inbound listener on mail.bounce.listen, which
+// takes an unsubscribe+ mail and refuses any other recipient.
+func TestBouncesServe(t *testing.T) {
+	env, _ := testEnv(t)
+	env["HERALD_MAIL_BOUNCE_DOMAIN"] = "bounces.example.org"
+	env["HERALD_MAIL_BOUNCE_LISTEN"] = "127.0.0.1:0"
+	env["HERALD_BOUNCES_WEBHOOKS_GENERIC_SECRET"] = "hook secret"
+	d, base := startTestDaemon(t, env)
+	ctx := context.Background()
+	now := time.Now()
+	add := func(email string, nls ...string) *subscribe.Subscriber {
+		t.Helper()
+		sub, _, err := d.store.UpsertActive(ctx, email, subscribe.Choice{Newsletters: nls}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub
+	}
+	post := func(provider, body, secret string) int {
+		t.Helper()
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte(ts + "." + body))
+		req, _ := http.NewRequest("POST", base+"/webhooks/bounces/"+provider, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Herald-Timestamp", ts)
+		req.Header.Set("X-Herald-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	t.Run("WebhookComplaint", func(t *testing.T) {
+		sub := add("carol@example.net", "monthly")
+		body := `{"events": [{"id": "evt-1", "type": "complaint", "email": "Carol@example.net", "time": "2026-12-05T10:00:00Z"}]}`
+		if code := post("generic", body, "wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("bad signature: %d, want 401", code)
+		}
+		if code := post("postmark", body, "hook secret"); code != http.StatusNotFound {
+			t.Fatalf("unconfigured provider: %d, want 404", code)
+		}
+		for range 2 { // a resend changes nothing
+			if code := post("generic", body, "hook secret"); code != http.StatusOK {
+				t.Fatalf("webhook: %d, want 200", code)
+			}
+		}
+		got, err := d.store.GetSubscriber(ctx, sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != subscribe.StatusUnsubscribed || len(got.Newsletters) != 0 {
+			t.Fatalf("after a complaint: %s, %v", got.Status, got.Newsletters)
+		}
+		list, err := d.store.Suppressions(ctx)
+		if err != nil || len(list) != 1 || list[0].Email != "carol@example.net" {
+			t.Fatalf("suppressions = %+v, %v", list, err)
+		}
+		if on, _ := d.store.Suppressed(ctx, d.bounce.handler.hash.All("CAROL@example.net")); !on {
+			t.Fatal("not suppressed")
+		}
+	})
+
+	t.Run("ListenerUnsubscribe", func(t *testing.T) {
+		sub := add("dave@example.net", "monthly", "weekly")
+		keys, err := tokenKeys(ctx, d.cfg, d.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := bounce.NewTokens(keys).Unsubscribe(sub.ID, "weekly", sub.LinkSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := d.bounce.ln.Addr().String()
+		msg := []byte("From: dave@example.net\r\nTo: x\r\nSubject: unsubscribe\r\n\r\nplease\r\n")
+		if err := smtp.SendMail(addr, nil, "dave@example.net", []string{"someone@bounces.example.org"}, msg); err == nil ||
+			!strings.Contains(err.Error(), "550") {
+			t.Fatalf("mail to another recipient: %v, want 550", err)
+		}
+		if err := smtp.SendMail(addr, nil, "dave@example.net", []string{bounce.UnsubscribeAddress(tok, "bounces.example.org")}, msg); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.store.GetSubscriber(ctx, sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != subscribe.StatusActive || fmt.Sprint(got.Newsletters) != "[monthly]" {
+			t.Fatalf("after mailto unsubscribe: %s, %v", got.Status, got.Newsletters)
+		}
+	})
+}
