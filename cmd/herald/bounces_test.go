@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/smtp"
 	"strconv"
@@ -108,6 +109,58 @@ func TestBouncesServe(t *testing.T) {
 		}
 		if got.Status != subscribe.StatusActive || fmt.Sprint(got.Newsletters) != "[monthly]" {
 			t.Fatalf("after mailto unsubscribe: %s, %v", got.Status, got.Newsletters)
+		}
+	})
+}
+
+// TestSuppressionsCLI: `herald suppressions list` shows a complained
+// address, `remove` lifts it (once), and `bounces list` shows kept mail.
+func TestSuppressionsCLI(t *testing.T) {
+	env, _ := testEnv(t)
+	if code, _, stderr := runCLI(t, env, "subscribers", "add", "erin@example.net", "--confirmed"); code != 0 {
+		t.Fatalf("add: %s", stderr)
+	}
+	ctx := context.Background()
+	cfg, err := LoadConfig("", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := tokenKeys(ctx, cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newBounceHandler(st, keys, slog.New(slog.DiscardHandler), nil)
+	if err := h.HandleEvent(ctx, bounce.Event{ID: "c1", Source: "generic", Class: bounce.Complaint, Email: "erin@example.net"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Keep(ctx, "k1", []byte("Subject: odd report\r\n\r\nbody"), "no report found"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	t.Run("OK", func(t *testing.T) {
+		code, out, stderr := runCLI(t, env, "suppressions", "list")
+		if code != 0 || !strings.Contains(out, "complaint") || !strings.Contains(out, "erin@example.net") {
+			t.Fatalf("list: %d %q %q", code, out, stderr)
+		}
+		code, out, _ = runCLI(t, env, "bounces", "list")
+		if code != 0 || !strings.Contains(out, "k1") || !strings.Contains(out, "Subject: odd report") {
+			t.Fatalf("bounces list: %d %q", code, out)
+		}
+		if code, _, stderr := runCLI(t, env, "suppressions", "remove", "Erin@example.net"); code != 0 {
+			t.Fatalf("remove: %s", stderr)
+		}
+		if _, out, _ := runCLI(t, env, "suppressions", "list"); strings.Contains(out, "erin@") {
+			t.Fatalf("still listed: %q", out)
+		}
+	})
+	t.Run("ErrNotSuppressed", func(t *testing.T) {
+		if code, _, stderr := runCLI(t, env, "suppressions", "remove", "erin@example.net"); code == 0 || !strings.Contains(stderr, "not suppressed") {
+			t.Fatalf("remove twice: %d %q", code, stderr)
 		}
 	})
 }
