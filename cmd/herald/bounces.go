@@ -305,3 +305,17 @@ func newVERP(cfg *Config, keys [][]byte) *verpAddresses {
 	}
 	return &verpAddresses{tokens: bounce.NewTokens(keys), domain: cfg.Mail.Bounce.Domain}
 }
+
+// storeSuppression is the suppression list by address (subscribe.Suppression).
+type storeSuppression struct {
+	st   feedbackStore
+	hash suppressionHasher
+}
+
+func (s storeSuppression) IsSuppressed(ctx context.Context, email string) (bool, error) {
+	return s.st.Suppressed(ctx, s.hash.All(email))
+}
+
+func (s storeSuppression) Lift(ctx context.Context, email string) (bool, error) {
+	return s.st.Unsuppress(ctx, s.hash.All(email))
+}

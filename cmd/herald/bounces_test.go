@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/smtp"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,12 +146,26 @@ func TestSuppressionsCLI(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		code, out, stderr := runCLI(t, env, "suppressions", "list")
+		_ = stderr
 		if code != 0 || !strings.Contains(out, "complaint") || !strings.Contains(out, "erin@example.net") {
 			t.Fatalf("list: %d %q %q", code, out, stderr)
 		}
 		code, out, _ = runCLI(t, env, "bounces", "list")
 		if code != 0 || !strings.Contains(out, "k1") || !strings.Contains(out, "Subject: odd report") {
 			t.Fatalf("bounces list: %d %q", code, out)
+		}
+		// Neither a confirmed add nor an import reactivates the address.
+		if code, _, stderr := runCLI(t, env, "subscribers", "add", "erin@example.net", "--confirmed"); code == 0 || !strings.Contains(stderr, "suppression list") {
+			t.Fatalf("add --confirmed: %d %q", code, stderr)
+		}
+		csv := filepath.Join(t.TempDir(), "in.csv")
+		os.WriteFile(csv, []byte("email,status\nerin@example.net,active\nfrank@example.net,active\n"), 0o644)
+		code, out, stderr = runCLI(t, env, "subscribers", "import", csv)
+		if !strings.Contains(out+stderr, "2: ") || !strings.Contains(out+stderr, "suppression list") {
+			t.Fatalf("import: %d %q %q", code, out, stderr)
+		}
+		if code, _, stderr := runCLI(t, env, "subscribers", "remove", "frank@example.net"); code != 0 {
+			t.Fatalf("frank was not imported: %s", stderr)
 		}
 		if code, _, stderr := runCLI(t, env, "suppressions", "remove", "Erin@example.net"); code != 0 {
 			t.Fatalf("remove: %s", stderr)

@@ -64,7 +64,7 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
-		MailAfterAnswer: afterAnswer,
+		MailAfterAnswer: afterAnswer, Suppression: storeSuppression{st, suppressionHasher{keys}},
 	})
 }
 
