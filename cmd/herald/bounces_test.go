@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/bounce"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -179,4 +180,24 @@ func TestSuppressionsCLI(t *testing.T) {
 			t.Fatalf("remove twice: %d %q", code, stderr)
 		}
 	})
+}
+
+// TestRateWarning: a run warns past 2 % hard bounces or 0.1 % complaints.
+func TestRateWarning(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rf   digest.RunFeedback
+		want string
+	}{
+		{"OK", digest.RunFeedback{Sent: 1000, Hard: 20, Complaints: 1}, ""},
+		{"OKNothingSent", digest.RunFeedback{}, ""},
+		{"ErrHard", digest.RunFeedback{Sent: 1000, Hard: 21}, "hard-bounce rate 2.10% over 2%"},
+		{"ErrComplaints", digest.RunFeedback{Sent: 1000, Complaints: 2}, "complaint rate 0.20% over 0.1%"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rateWarning(tt.rf); got != tt.want {
+				t.Fatalf("rateWarning = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -412,6 +412,15 @@ func cmdDigestStatus(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "failed: %s (its articles go with the next run)\n", r.Failure)
 	}
 	fmt.Fprintf(e.stdout, "planned %d, sent %d, failed %d, skipped %d, pending %d\n", r.Recipients, c.Sent, c.Failed, c.Skipped, c.Open())
+	rf, err := st.RunFeedback(e.ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "bounced %d (hard-bounce rate %.2f%%), soft bounces %d, complaints %d (complaint rate %.2f%%)\n",
+		rf.Hard, 100*rf.HardRate(), rf.Soft, rf.Complaints, 100*rf.ComplaintRate())
+	if why := rateWarning(rf); why != "" {
+		fmt.Fprintf(e.stdout, "warning: %s\n", why)
+	}
 	fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tMESSAGE-ID\tREPLY")
 	err = st.Deliveries(e.ctx, r.ID, func(d digest.DeliveryRow) error {
 		email := d.Email
