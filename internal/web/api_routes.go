@@ -155,7 +155,7 @@ func apiRoutes() []apiRoute {
 			ID: "listDeliveries", Tag: "digests", Summary: "A run's per-recipient outcomes",
 			Description: "By subscriber id; page with `next_cursor`. An erased subscriber's deliveries are gone, kept only in the run's counts.",
 			Params: []apiParam{run,
-				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped"}, Description: "Only deliveries in this status."},
+				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped", "bounced"}, Description: "Only deliveries in this status."},
 				{Name: "limit", In: "query", Type: "integer", Description: "Deliveries per page, 1 to 100 (default 20)."},
 				{Name: "cursor", In: "query", Description: "The `next_cursor` of the previous page."}},
 			Responses: []apiResponse{{200, "A page of deliveries.", "DeliveryList", ""}, {400, "A bad status, limit or cursor.", "Error", ""}},
