@@ -319,3 +319,18 @@ func (s storeSuppression) IsSuppressed(ctx context.Context, email string) (bool,
 func (s storeSuppression) Lift(ctx context.Context, email string) (bool, error) {
 	return s.st.Unsuppress(ctx, s.hash.All(email))
 }
+
+// apiSuppressions is the suppression list for the admin API.
+type apiSuppressions struct{ storeSuppression }
+
+func (a apiSuppressions) Suppressions(ctx context.Context) ([]digest.Suppression, error) {
+	return a.st.Suppressions(ctx)
+}
+
+func (a apiSuppressions) Lift(ctx context.Context, email string) (bool, error) {
+	e, err := subscribe.NormalizeEmail(email)
+	if err != nil {
+		return false, err
+	}
+	return a.storeSuppression.Lift(ctx, e)
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/smtp"
@@ -29,7 +30,20 @@ func TestBouncesServe(t *testing.T) {
 	env["HERALD_MAIL_BOUNCE_DOMAIN"] = "bounces.example.org"
 	env["HERALD_MAIL_BOUNCE_LISTEN"] = "127.0.0.1:0"
 	env["HERALD_BOUNCES_WEBHOOKS_GENERIC_SECRET"] = "hook secret"
+	env["HERALD_ADMIN_TOKEN"] = "admin-token-0123456789"
 	d, base := startTestDaemon(t, env)
+	apiDo := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		req.Header.Set("Authorization", "Bearer admin-token-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
 	ctx := context.Background()
 	now := time.Now()
 	add := func(email string, nls ...string) *subscribe.Subscriber {
@@ -84,6 +98,17 @@ func TestBouncesServe(t *testing.T) {
 		}
 		if on, _ := d.store.Suppressed(ctx, d.bounce.handler.hash.All("CAROL@example.net")); !on {
 			t.Fatal("not suppressed")
+		}
+		// The admin API lists and lifts it.
+		if code, body := apiDo("GET", "/api/v1/suppressions"); code != 200 || !strings.Contains(body, `"email":"carol@example.net"`) ||
+			!strings.Contains(body, `"reason":"complaint"`) {
+			t.Fatalf("GET suppressions: %d %s", code, body)
+		}
+		if code, body := apiDo("DELETE", "/api/v1/suppressions/Carol@example.net"); code != 204 {
+			t.Fatalf("DELETE: %d %s", code, body)
+		}
+		if code, _ := apiDo("DELETE", "/api/v1/suppressions/carol@example.net"); code != 404 {
+			t.Fatalf("DELETE twice: %d, want 404", code)
 		}
 	})
 

@@ -219,6 +219,14 @@ func openAPIDocument(site Site) []byte {
 						"bounced": with(obj{"type": "integer"}, "Sent, then hard-bounced (not in sent)."),
 					}}, "Deliveries by status (absent for a test send)."),
 				}},
+				"SuppressionList": obj{"type": "object", "required": []string{"suppressions"}, "properties": obj{
+					"suppressions": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+						"hash":       with(str, "Hex of the keyed hash of the address (HMAC with the token key)."),
+						"reason":     obj{"type": "string", "enum": []string{"hard", "complaint"}},
+						"email":      with(str, "Absent once no subscriber has the address (erased)."),
+						"created_at": dateTime,
+					}}},
+				}},
 				"RunList": obj{"type": "object", "required": []string{"runs"}, "properties": obj{
 					"runs": obj{"type": "array", "items": ref("Run")},
 				}},

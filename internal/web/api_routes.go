@@ -116,6 +116,17 @@ func apiRoutes() []apiRoute {
 			Params:    []apiParam{email},
 			Responses: []apiResponse{{200, "The data.", "SubscriberData", ""}},
 		}},
+		{http.MethodGet, apiPrefix + "/suppressions", listSuppressions, apiOperation{
+			ID: "listSuppressions", Tag: "subscribers", Summary: "The suppression list, newest first",
+			Description: "Hard-bounced and complained addresses, never mailed again. Each is kept as a keyed hash; `email` is shown while a subscriber still has the address.",
+			Responses:   []apiResponse{{200, "The list.", "SuppressionList", ""}},
+		}},
+		{http.MethodDelete, apiPrefix + "/suppressions/{email}", removeSuppression, apiOperation{
+			ID: "removeSuppression", Tag: "subscribers", Summary: "Lift an address from the suppression list",
+			Description: "Deliberately: the address may be mailed again (reactivate the subscriber separately).",
+			Params:      []apiParam{email},
+			Responses:   []apiResponse{{204, "Lifted.", "", ""}, {404, "The address is not suppressed.", "Error", ""}},
+		}},
 		{http.MethodGet, apiPrefix + "/newsletters/{id}/runs", listRuns, apiOperation{
 			ID: "listRuns", Tag: "digests", Summary: "A newsletter's digest runs, newest first, with counts",
 			Description: "Every run (scheduled, manual and test) by slot, newest first, each with its deliveries counted by status.",
