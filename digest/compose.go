@@ -39,6 +39,7 @@ const (
 	SlotUnsubscribeHTML = "unsubscribe_html"
 	SlotPreferences     = "preferences"
 	SlotPreferencesHTML = "preferences_html"
+	SlotUnsubscribeMail = "unsubscribe_mail" // the mailto: alternative; "" when none
 )
 
 // slot is the marker for a personal value.

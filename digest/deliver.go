@@ -433,6 +433,15 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 		return buf, release()
 	}
 	env := mail.Envelope{From: s.envelopeFrom(rc.n), To: []string{c.Email}}
+	if s.cfg.Bounce != nil {
+		// VERP: a bounce names this delivery exactly.
+		if rp, err := s.cfg.Bounce.ReturnPath(rc.run.ID, c.SubscriberID, c.LinkSecret); err == nil {
+			env.From = rp
+		} else {
+			s.log.Warn("no VERP return path; using the plain one", slog.Int64("run", rc.run.ID),
+				slog.Int64("subscriber", c.SubscriberID), slog.Any("err", err))
+		}
+	}
 	// The send is not cut short by shutdown: the message in hand finishes.
 	err = s.cfg.Mailer.Send(context.WithoutCancel(ctx), env, buf)
 	o.At = s.cfg.Now()
@@ -549,8 +558,13 @@ func (rc *runCtx) values(c Claim, msgID string) map[string]string {
 		greet = "Hello " + c.Name + ","
 	}
 	unsub, prefs := rc.s.links(c.SubscriberID, c.LinkSecret, rc.n.ID)
+	unsubMail := ""
+	if b := rc.s.cfg.Bounce; b != nil && c.SubscriberID > 0 {
+		unsubMail, _ = b.UnsubscribeMailto(c.SubscriberID, rc.n.ID, c.LinkSecret) // "" when it cannot be made
+	}
 	return map[string]string{
-		SlotName: c.Name, SlotEmail: c.Email, SlotMessageID: msgID,
+		SlotUnsubscribeMail: unsubMail,
+		SlotName:            c.Name, SlotEmail: c.Email, SlotMessageID: msgID,
 		SlotGreeting: greet, SlotGreetingHTML: html.EscapeString(greet),
 		SlotUnsubscribe: unsub, SlotUnsubscribeHTML: html.EscapeString(unsub),
 		SlotPreferences: prefs, SlotPreferencesHTML: html.EscapeString(prefs),
@@ -614,6 +628,9 @@ func (s *Service) message(n *Newsletter, run *Run, v *Variant) *mail.Message {
 		Headers: [][2]string{
 			{"X-Herald-Run", fmt.Sprintf("%d", run.ID)},
 		},
+	}
+	if s.cfg.Bounce != nil {
+		m.ListUnsubscribeMailto = slot(SlotUnsubscribeMail)
 	}
 	if run.Kind == KindTest {
 		m.Subject = "[Test] " + m.Subject

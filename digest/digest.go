@@ -58,6 +58,15 @@ type Links interface {
 	PreferencesURL(subscriberID int64, secret []byte) string
 }
 
+// BounceAddresses are the per-recipient addresses under the bounce domain
+// (docs/ARCHITECTURE.md, "Bounces and complaints").
+type BounceAddresses interface {
+	// ReturnPath is bounces+{token}@domain for the delivery.
+	ReturnPath(runID, subscriberID int64, secret []byte) (string, error)
+	// UnsubscribeMailto is unsubscribe+{token}@domain for the newsletter.
+	UnsubscribeMailto(subscriberID int64, newsletter string, secret []byte) (string, error)
+}
+
 // Config wires a Service.
 type Config struct {
 	Newsletters []Newsletter
@@ -68,6 +77,9 @@ type Config struct {
 	Store       Store
 	Mailer      Mailer
 	Links       Links
+	// Bounce, when set (mail.bounce.domain), gives each recipient its own
+	// envelope sender (VERP) and a mailto: unsubscribe address.
+	Bounce      BounceAddresses
 	Lease       time.Duration // digest.lease
 	MaxAttempts int           // digest.max_attempts
 	RetryBase   time.Duration // first retry delay; doubles per attempt, capped at 1h, jittered

@@ -53,7 +53,7 @@ func (s *Service) DeliveryPage(ctx context.Context, runID int64, status Delivery
 		return nil, err
 	}
 	switch status {
-	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped:
+	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryBounced:
 	default:
 		return nil, fmt.Errorf("unknown delivery status %q", status)
 	}

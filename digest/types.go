@@ -50,6 +50,9 @@ const (
 	DeliverySent    DeliveryStatus = "sent"
 	DeliveryFailed  DeliveryStatus = "failed"
 	DeliverySkipped DeliveryStatus = "skipped"
+	// DeliveryBounced: sent, then a hard bounce arrived for it (a DSN or a
+	// provider's event).
+	DeliveryBounced DeliveryStatus = "bounced"
 )
 
 // Run is one digest of one newsletter.
@@ -72,6 +75,7 @@ type Run struct {
 // Counts are a run's deliveries by status.
 type Counts struct {
 	Planned, Pending, Sending, Sent, Failed, Skipped int
+	Bounced                                          int // sent, then hard-bounced (not in Sent)
 }
 
 // Open is how many deliveries are not settled yet.

@@ -27,6 +27,11 @@ func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
 	}
+	if keys, err := tokenKeys(context.Background(), cfg, st); err == nil {
+		ac.Suppressions = apiSuppressions{storeSuppression{st, suppressionHasher{keys}}}
+	} else {
+		log.Warn("suppression list API off: no token key", slog.Any("err", err))
+	}
 	if dg != nil {
 		// Manual runs planned through the API are delivered by this
 		// process's workers (SendNow wakes them).

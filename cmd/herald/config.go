@@ -83,6 +83,7 @@ type Config struct {
 	WebSub      WebSubConfig    `yaml:"websub"`
 	Templates   TemplatesConfig `yaml:"templates"`
 	Mail        MailConfig      `yaml:"mail"`
+	Bounces     BouncesConfig   `yaml:"bounces"`
 	Subscribe   SubscribeConfig `yaml:"subscribe"`
 	Digest      DigestConfig    `yaml:"digest"`
 	Secrets     SecretsConfig   `yaml:"secrets"`
@@ -153,12 +154,45 @@ type TemplatesConfig struct {
 }
 
 type MailConfig struct {
-	Transport  string     `yaml:"transport"`
-	From       string     `yaml:"from"`
-	ReturnPath string     `yaml:"return_path"`
-	OutboxDir  string     `yaml:"outbox_dir"`
-	SMTP       SMTPConfig `yaml:"smtp"`
-	DKIM       DKIMConfig `yaml:"dkim"`
+	Transport  string       `yaml:"transport"`
+	From       string       `yaml:"from"`
+	ReturnPath string       `yaml:"return_path"`
+	OutboxDir  string       `yaml:"outbox_dir"`
+	SMTP       SMTPConfig   `yaml:"smtp"`
+	DKIM       DKIMConfig   `yaml:"dkim"`
+	Bounce     BounceConfig `yaml:"bounce"`
+}
+
+// BounceConfig is the VERP bounce domain and the inbound listener behind
+// its MX (README, "Bounces and complaints").
+type BounceConfig struct {
+	Domain string `yaml:"domain"`
+	Listen string `yaml:"listen"`
+}
+
+// BouncesConfig holds the provider webhooks' verification settings; a
+// provider left empty has no webhook.
+type BouncesConfig struct {
+	Webhooks BounceWebhooksConfig `yaml:"webhooks"`
+}
+
+type BounceWebhooksConfig struct {
+	SES struct {
+		TopicARN string `yaml:"topic_arn"`
+	} `yaml:"ses"`
+	Postmark struct {
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
+	} `yaml:"postmark"`
+	SendGrid struct {
+		PublicKey string `yaml:"public_key"`
+	} `yaml:"sendgrid"`
+	Mailgun struct {
+		SigningKey string `yaml:"signing_key"`
+	} `yaml:"mailgun"`
+	Generic struct {
+		Secret string `yaml:"secret"`
+	} `yaml:"generic"`
 }
 
 type SMTPConfig struct {
@@ -885,6 +919,19 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		bad("mail.from", "not an address: %v", err)
+	}
+	if d := c.Mail.Bounce.Domain; d != "" && (strings.ContainsAny(d, "@ /:") || !strings.Contains(d, ".")) {
+		bad("mail.bounce.domain", "want a domain name such as bounces.example.org, got %q", d)
+	}
+	if l := c.Mail.Bounce.Listen; l != "" {
+		if c.Mail.Bounce.Domain == "" {
+			bad("mail.bounce.listen", "needs mail.bounce.domain (the listener accepts only its addresses)")
+		} else if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("mail.bounce.listen", "want host:port such as :2525: %v", err)
+		}
+	}
+	if p := c.Bounces.Webhooks.Postmark; (p.Username == "") != (p.Password == "") {
+		bad("bounces.webhooks.postmark", "set both username and password")
 	}
 	if c.Mail.ReturnPath != "" {
 		if _, err := mail.ParseAddress(c.Mail.ReturnPath); err != nil {

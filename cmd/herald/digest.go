@@ -145,7 +145,12 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 		}
 	}
 	base := strings.TrimRight(cfg.Site.BaseURL, "/")
+	var verp digest.BounceAddresses
+	if v := newVERP(cfg, keys); v != nil {
+		verp = v
+	}
 	return digest.New(digest.Config{
+		Bounce:      verp,
 		Newsletters: nls,
 		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Logo: cfg.Site.Logo, Accent: cfg.Site.Accent},
@@ -419,6 +424,15 @@ func cmdDigestStatus(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "failed: %s (its articles go with the next run)\n", r.Failure)
 	}
 	fmt.Fprintf(e.stdout, "planned %d, sent %d, failed %d, skipped %d, pending %d\n", r.Recipients, c.Sent, c.Failed, c.Skipped, c.Open())
+	rf, err := st.RunFeedback(e.ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "bounced %d (hard-bounce rate %.2f%%), soft bounces %d, complaints %d (complaint rate %.2f%%)\n",
+		rf.Hard, 100*rf.HardRate(), rf.Soft, rf.Complaints, 100*rf.ComplaintRate())
+	if why := rateWarning(rf); why != "" {
+		fmt.Fprintf(e.stdout, "warning: %s\n", why)
+	}
 	fmt.Fprintln(tw, "EMAIL\tSTATUS\tATTEMPTS\tSENT\tMESSAGE-ID\tREPLY")
 	err = st.Deliveries(e.ctx, r.ID, func(d digest.DeliveryRow) error {
 		email := d.Email

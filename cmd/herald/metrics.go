@@ -185,3 +185,11 @@ func (o observedSender) Send(ctx context.Context, env mail.Envelope, raw []byte)
 	o.m.ObserveMail(o.transport, mail.ReplyClass(err), time.Since(start))
 	return err
 }
+
+// registerer is where serve's other series go; nil without metrics.
+func (d *daemonMetrics) registerer() prometheus.Registerer {
+	if d == nil || d.m == nil {
+		return nil
+	}
+	return d.m.Registerer()
+}

@@ -49,16 +49,18 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":       {"run the daemon: pages, feeds, sync, schedules", cmdServe},
-		"import":      {"import Markdown articles from files or folders", cmdImport},
-		"feed":        {"print a feed as the server serves it", cmdFeed},
-		"check":       {"validate the configuration", cmdCheck},
-		"version":     {"print the version", cmdVersion},
-		"backup":      {"copy the store consistently, also while serve runs", cmdBackup},
-		"restore":     {"put a backup back (serve must be stopped)", cmdRestore},
-		"subscribers": {"list, add, remove, erase, import and export subscribers", cmdSubscribers},
-		"digest":      {"preview, send and follow newsletter digests", cmdDigest},
-		"store":       {"copy the SQLite store into PostgreSQL", cmdStore},
+		"serve":        {"run the daemon: pages, feeds, sync, schedules", cmdServe},
+		"import":       {"import Markdown articles from files or folders", cmdImport},
+		"feed":         {"print a feed as the server serves it", cmdFeed},
+		"check":        {"validate the configuration", cmdCheck},
+		"version":      {"print the version", cmdVersion},
+		"backup":       {"copy the store consistently, also while serve runs", cmdBackup},
+		"restore":      {"put a backup back (serve must be stopped)", cmdRestore},
+		"subscribers":  {"list, add, remove, erase, import and export subscribers", cmdSubscribers},
+		"digest":       {"preview, send and follow newsletter digests", cmdDigest},
+		"bounces":      {"list inbound bounce mail kept unclassified", cmdBounces},
+		"suppressions": {"list the suppression list, or lift an address from it", cmdSuppressions},
+		"store":        {"copy the SQLite store into PostgreSQL", cmdStore},
 	}
 }
 

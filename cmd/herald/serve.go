@@ -58,6 +58,7 @@ type daemon struct {
 	digest *digestRunner  // schedules and delivery workers (digest.go)
 	obs    *daemonMetrics // metrics.go
 	access *web.AccessLog // nil: log.access off
+	bounce *bounceWiring  // bounces.go: webhooks and the inbound listener
 	// refresh is set by the feed wiring: it re-renders what changed.
 	refresh func(ctx context.Context) error
 }
@@ -154,8 +155,22 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	if err != nil {
 		return fail(err)
 	}
+	keys, err := tokenKeys(ctx, cfg, st)
+	if err != nil {
+		return fail(err)
+	}
+	bounces, err := startBounces(ctx, cfg, st, keys, log, d.obs.registerer())
+	if err != nil {
+		return fail(err)
+	}
+	d.bounce = bounces
+	if bounces.ln != nil {
+		d.wg.Go(func() { bounces.serve(bg, log) }) // until shutdown cancels bg
+	}
 	handler, err := web.New(web.Config{
-		Subscribe: subscribeWeb(cfg, subs, st),
+		BounceWebhook: bounces.provider,
+		ReadyWarnings: bounces.handler.readyWarnings,
+		Subscribe:     subscribeWeb(cfg, subs, st),
 		ReadyChecks: map[string]func(context.Context) error{
 			"store":     st.Ping,
 			"scheduler": d.digest.Running,

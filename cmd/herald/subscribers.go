@@ -52,6 +52,9 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 	if err != nil {
 		return nil, err
 	}
+	if sm, ok := mailer.(*subscribeMailer); ok {
+		sm.verp, sm.subscriber = newVERP(cfg, keys), st.SubscriberByEmail
+	}
 	var nls []subscribe.Newsletter
 	for _, n := range cfg.Newsletters {
 		loc, _ := time.LoadLocation(n.Timezone) // Validate checked it
@@ -64,7 +67,7 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
 		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
-		MailAfterAnswer: afterAnswer,
+		MailAfterAnswer: afterAnswer, Suppression: storeSuppression{st, suppressionHasher{keys}},
 	})
 }
 

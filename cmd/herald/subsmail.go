@@ -52,6 +52,10 @@ type subscribeMailer struct {
 	from       mail.Address
 	returnPath string
 	sender     mail.Sender
+	// verp, when set (mail.bounce.domain), gives each mail a return path
+	// naming its subscriber, found by subscriber.
+	verp       *verpAddresses
+	subscriber func(ctx context.Context, email string) (*subscribe.Subscriber, error)
 }
 
 // newSubscribeMailer returns the Mailer subscribe uses and its sender's Close.
@@ -76,14 +80,29 @@ func newSubscribeMailer(cfg *Config, log *slog.Logger) (subscribe.Mailer, func()
 }
 
 func (m *subscribeMailer) Send(ctx context.Context, sm *subscribe.Mail) error {
-	raw, err := mail.Encode(&mail.Message{
+	msg := &mail.Message{
 		From: m.from, To: mail.Address{Name: sm.ToName, Email: sm.To},
 		Subject: sm.Subject, Text: sm.Text, HTML: sm.HTML,
 		ListID: sm.ListID, ListUnsubscribe: sm.ListUnsubscribe, OneClick: sm.OneClick,
 		Headers: [][2]string{{"X-Herald-Mail", sm.Kind}},
-	})
+	}
+	returnPath := m.returnPath
+	if m.verp != nil && m.subscriber != nil {
+		// VERP: a bounce of this mail names its subscriber.
+		if sub, err := m.subscriber(ctx, sm.To); err == nil {
+			if rp, err := m.verp.mailReturnPath(sub.ID, sm.Kind, sub.LinkSecret); err == nil {
+				returnPath = rp
+			}
+			if sm.ListUnsubscribe != "" {
+				if to, err := m.verp.UnsubscribeMailto(sub.ID, sm.Newsletter, sub.LinkSecret); err == nil {
+					msg.ListUnsubscribeMailto = to
+				}
+			}
+		}
+	}
+	raw, err := mail.Encode(msg)
 	if err != nil {
 		return err
 	}
-	return m.sender.Send(ctx, mail.Envelope{From: m.returnPath, To: []string{sm.To}}, raw)
+	return m.sender.Send(ctx, mail.Envelope{From: returnPath, To: []string{sm.To}}, raw)
 }

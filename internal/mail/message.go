@@ -57,6 +57,9 @@ type Message struct {
 	ListID string
 	// ListUnsubscribe is an http or https URL; empty: no List-Unsubscribe.
 	ListUnsubscribe string
+	// ListUnsubscribeMailto is an address offered after ListUnsubscribe
+	// as mailto: (unsubscribe+{token}@bounce domain); empty: none.
+	ListUnsubscribeMailto string
 	// OneClick adds List-Unsubscribe-Post: List-Unsubscribe=One-Click
 	// (RFC 8058); it requires an https ListUnsubscribe.
 	OneClick bool
@@ -291,12 +294,17 @@ func (m *Message) validate() error {
 			return err
 		}
 	}
+	if m.ListUnsubscribeMailto != "" {
+		if err := checkEmail("List-Unsubscribe mailto", m.ListUnsubscribeMailto); err != nil {
+			return err
+		}
+	}
 	if m.MessageID != "" {
 		if err := checkMessageID(m.MessageID); err != nil {
 			return err
 		}
 	}
-	for _, s := range []string{m.To.Name, m.To.Email, m.ListUnsubscribe, m.MessageID, m.Text, m.HTML} {
+	for _, s := range []string{m.To.Name, m.To.Email, m.ListUnsubscribe, m.ListUnsubscribeMailto, m.MessageID, m.Text, m.HTML} {
 		if strings.Contains(s, slotPrefix) {
 			return errors.New("mail: message holds slots: use Prepare and Render")
 		}
@@ -343,7 +351,11 @@ func (m *Message) write(msgID string, to Address, unsub string) ([]byte, error) 
 		// Not SetListUnsubscribeOneClick: it re-serialises the URL through
 		// net/url (dropping an empty "#", say); the URL is already checked
 		// (https for one-click) and goes out exactly as given.
-		g.SetListUnsubscribe(unsub)
+		if m.ListUnsubscribeMailto != "" {
+			g.SetListUnsubscribe(unsub, "mailto:"+m.ListUnsubscribeMailto)
+		} else {
+			g.SetListUnsubscribe(unsub)
+		}
 		if m.OneClick {
 			g.SetListUnsubscribePost()
 		}

@@ -20,6 +20,7 @@ type Prepared struct {
 	toName  template
 	toEmail template
 	unsub   template
+	unsubTo template // mailto alternative (ListUnsubscribeMailto); empty: none
 	msgID   template // nil: a fresh random id per Render
 	domain  string   // for generated Message-IDs
 	one     bool     // OneClick: rendered List-Unsubscribe must stay https
@@ -70,6 +71,7 @@ func Prepare(m *Message) (*Prepared, error) {
 		toName:  parseTemplate(m.To.Name),
 		toEmail: parseTemplate(m.To.Email),
 		unsub:   parseTemplate(m.ListUnsubscribe),
+		unsubTo: parseTemplate(m.ListUnsubscribeMailto),
 		domain:  domainOf(m.From.Email),
 		one:     m.OneClick,
 	}
@@ -84,7 +86,7 @@ func Prepare(m *Message) (*Prepared, error) {
 	} else if err := checkEmail("To", to.Email); err != nil {
 		return nil, err
 	}
-	dynUnsub := p.unsub.hasSlots()
+	dynUnsub := p.unsub.hasSlots() || p.unsubTo.hasSlots()
 	if dynUnsub {
 		unsub = placeholderURL
 	} else if unsub != "" {
@@ -118,7 +120,7 @@ func Prepare(m *Message) (*Prepared, error) {
 
 	names := map[string]bool{}
 	add := func(n string) { names[n] = true }
-	for _, t := range []template{p.toName, p.toEmail, p.unsub, p.msgID} {
+	for _, t := range []template{p.toName, p.toEmail, p.unsub, p.unsubTo, p.msgID} {
 		t.slots(add)
 	}
 	for _, s := range p.segs {
@@ -314,9 +316,16 @@ func (p *Prepared) Render(dst []byte, values map[string]string) ([]byte, error) 
 		case segMsgID:
 			dst, err = p.appendMsgID(dst, values)
 		case segUnsub:
-			u := p.unsub.expand(values)
-			if err = checkUnsubscribeURL(u, p.one); err == nil {
-				dst = append(append(append(dst, "List-Unsubscribe: <"...), u...), ">\r\n"...)
+			u, to := p.unsub.expand(values), p.unsubTo.expand(values)
+			if err = checkUnsubscribeURL(u, p.one); err == nil && to != "" {
+				err = checkEmail("List-Unsubscribe mailto", to)
+			}
+			if err == nil {
+				dst = append(append(append(dst, "List-Unsubscribe: <"...), u...), '>')
+				if to != "" {
+					dst = append(append(append(dst, ", <mailto:"...), to...), '>')
+				}
+				dst = append(dst, "\r\n"...)
 			}
 		}
 		if err != nil {

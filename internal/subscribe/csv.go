@@ -140,6 +140,10 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 			continue
 		}
 		firstLine[key] = line
+		if err := s.checkSuppressed(ctx, sub.Email); err != nil {
+			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
+			continue
+		}
 		subs = append(subs, sub)
 	}
 	subs, err = s.dropUnknownTags(ctx, subs, firstLine, rep)

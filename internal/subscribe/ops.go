@@ -2,6 +2,7 @@ package subscribe
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -28,6 +29,9 @@ func (s *Service) Add(ctx context.Context, email, name string, newsletters, tags
 	now := s.cfg.Now().UTC()
 	c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: "cli"}}
 	if confirmed {
+		if err := s.checkSuppressed(ctx, email); err != nil {
+			return nil, false, err
+		}
 		sub, _, err = s.cfg.Store.UpsertActive(ctx, email, c, now)
 		return sub, false, err
 	}
@@ -124,4 +128,19 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Subscriber, error) {
 		}
 	}
 	return s.cfg.Store.ListSubscribers(ctx, f)
+}
+
+// checkSuppressed is ErrSuppressed for an address on the suppression list.
+func (s *Service) checkSuppressed(ctx context.Context, email string) error {
+	if s.cfg.Suppression == nil {
+		return nil
+	}
+	on, err := s.cfg.Suppression.IsSuppressed(ctx, email)
+	if err != nil {
+		return err
+	}
+	if on {
+		return fmt.Errorf("%s: %w", email, ErrSuppressed)
+	}
+	return nil
 }

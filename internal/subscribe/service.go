@@ -92,7 +92,21 @@ type Config struct {
 	// says nothing about whether it was new, pending or active. Wait drains
 	// those sends; serve calls it on shutdown.
 	MailAfterAnswer bool
+	// Suppression, if set, is the suppression list of bounced and
+	// complained addresses: an import or a confirmed add does not
+	// reactivate one; a confirmation by the person lifts it.
+	Suppression Suppression
 }
+
+// Suppression is the suppression list as subscribe sees it, by address.
+type Suppression interface {
+	IsSuppressed(ctx context.Context, email string) (bool, error)
+	Lift(ctx context.Context, email string) (bool, error)
+}
+
+// ErrSuppressed: the address bounced or complained and is on the
+// suppression list; `herald suppressions remove` lifts it deliberately.
+var ErrSuppressed = errors.New("the address is on the suppression list (it bounced or complained); lift it with herald suppressions remove")
 
 // Service runs the subscriber flows for the web surface and the CLI.
 type Service struct {
@@ -540,6 +554,14 @@ func (s *Service) Confirm(ctx context.Context, token string) (*Subscriber, error
 	sub, changed, err := s.cfg.Store.ConfirmSubscriber(ctx, cur.ID, s.cfg.Now().UTC())
 	if err != nil {
 		return nil, err
+	}
+	if changed && s.cfg.Suppression != nil {
+		// The person asked again and confirmed: that lifts a suppression.
+		if lifted, err := s.cfg.Suppression.Lift(ctx, sub.Email); err != nil {
+			return nil, err
+		} else if lifted {
+			s.log.InfoContext(ctx, "suppression lifted by a confirmed subscription", slog.Int64("subscriber", sub.ID))
+		}
 	}
 	if changed && s.cfg.Welcome {
 		if err := s.sendWelcome(ctx, sub); err != nil {

@@ -47,6 +47,8 @@ type APIConfig struct {
 	Subscribers APISubscribers
 	// Digest enables /api/v1/newsletters/… and /api/v1/runs/…; nil: 404.
 	Digest APIDigest
+	// Suppressions enables /api/v1/suppressions…; nil: 404.
+	Suppressions APISuppressions
 }
 
 const defaultAPIMaxBody = 1 << 20

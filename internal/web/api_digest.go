@@ -67,6 +67,7 @@ type apiCounts struct {
 	Sent    int `json:"sent"`
 	Failed  int `json:"failed"`
 	Skipped int `json:"skipped"`
+	Bounced int `json:"bounced"`
 }
 
 type apiRunList struct {
@@ -104,7 +105,7 @@ func runJSON(r *digest.Run, c *digest.Counts) apiRun {
 		Subject: r.Subject, Articles: r.Articles, Recipients: r.Recipients, CreatedAt: r.CreatedAt,
 		StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt), Failure: r.Failure}
 	if c != nil {
-		out.Counts = &apiCounts{Planned: c.Planned, Pending: c.Pending, Sending: c.Sending, Sent: c.Sent, Failed: c.Failed, Skipped: c.Skipped}
+		out.Counts = &apiCounts{Planned: c.Planned, Pending: c.Pending, Sending: c.Sending, Sent: c.Sent, Failed: c.Failed, Skipped: c.Skipped, Bounced: c.Bounced}
 	}
 	return out
 }
@@ -186,7 +187,7 @@ func listDeliveries(a *api, w http.ResponseWriter, r *http.Request) error {
 	var status digest.DeliveryStatus
 	switch st := digest.DeliveryStatus(q.Get("status")); st {
 	case "", "all":
-	case digest.DeliveryPending, digest.DeliverySending, digest.DeliverySent, digest.DeliveryFailed, digest.DeliverySkipped:
+	case digest.DeliveryPending, digest.DeliverySending, digest.DeliverySent, digest.DeliveryFailed, digest.DeliverySkipped, digest.DeliveryBounced:
 		status = st
 	default:
 		return &HTTPError{Status: http.StatusBadRequest, Field: "status", Msg: "status must be pending, sending, sent, failed, skipped or all"}

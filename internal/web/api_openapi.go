@@ -199,7 +199,7 @@ func openAPIDocument(site Site) []byte {
 				}}}},
 				"SubscriberDelivery": obj{"type": "object", "properties": obj{
 					"run": obj{"type": "integer"}, "newsletter": str, "subject": str,
-					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped"}},
+					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped", "bounced"}},
 					"attempts": obj{"type": "integer"}, "reply": str, "message_id": str, "sent_at": dateTime,
 				}},
 				"Run": obj{"type": "object", "properties": obj{
@@ -216,14 +216,23 @@ func openAPIDocument(site Site) []byte {
 					"counts": with(obj{"type": "object", "properties": obj{
 						"planned": obj{"type": "integer"}, "pending": obj{"type": "integer"}, "sending": obj{"type": "integer"},
 						"sent": obj{"type": "integer"}, "failed": obj{"type": "integer"}, "skipped": obj{"type": "integer"},
+						"bounced": with(obj{"type": "integer"}, "Sent, then hard-bounced (not in sent)."),
 					}}, "Deliveries by status (absent for a test send)."),
+				}},
+				"SuppressionList": obj{"type": "object", "required": []string{"suppressions"}, "properties": obj{
+					"suppressions": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+						"hash":       with(str, "Hex of the keyed hash of the address (HMAC with the token key)."),
+						"reason":     obj{"type": "string", "enum": []string{"hard", "complaint"}},
+						"email":      with(str, "Absent once no subscriber has the address (erased)."),
+						"created_at": dateTime,
+					}}},
 				}},
 				"RunList": obj{"type": "object", "required": []string{"runs"}, "properties": obj{
 					"runs": obj{"type": "array", "items": ref("Run")},
 				}},
 				"Delivery": obj{"type": "object", "properties": obj{
 					"subscriber_id": obj{"type": "integer"}, "email": with(str, "Empty once the subscriber is erased."),
-					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped"}},
+					"status":   obj{"type": "string", "enum": []string{"pending", "sending", "sent", "failed", "skipped", "bounced"}},
 					"attempts": obj{"type": "integer"}, "reply": with(str, "The last SMTP reply or the reason."),
 					"message_id": str, "sent_at": with(dateTime, "When it was settled."),
 				}},

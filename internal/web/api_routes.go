@@ -116,6 +116,17 @@ func apiRoutes() []apiRoute {
 			Params:    []apiParam{email},
 			Responses: []apiResponse{{200, "The data.", "SubscriberData", ""}},
 		}},
+		{http.MethodGet, apiPrefix + "/suppressions", listSuppressions, apiOperation{
+			ID: "listSuppressions", Tag: "subscribers", Summary: "The suppression list, newest first",
+			Description: "Hard-bounced and complained addresses, never mailed again. Each is kept as a keyed hash; `email` is shown while a subscriber still has the address.",
+			Responses:   []apiResponse{{200, "The list.", "SuppressionList", ""}},
+		}},
+		{http.MethodDelete, apiPrefix + "/suppressions/{email}", removeSuppression, apiOperation{
+			ID: "removeSuppression", Tag: "subscribers", Summary: "Lift an address from the suppression list",
+			Description: "Deliberately: the address may be mailed again (reactivate the subscriber separately).",
+			Params:      []apiParam{email},
+			Responses:   []apiResponse{{204, "Lifted.", "", ""}, {404, "The address is not suppressed.", "Error", ""}},
+		}},
 		{http.MethodGet, apiPrefix + "/newsletters/{id}/runs", listRuns, apiOperation{
 			ID: "listRuns", Tag: "digests", Summary: "A newsletter's digest runs, newest first, with counts",
 			Description: "Every run (scheduled, manual and test) by slot, newest first, each with its deliveries counted by status.",
@@ -155,7 +166,7 @@ func apiRoutes() []apiRoute {
 			ID: "listDeliveries", Tag: "digests", Summary: "A run's per-recipient outcomes",
 			Description: "By subscriber id; page with `next_cursor`. An erased subscriber's deliveries are gone, kept only in the run's counts.",
 			Params: []apiParam{run,
-				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped"}, Description: "Only deliveries in this status."},
+				{Name: "status", In: "query", Enum: []string{"all", "pending", "sending", "sent", "failed", "skipped", "bounced"}, Description: "Only deliveries in this status."},
 				{Name: "limit", In: "query", Type: "integer", Description: "Deliveries per page, 1 to 100 (default 20)."},
 				{Name: "cursor", In: "query", Description: "The `next_cursor` of the previous page."}},
 			Responses: []apiResponse{{200, "A page of deliveries.", "DeliveryList", ""}, {400, "A bad status, limit or cursor.", "Error", ""}},

@@ -69,6 +69,8 @@ func subscriberErr(err error) error {
 		field = "newsletters"
 	case errors.Is(err, subscribe.ErrUnknownTag):
 		field = "tags"
+	case errors.Is(err, subscribe.ErrSuppressed):
+		field = "email"
 	default:
 		return err
 	}

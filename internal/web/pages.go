@@ -449,5 +449,11 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"status": word, "checks": checks})
+	body := map[string]any{"status": word, "checks": checks}
+	if s.cfg.ReadyWarnings != nil {
+		if warn := s.cfg.ReadyWarnings(); len(warn) > 0 {
+			body["warnings"] = warn
+		}
+	}
+	json.NewEncoder(w).Encode(body)
 }

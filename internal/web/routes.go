@@ -50,6 +50,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 		// The admin API: its routes are the table apiRoutes (api_routes.go).
 		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
 	}
+	if s.cfg.BounceWebhook != nil {
+		// Bounce and complaint events from mail providers (bounces.webhooks).
+		mux.HandleFunc("POST /webhooks/bounces/{provider}", func(w http.ResponseWriter, r *http.Request) {
+			h := s.cfg.BounceWebhook(r.PathValue("provider"))
+			if h == nil {
+				s.fail(w, r, Errorf(http.StatusNotFound, "No bounce webhook is configured for this provider."))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
 	})

@@ -87,6 +87,13 @@ type Config struct {
 	Subscribe *SubscribeConfig
 	// AccessLog, if set, gets one line per request (log.access).
 	AccessLog *AccessLog
+	// ReadyWarnings, if set, are shown by /readyz under "warnings"
+	// without making it fail (a run's bounce rate, say).
+	ReadyWarnings func() map[string]string
+	// BounceWebhook is the handler of POST /webhooks/bounces/{provider}
+	// (bounces.webhooks), nil for a provider not configured; nil: no
+	// webhooks.
+	BounceWebhook func(provider string) http.Handler
 }
 
 // RequestObserver receives each request once it is served: the pattern

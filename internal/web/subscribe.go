@@ -516,6 +516,8 @@ func subscribeStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, subscribe.ErrRateLimited):
 		return http.StatusTooManyRequests
+	case errors.Is(err, subscribe.ErrSuppressed):
+		return http.StatusConflict
 	}
 	return 0
 }

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	digest.Store
 	digest.RunControl
+	digest.FeedbackStore
 	feed.Source
 	subscribe.Store
 	subscribe.RateStore

@@ -12,14 +12,19 @@ import (
 // TestDigest runs the digest suite on two stores (two pools, as two
 // instances) over one database, emptied between subtests so the suite
 // creates one database in all.
-func TestDigest(t *testing.T) {
+func TestDigest(t *testing.T) { runDigestFixture(t, storetest.RunDigest) }
+
+// TestConformanceBounces runs the bounce suite the same way.
+func TestConformanceBounces(t *testing.T) { runDigestFixture(t, storetest.RunBounces) }
+
+func runDigestFixture(t *testing.T, suite func(*testing.T, func(*testing.T) storetest.DigestFixture)) {
 	ctx := context.Background()
 	dsn := testenv.PostgresDSN(t)
 	a, b := openTest(t, dsn), openTest(t, dsn)
-	storetest.RunDigest(t, func(t *testing.T) storetest.DigestFixture {
+	suite(t, func(t *testing.T) storetest.DigestFixture {
 		if _, err := a.pool.Exec(ctx, `TRUNCATE articles, tags, article_tags, subscribers, subscriptions, subscriber_tags,
-			newsletter_state, digest_runs, digest_run_articles, newsletter_articles, digest_variants, digest_deliveries
-			RESTART IDENTITY CASCADE`); err != nil {
+			newsletter_state, digest_runs, digest_run_articles, newsletter_articles, digest_variants, digest_deliveries,
+			bounce_events, bounce_kept, suppressions RESTART IDENTITY CASCADE`); err != nil {
 			t.Fatal(err)
 		}
 		return storetest.DigestFixture{

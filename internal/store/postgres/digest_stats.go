@@ -9,7 +9,7 @@ import (
 // rows in the store plus the counts kept of rows deleted since (pruned by
 // digest.keep_deliveries, or erased), so the settled ones only ever grow.
 func (s *Store) DeliveryStatusCounts(ctx context.Context) (map[string]int, error) {
-	out := map[string]int{"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}
+	out := map[string]int{"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0, "bounced": 0}
 	rows, err := s.pool.Query(ctx, `SELECT status, COUNT(*) FROM digest_deliveries GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: delivery counts: %w", err)

@@ -38,7 +38,7 @@ func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE digest_runs SET
-				sent_count = sent_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = $1 AND status = 'sent'),
+				sent_count = sent_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = $1 AND status IN ('sent', 'bounced')),
 				failed_count = failed_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = $1 AND status = 'failed'),
 				skipped_count = skipped_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = $1 AND status = 'skipped'),
 				pruned_at = $2 WHERE id = $1`, id, micros(now)); err != nil {

@@ -460,9 +460,9 @@ func (s *Store) EraseSubscriber(ctx context.Context, email string, now time.Time
 		if _, err := tx.Exec(ctx, `WITH gone AS (
 				DELETE FROM digest_deliveries WHERE subscriber_id = $1 RETURNING run_id, status
 			), c AS (
-				SELECT run_id, count(*) FILTER (WHERE status = 'sent') AS sent,
+				SELECT run_id, count(*) FILTER (WHERE status IN ('sent', 'bounced')) AS sent,
 					count(*) FILTER (WHERE status = 'failed') AS failed,
-					count(*) FILTER (WHERE status NOT IN ('sent', 'failed')) AS skipped
+					count(*) FILTER (WHERE status NOT IN ('sent', 'bounced', 'failed')) AS skipped
 				FROM gone GROUP BY run_id
 			)
 			UPDATE digest_runs r SET sent_count = r.sent_count + c.sent, failed_count = r.failed_count + c.failed,

@@ -297,6 +297,8 @@ func (s *Store) RunCounts(ctx context.Context, runID int64) (digest.Counts, erro
 			c.Failed = n
 		case digest.DeliverySkipped:
 			c.Skipped = n
+		case digest.DeliveryBounced:
+			c.Bounced = n
 		}
 		c.Planned += n
 	}

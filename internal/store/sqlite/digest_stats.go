@@ -11,7 +11,7 @@ import (
 // digest.keep_deliveries, or erased), so the settled ones only ever grow. Pending
 // and sending are read from their partial indexes.
 func (s *Store) DeliveryStatusCounts(ctx context.Context) (map[string]int, error) {
-	out := map[string]int{"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0}
+	out := map[string]int{"pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0, "bounced": 0}
 	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM digest_deliveries GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: delivery counts: %w", err)

@@ -33,7 +33,7 @@ func (s *Store) PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int
 	for _, id := range ids {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE digest_runs SET
-				sent_count = sent_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'sent'),
+				sent_count = sent_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status IN ('sent', 'bounced')),
 				failed_count = failed_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'failed'),
 				skipped_count = skipped_count + (SELECT COUNT(*) FROM digest_deliveries WHERE run_id = ? AND status = 'skipped'),
 				pruned_at = ? WHERE id = ?`, id, id, id, micros(now), id); err != nil {

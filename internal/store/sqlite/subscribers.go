@@ -501,7 +501,7 @@ func eraseDeliveries(ctx context.Context, tx *sql.Tx, id int64) error {
 			runs = append(runs, run)
 		}
 		switch st {
-		case "sent":
+		case "sent", "bounced": // a bounced message was sent
 			c.sent++
 		case "failed":
 			c.failed++

@@ -571,7 +571,7 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 			t.Fatal("not finished")
 		}
 		before := must(f.A.DeliveryStatusCounts(ctx)).get(t)
-		want := map[string]int{"pending": 0, "sending": 0, "sent": 2, "failed": 1, "skipped": 0}
+		want := map[string]int{"pending": 0, "sending": 0, "sent": 2, "failed": 1, "skipped": 0, "bounced": 0}
 		if fmt.Sprint(before) != fmt.Sprint(want) {
 			t.Fatalf("status counts = %v", before)
 		}
