@@ -19,6 +19,7 @@ import (
 type Newsletter struct {
 	ID, Title   string
 	From        *netmail.Address // nil: Config.From
+	ReplyTo     *netmail.Address // nil: no Reply-To
 	Schedule    string           // cron spec or descriptor (@monthly)
 	Location    *time.Location   // schedules are evaluated here
 	Tags        []string         // tag slugs; empty: every article
@@ -65,16 +66,19 @@ type Config struct {
 	Templates   fs.FS            // templates.FS(dir): email/digest.html, email/digest.txt
 	From        *netmail.Address // mail.from
 	ReturnPath  string           // envelope sender; empty: the From address
-	Store       Store
-	Mailer      Mailer
-	Links       Links
-	Lease       time.Duration // digest.lease
-	MaxAttempts int           // digest.max_attempts
-	RetryBase   time.Duration // first retry delay; doubles per attempt, capped at 1h, jittered
-	Workers     int           // concurrent sends: mail.smtp.connections
-	Rate        float64       // messages per second the transport allows (mail.smtp.rate); 0: no limit
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Installation is the store's InstallationID: digest Message-IDs carry
+	// it so two installations never mint the same one.
+	Installation string
+	Store        Store
+	Mailer       Mailer
+	Links        Links
+	Lease        time.Duration // digest.lease
+	MaxAttempts  int           // digest.max_attempts
+	RetryBase    time.Duration // first retry delay; doubles per attempt, capped at 1h, jittered
+	Workers      int           // concurrent sends: mail.smtp.connections
+	Rate         float64       // messages per second the transport allows (mail.smtp.rate); 0: no limit
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Progress, if set, is told after each recorded batch of a run this
 	// process delivers (the CLI's progress bar).
 	Progress func(run *Run, outs []Outcome)
