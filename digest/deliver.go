@@ -416,7 +416,7 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 		}
 		return buf, release()
 	}
-	o.MessageID = messageID(rc.run.ID, c.SubscriberID, s.from(rc.n).Email)
+	o.MessageID = s.messageID(rc.run.ID, c.SubscriberID, s.from(rc.n).Email)
 	buf, err = p.Render(buf, rc.values(c, o.MessageID))
 	if err != nil {
 		if !errors.Is(err, mail.ErrBadValue) {
@@ -524,13 +524,23 @@ func bounceOf(se *mail.SendError) Bounce {
 }
 
 // messageID is stable per run and recipient, so a message sent twice after
-// a crash carries one Message-ID and receivers can fold the copies.
-func messageID(runID, subscriberID int64, from string) string {
+// a crash carries one Message-ID and receivers can fold the copies; the
+// installation part keeps two installations sending from one domain apart.
+func (s *Service) messageID(runID, subscriberID int64, from string) string {
 	domain := "localhost"
 	if at := strings.LastIndexByte(from, '@'); at >= 0 {
 		domain = from[at+1:]
 	}
-	return fmt.Sprintf("digest.%d.%d@%s", runID, subscriberID, domain)
+	if s.cfg.Installation == "" {
+		return fmt.Sprintf("digest.%d.%d@%s", runID, subscriberID, domain)
+	}
+	return fmt.Sprintf("digest.%d.%d.%s@%s", runID, subscriberID, s.cfg.Installation, domain)
+}
+
+// feedbackID is Gmail's Feedback-ID (CampaignID:CustomerID:MailType:SenderId):
+// its postmaster tools count complaints per newsletter and per run.
+func feedbackID(n *Newsletter, run *Run) string {
+	return fmt.Sprintf("run-%d:%s:digest:herald", run.ID, strings.ReplaceAll(n.ID, ":", "-"))
 }
 
 func (s *Service) from(n *Newsletter) mail.Address {
@@ -627,10 +637,14 @@ func (s *Service) message(n *Newsletter, run *Run, v *Variant) *mail.Message {
 		MessageID:       slot(SlotMessageID),
 		Headers: [][2]string{
 			{"X-Herald-Run", fmt.Sprintf("%d", run.ID)},
+			{"Feedback-ID", feedbackID(n, run)},
 		},
 	}
 	if s.cfg.Bounce != nil {
 		m.ListUnsubscribeMailto = slot(SlotUnsubscribeMail)
+	}
+	if n.ReplyTo != nil {
+		m.ReplyTo = &mail.Address{Name: n.ReplyTo.Name, Email: n.ReplyTo.Address}
 	}
 	if run.Kind == KindTest {
 		m.Subject = "[Test] " + m.Subject

@@ -111,8 +111,15 @@ func TestDeliverSMTP(t *testing.T) {
 			return to[0] == "user9@example.net" && f.attempt("drop"+to[0]) == 1
 		},
 	})
-	s := e.service(t, smtpMailer(t, srv, 4), nil)
+	// Message-IDs carry the store's installation id; the newsletter has a
+	// Reply-To of its own.
 	ctx := context.Background()
+	inst, err := e.st.InstallationID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.nl.ReplyTo = &netmail.Address{Name: "Editors", Address: "editors@example.org"}
+	s := e.service(t, smtpMailer(t, srv, 4), func(c *digest.Config) { c.Installation = inst })
 	run, err := s.PlanSlot(ctx, "monthly", e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +170,7 @@ func TestDeliverSMTP(t *testing.T) {
 	if d := rows[6]; d.Status != digest.DeliveryFailed || d.Attempts != 1 || !strings.HasPrefix(d.Reply, "550") {
 		t.Errorf("550 delivery: %+v", d)
 	}
-	if d := rows[7]; d.Status != digest.DeliverySent || d.Attempts != 3 || d.MessageID != "digest.1.8@example.org" {
+	if d := rows[7]; d.Status != digest.DeliverySent || d.Attempts != 3 || d.MessageID != "digest.1.8."+inst+"@example.org" {
 		t.Errorf("451 twice delivery: %+v", d)
 	}
 	if d := rows[5]; d.Status != digest.DeliverySkipped {
@@ -194,7 +201,9 @@ func TestDeliverSMTP(t *testing.T) {
 				"Subject":               "Cluster Bridge Monthly — December 2026",
 				"List-Unsubscribe":      "<https://news.example.org/unsubscribe?token=u1-monthly>",
 				"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-				"Message-Id":            "<digest.1.1@example.org>",
+				"Message-Id":            "<digest.1.1." + inst + "@example.org>",
+				"Reply-To":              `"Editors" <editors@example.org>`,
+				"Feedback-Id":           "run-1:monthly:digest:herald",
 				"List-Id":               "Cluster Bridge Monthly <monthly.news.example.org>",
 			}
 			for k, want := range checks {

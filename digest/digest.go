@@ -19,6 +19,7 @@ import (
 type Newsletter struct {
 	ID, Title   string
 	From        *netmail.Address // nil: Config.From
+	ReplyTo     *netmail.Address // nil: no Reply-To
 	Schedule    string           // cron spec or descriptor (@monthly)
 	Location    *time.Location   // schedules are evaluated here
 	Tags        []string         // tag slugs; empty: every article
@@ -74,9 +75,12 @@ type Config struct {
 	Templates   fs.FS            // templates.FS(dir): email/digest.html, email/digest.txt
 	From        *netmail.Address // mail.from
 	ReturnPath  string           // envelope sender; empty: the From address
-	Store       Store
-	Mailer      Mailer
-	Links       Links
+	// Installation is the store's InstallationID: digest Message-IDs carry
+	// it so two installations never mint the same one.
+	Installation string
+	Store        Store
+	Mailer       Mailer
+	Links        Links
 	// Bounce, when set (mail.bounce.domain), gives each recipient its own
 	// envelope sender (VERP) and a mailto: unsubscribe address.
 	Bounce      BounceAddresses

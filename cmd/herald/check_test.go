@@ -1,6 +1,13 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,7 +77,7 @@ func TestValidListen(t *testing.T) {
 func TestNewsletterDefaults(t *testing.T) {
 	p := writeConfig(t, "site:\n  timezone: Europe/Oslo\n  base_url: https://news.example.org\nnewsletters:\n  - id: weekly\n    title: Weekly\n")
 	code, out, stderr := runCLI(t, map[string]string{}, "check", "--config", p)
-	if code != 0 || !strings.HasSuffix(out, filepath.Base(p)+": ok\n") || stderr != "" {
+	if code != 0 || !strings.Contains(out, filepath.Base(p)+": ok\n") || stderr != "" {
 		t.Fatalf("check: %d %q %q", code, out, stderr)
 	}
 	cfg, err := LoadConfig(p, nil)
@@ -97,4 +104,98 @@ func TestCheckWarnings(t *testing.T) {
 	if code, _, stderr := runCLI(t, map[string]string{}, "check", "--config", p); code != 0 || stderr != "" {
 		t.Errorf("no newsletters, no warning: %d %q", code, stderr)
 	}
+}
+
+// TestCheckDeliverability: check prints the checklist and the DNS records,
+// the DKIM one computed from the key file exactly.
+func TestCheckDeliverability(t *testing.T) {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ek, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaPub, err := x509.MarshalPKIXPublicKey(&rk.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaDER, err := x509.MarshalPKCS8PrivateKey(rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edDER, err := x509.MarshalPKCS8PrivateKey(ek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaTXT := "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(rsaPub)
+	tests := []struct {
+		name, pem, want string
+	}{
+		{"RSA", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: rsaDER})),
+			`herald._domainkey.example.org. TXT "` + rsaTXT[:255] + `" "` + rsaTXT[255:] + `"`},
+		{"Ed25519", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: edDER})),
+			`herald._domainkey.example.org. TXT "v=DKIM1; k=ed25519; p=` + base64.StdEncoding.EncodeToString(ek.Public().(ed25519.PublicKey)) + `"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := filepath.Join(t.TempDir(), "dkim.pem")
+			if err := os.WriteFile(key, []byte(tt.pem), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p := writeConfig(t, "site:\n  base_url: https://news.example.org\nmail:\n  from: News <news@example.org>\n"+
+				"  dkim:\n    domain: example.org\n    selector: herald\n    key_file: "+key+"\n"+
+				"newsletters:\n  - id: monthly\n    title: Monthly\n    from: Other <x@other.example>\n    schedule: \"@monthly\"\n    timezone: UTC\n")
+			code, out, stderr := runCLI(t, map[string]string{}, "check", "--config", p)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, want := range []string{
+				"  [ok]   DKIM signs as d=example.org, selector herald\n",
+				"  [ok]   From domain example.org aligned with DKIM domain example.org",
+				"  [todo] From domain other.example aligned with DKIM domain example.org",
+				"  [ok]   site.base_url is https",
+				"  [todo] bounce domain (mail.bounce.domain) set",
+				"\n  " + tt.want + "\n",
+				"\n  _dmarc.example.org. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@example.org\"\n",
+				"\n  example.org. TXT \"v=spf1 include:<your relay's SPF include> ~all\"\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	t.Run("ErrKey", func(t *testing.T) {
+		p := writeConfig(t, "mail:\n  dkim:\n    domain: example.org\n    selector: herald\n    key_file: /nonexistent/dkim.pem\n")
+		code, out, stderr := runCLI(t, map[string]string{}, "check", "--config", p)
+		if code != 1 || !strings.Contains(out, "[todo] DKIM key:") || !strings.Contains(stderr, "dkim.pem") {
+			t.Errorf("unreadable key: %d %q %q", code, out, stderr)
+		}
+	})
+	t.Run("OKBounceDomain", func(t *testing.T) {
+		p := writeConfig(t, "site:\n  base_url: https://news.example.org\nmail:\n  from: News <news@example.org>\n  bounce:\n    domain: bounces.example.org\n")
+		code, out, stderr := runCLI(t, map[string]string{}, "check", "--config", p)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{
+			"  [ok]   bounce domain (mail.bounce.domain) set",
+			"\n  bounces.example.org. MX 10 <your MX host, which relays to mail.bounce.listen>.\n",
+			"\n  bounces.example.org. TXT \"v=spf1 include:<your relay's SPF include> ~all\"\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("DKIMOff", func(t *testing.T) {
+		p := writeConfig(t, "site:\n  base_url: http://news.example.org\n")
+		code, out, _ := runCLI(t, map[string]string{}, "check", "--config", p)
+		if code != 0 || !strings.Contains(out, "[todo] DKIM signing is off") || !strings.Contains(out, "[todo] site.base_url is https") ||
+			strings.Contains(out, "_domainkey") {
+			t.Errorf("DKIM off: %d %q", code, out)
+		}
+	})
 }

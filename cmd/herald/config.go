@@ -242,6 +242,7 @@ type Newsletter struct {
 	Title       string   `yaml:"title"`
 	Default     bool     `yaml:"default"`
 	From        string   `yaml:"from"`
+	ReplyTo     string   `yaml:"reply_to"`
 	Schedule    string   `yaml:"schedule"`
 	Timezone    string   `yaml:"timezone"`
 	Tags        []string `yaml:"tags"`
@@ -993,6 +994,11 @@ func (c *Config) Validate() ConfigErrors {
 		if n.From != "" {
 			if _, err := mail.ParseAddress(n.From); err != nil {
 				bad(key+".from", "not an address: %v", err)
+			}
+		}
+		if n.ReplyTo != "" {
+			if _, err := mail.ParseAddress(n.ReplyTo); err != nil {
+				bad(key+".reply_to", "not an address: %v", err)
 			}
 		}
 		if _, err := digest.ParseSchedule(n.Schedule, time.UTC); err != nil {

@@ -136,6 +136,11 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 				return nil, fmt.Errorf("newsletters[%d].from: %w", i, err)
 			}
 		}
+		if n.ReplyTo != "" {
+			if dn.ReplyTo, err = netmail.ParseAddress(n.ReplyTo); err != nil {
+				return nil, fmt.Errorf("newsletters[%d].reply_to: %w", i, err)
+			}
+		}
 		nls = append(nls, dn)
 	}
 	returnPath := ""
@@ -144,14 +149,19 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 			returnPath = a.Address
 		}
 	}
+	inst, err := st.InstallationID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	base := strings.TrimRight(cfg.Site.BaseURL, "/")
 	var verp digest.BounceAddresses
 	if v := newVERP(cfg, keys); v != nil {
 		verp = v
 	}
 	return digest.New(digest.Config{
-		Bounce:      verp,
-		Newsletters: nls,
+		Bounce:       verp,
+		Installation: inst,
+		Newsletters:  nls,
 		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Logo: cfg.Site.Logo, Accent: cfg.Site.Accent},
 		Templates:   templates.FS(cfg.Templates.Dir),

@@ -35,7 +35,14 @@ type DKIM struct {
 // and List-Unsubscribe-Post in h= for one-click to be trusted.
 var dkimHeaders = []string{
 	"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "List-Id",
-	"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type",
+	"List-Unsubscribe", "List-Unsubscribe-Post", "Feedback-ID", "MIME-Version", "Content-Type",
+}
+
+// overSigned are listed in h= once more than the message has them (RFC
+// 6376 section 8.15): a copy of the mail with a second From, Subject or
+// unsubscribe header added on the way no longer verifies.
+var overSigned = map[string]bool{
+	"From": true, "Subject": true, "List-Unsubscribe": true, "List-Unsubscribe-Post": true,
 }
 
 // NewDKIM checks cfg.
@@ -90,7 +97,11 @@ func (d *DKIM) Sign(raw []byte) ([]byte, error) {
 	present := headerNames(raw)
 	keys := make([]string, 0, len(dkimHeaders))
 	for _, h := range dkimHeaders {
-		if present[strings.ToLower(h)] {
+		switch {
+		case overSigned[h]:
+			// Also when absent: nobody may add one later.
+			keys = append(keys, h, h)
+		case present[strings.ToLower(h)]:
 			keys = append(keys, h)
 		}
 	}

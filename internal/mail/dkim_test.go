@@ -96,6 +96,57 @@ func TestDKIMSignsRenderedMessages(t *testing.T) {
 	}
 }
 
+// TestDKIMOverSigns: From, Subject and the unsubscribe headers are listed
+// twice in h=, so personalised mail verifies and a copy with one of them
+// added does not.
+func TestDKIMOverSigns(t *testing.T) {
+	m := digestMessage(2 << 10)
+	m.ReplyTo = &Address{Name: "Editors", Email: "editors@example.org"}
+	m.Headers = append(m.Headers, [2]string{"Feedback-ID", "run-1:monthly:digest:herald"})
+	p, err := Prepare(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range testKeys(t) {
+		t.Run(name, func(t *testing.T) {
+			d, err := NewDKIM(DKIMConfig{Domain: "news.example.org", Selector: "herald", Key: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := p.Render(nil, renderCases[0].values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := d.Sign(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := verifyDKIM(t, d, signed)
+			count := map[string]int{}
+			for _, h := range lower(v.HeaderKeys) {
+				count[h]++
+			}
+			for h, want := range map[string]int{"from": 2, "subject": 2, "list-unsubscribe": 2, "list-unsubscribe-post": 2,
+				"reply-to": 1, "feedback-id": 1, "to": 1, "message-id": 1} {
+				if count[h] != want {
+					t.Errorf("%s listed %d times in h=, want %d (h=%v)", h, count[h], want, v.HeaderKeys)
+				}
+			}
+			for _, added := range []string{"From: Bank <bank@example.com>", "Subject: You won", "List-Unsubscribe: <https://evil.example/u>",
+				"List-Unsubscribe-Post: List-Unsubscribe=One-Click"} {
+				// On top, where a verifier without over-signing would not look.
+				tampered := slices.Concat([]byte(added+"\r\n"), signed)
+				vs, err := dkim.VerifyWithOptions(bytes.NewReader(tampered), &dkim.VerifyOptions{
+					LookupTXT: func(string) ([]string, error) { txt, err := d.TXTRecord(); return []string{txt}, err },
+				})
+				if err != nil || len(vs) != 1 || vs[0].Err == nil {
+					t.Errorf("mail with %q added still verifies (%v)", added, err)
+				}
+			}
+		})
+	}
+}
+
 func TestDKIMThroughSMTP(t *testing.T) {
 	srv := mailtest.NewServer(t, mailtest.Options{})
 	d, err := NewDKIM(DKIMConfig{Domain: "news.example.org", Selector: "s1", Key: testKeys(t)["ed25519"]})

@@ -51,6 +51,9 @@ type Admin interface {
 	SchemaCurrent(ctx context.Context) (have, want int, err error)
 	// FixFeedAuthority keeps the host of feed ids fixed at the first start.
 	FixFeedAuthority(ctx context.Context, authority string) (string, error)
+	// InstallationID is random, fixed at the first start: the part of
+	// digest Message-IDs that keeps installations apart.
+	InstallationID(ctx context.Context) (string, error)
 	TokenKey(ctx context.Context) ([]byte, error)
 	SetServingKeyPrints(ctx context.Context, prints []string) error
 	ServingKeyPrints(ctx context.Context) (prints []string, ok bool, err error)

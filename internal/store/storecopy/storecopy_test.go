@@ -108,7 +108,7 @@ func TestCopy(t *testing.T) {
 			`INSERT INTO subscribers (email, status, created_at, updated_at, link_secret) VALUES
 				('x@example.org', 'active', 1, 1, x'00ff10'), ('y@example.org', 'pending', 2, 2, x'01')`,
 			`UPDATE sqlite_sequence SET seq = 40 WHERE name = 'subscribers'`,
-			`INSERT INTO settings (key, value) VALUES ('feed_authority', 'example.org,2026')`,
+			`INSERT INTO settings (key, value) VALUES ('feed_authority', 'example.org,2026'), ('installation_id', 'abcdefghijklmnop')`,
 			`INSERT INTO confirm_queue (email, choice, queued_at, applied) VALUES ('B@x.org', '{}', 5, 1), ('a@x.org', '{}', 6, 0)`,
 		)
 		dsn := testenv.PostgresDSN(t)
@@ -124,6 +124,15 @@ func TestCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
+		// The installation id moves with the store: Message-IDs stay its own.
+		if pst, err := postgres.Open(ctx, dsn); err != nil {
+			t.Fatal(err)
+		} else {
+			if id, err := pst.InstallationID(ctx); err != nil || id != "abcdefghijklmnop" {
+				t.Errorf("installation id after copy: %q %v", id, err)
+			}
+			pst.Close()
+		}
 		var draft bool
 		var first *int64
 		conn.QueryRow(ctx, `SELECT draft, first_seen FROM articles WHERE id = 3`).Scan(&draft, &first)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,6 +229,7 @@ type SecretStore interface {
 	TokenKey(ctx context.Context) ([]byte, error)
 	SetServingKeyPrints(ctx context.Context, prints []string) error
 	ServingKeyPrints(ctx context.Context) (prints []string, ok bool, err error)
+	InstallationID(ctx context.Context) (string, error)
 }
 
 // RunSecrets runs the secrets conformance suite.
@@ -258,6 +260,36 @@ func RunSecrets(t *testing.T, open func(t *testing.T) SecretStore) {
 		}
 		if bytes.Equal(keys[0], make([]byte, 32)) {
 			t.Error("key is all zeros")
+		}
+	})
+
+	// Callers racing at the first start all get the one id that was kept;
+	// another store has another.
+	t.Run("InstallationIDOnce", func(t *testing.T) {
+		s := open(t)
+		ids := make([]string, 4)
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() { ids[i], errs[i] = s.InstallationID(ctx) })
+		}
+		wg.Wait()
+		for i := range ids {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if len(ids[i]) < 16 || ids[i] != ids[0] {
+				t.Errorf("id %d = %q, want at least 16 characters equal to %q", i, ids[i], ids[0])
+			}
+			if strings.Trim(ids[i], "abcdefghijklmnopqrstuvwxyz234567") != "" {
+				t.Errorf("id %q: want lowercase base32 (valid in a Message-ID)", ids[i])
+			}
+		}
+		if again := must(s.InstallationID(ctx)).get(t); again != ids[0] {
+			t.Errorf("later call: %q, want %q", again, ids[0])
+		}
+		if other := must(open(t).InstallationID(ctx)).get(t); other == ids[0] {
+			t.Errorf("another store has the same id %q", other)
 		}
 	})
 
