@@ -59,6 +59,7 @@ func commands() map[string]command {
 		"subscribers": {"list, add, remove, erase, import and export subscribers", cmdSubscribers},
 		"digest":      {"preview, send and follow newsletter digests", cmdDigest},
 		"store":       {"copy the SQLite store into PostgreSQL", cmdStore},
+		"users":       {"add, list, remove and reset admin web UI users", cmdUsers},
 	}
 }
 
@@ -164,7 +165,7 @@ func (e *env) openStore() (*Config, *slog.Logger, backend.Store, error) {
 
 // openOrCreateStore is openStore for the commands that put something into
 // the store and so may start it: serve, import, subscribers add and
-// import, digest send and restore (and users add, when it exists). Every
+// import, digest send, restore and users add. Every
 // other command on a missing store is an error, not an empty answer: a
 // mistyped --config or store.dsn must not look like an empty site.
 func (e *env) openOrCreateStore() (*Config, *slog.Logger, backend.Store, error) {
