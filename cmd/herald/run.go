@@ -61,6 +61,7 @@ func commands() map[string]command {
 		"bounces":      {"list inbound bounce mail kept unclassified", cmdBounces},
 		"suppressions": {"list the suppression list, or lift an address from it", cmdSuppressions},
 		"store":        {"copy the SQLite store into PostgreSQL", cmdStore},
+		"users":        {"add, list, remove and reset admin web UI users", cmdUsers},
 	}
 }
 
@@ -166,7 +167,7 @@ func (e *env) openStore() (*Config, *slog.Logger, backend.Store, error) {
 
 // openOrCreateStore is openStore for the commands that put something into
 // the store and so may start it: serve, import, subscribers add and
-// import, digest send and restore (and users add, when it exists). Every
+// import, digest send, restore and users add. Every
 // other command on a missing store is an error, not an empty answer: a
 // mistyped --config or store.dsn must not look like an empty site.
 func (e *env) openOrCreateStore() (*Config, *slog.Logger, backend.Store, error) {

@@ -112,3 +112,8 @@ func TestInstances(t *testing.T) {
 		return a, b
 	})
 }
+
+func TestConformanceUsers(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
+}

@@ -50,3 +50,7 @@ func TestConformanceInstances(t *testing.T) {
 		return st[0], st[1]
 	})
 }
+
+func TestConformanceUsers(t *testing.T) {
+	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
+}

@@ -209,9 +209,9 @@ func TestCopy(t *testing.T) {
 		}
 	})
 	t.Run("ErrTableOnlyInSQLite", func(t *testing.T) {
-		src := sqliteStore(t, `CREATE TABLE sessions (id INTEGER PRIMARY KEY)`)
+		src := sqliteStore(t, `CREATE TABLE drafts (id INTEGER PRIMARY KEY)`)
 		_, err := storecopy.Copy(ctx, src, testenv.PostgresDSN(t), nil)
-		if err == nil || !strings.Contains(err.Error(), "table sessions exists only in SQLite") {
+		if err == nil || !strings.Contains(err.Error(), "table drafts exists only in SQLite") {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/store"
+)
+
+// AuthStore is what signing in and sessions need of the store.
+type AuthStore interface {
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
+	AddLoginFailure(ctx context.Context, id int64) (int, error)
+	SetNextLogin(ctx context.Context, id int64, at time.Time) error
+	ClearLoginFailures(ctx context.Context, id int64) error
+	CreateSession(ctx context.Context, se store.Session) error
+	Session(ctx context.Context, idHash string) (store.Session, error)
+	TouchSession(ctx context.Context, idHash string, now time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+	AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+}
+
+var (
+	// ErrLogin is the one answer to every refused login: unknown address,
+	// no password set yet, wrong password, or an account still waiting
+	// after failures. Telling them apart would reveal who has an account.
+	ErrLogin = errors.New("wrong email address or password, or too many attempts: wait a moment and try again")
+	// ErrNoSession: no such session, or it expired.
+	ErrNoSession = errors.New("not signed in")
+)
+
+// Auth signs users in and checks their sessions. Now is the clock (tests
+// inject one); Idle and Max are admin.session_idle and admin.session_max.
+type Auth struct {
+	Store AuthStore
+	Now   func() time.Time
+	Idle  time.Duration
+	Max   time.Duration
+}
+
+// Login checks email and password and, when they match, starts a session
+// and returns its cookie token. Every refusal is ErrLogin, after the same
+// argon2id work whether or not the address exists.
+func (a *Auth) Login(ctx context.Context, email, password, userAgent, ip string) (string, store.User, error) {
+	now := a.Now()
+	u, err := a.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		VerifyPassword("", password) // the dummy hash: same work
+		return "", store.User{}, ErrLogin
+	}
+	if err != nil {
+		return "", store.User{}, err
+	}
+	ok := VerifyPassword(u.PasswordHash, password)
+	if now.Before(u.NextLoginAt) {
+		// Still waiting: refused without counting, so retrying early
+		// does not lengthen the wait.
+		return "", store.User{}, ErrLogin
+	}
+	if !ok {
+		n, err := a.Store.AddLoginFailure(ctx, u.ID)
+		if err != nil {
+			return "", store.User{}, err
+		}
+		if d := Backoff(n); d > 0 {
+			if err := a.Store.SetNextLogin(ctx, u.ID, now.Add(d)); err != nil {
+				return "", store.User{}, err
+			}
+		}
+		return "", store.User{}, ErrLogin
+	}
+	if u.FailedLogins > 0 {
+		if err := a.Store.ClearLoginFailures(ctx, u.ID); err != nil {
+			return "", store.User{}, err
+		}
+	}
+	token, hash, err := NewToken()
+	if err != nil {
+		return "", store.User{}, err
+	}
+	if err := a.Store.CreateSession(ctx, store.Session{IDHash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now,
+		UserAgent: userAgent, IP: ip}); err != nil {
+		return "", store.User{}, err
+	}
+	if _, err := a.Store.AddAudit(ctx, store.AuditEntry{At: now, UserID: u.ID, Email: u.Email, Action: "login", IP: ip}); err != nil {
+		return "", store.User{}, err
+	}
+	return token, u, nil
+}
+
+// Check returns the session of the cookie token and its user, and records
+// the use. A session idle for Idle or older than Max is deleted and
+// ErrNoSession, as is an unknown token.
+func (a *Auth) Check(ctx context.Context, token string) (store.Session, store.User, error) {
+	if token == "" {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	now := a.Now()
+	hash := HashToken(token)
+	se, err := a.Store.Session(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	if now.Sub(se.LastSeen) >= a.Idle || now.Sub(se.CreatedAt) >= a.Max {
+		if err := a.Store.DeleteSession(ctx, hash); err != nil {
+			return store.Session{}, store.User{}, err
+		}
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	u, err := a.Store.UserByID(ctx, se.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	if err := a.Store.TouchSession(ctx, hash, now); err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	se.LastSeen = now
+	return se, u, nil
+}
+
+// Logout ends the session of token.
+func (a *Auth) Logout(ctx context.Context, token, ip string) error {
+	se, u, err := a.Check(ctx, token)
+	if errors.Is(err, ErrNoSession) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.Store.DeleteSession(ctx, se.IDHash); err != nil {
+		return fmt.Errorf("admin: logout: %w", err)
+	}
+	_, err = a.Store.AddAudit(ctx, store.AuditEntry{At: a.Now(), UserID: u.ID, Email: u.Email, Action: "logout", IP: ip})
+	return err
+}

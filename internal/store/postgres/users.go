@@ -1,0 +1,310 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// The admin web UI's users, sessions and audit log (docs/ARCHITECTURE.md,
+// "HTTP surfaces"). Rules (password policy, lockout delays, session
+// timeouts) live in Go above the store; these methods only keep the rows.
+
+const userCols = `id, email, name, role, password_hash, created_at, COALESCE(setup_hash, ''), setup_expires, failed_logins, next_login_at`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var created, expires, next int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &created, &u.SetupHash, &expires, &u.FailedLogins, &next); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt, u.SetupExpires, u.NextLoginAt = fromMicros(created), fromOptMicros(expires), fromOptMicros(next)
+	return u, nil
+}
+
+// fromOptMicros maps the schema's 0 ("none") to the zero time.
+func fromOptMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMicros(v)
+}
+
+// optMicros maps the zero time to the schema's 0.
+func optMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+func nullHash(h string) any {
+	if h == "" {
+		return nil
+	}
+	return h
+}
+
+func userErr(op string, err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// CreateUser adds u and returns its id; an email already taken (in any
+// case) is store.ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO users (email, name, role, password_hash, created_at, setup_hash, setup_expires)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+		u.Email, u.Name, u.Role, u.PasswordHash, micros(u.CreatedAt), nullHash(u.SetupHash), optMicros(u.SetupExpires)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: create user %s: %w", u.Email, store.ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: create user: %w", err)
+	}
+	return id, nil
+}
+
+// UserByEmail finds a user by address, ignoring case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, email))
+	if err != nil {
+		return store.User{}, userErr("user by email", err)
+	}
+	return u, nil
+}
+
+// UserByID finds a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	if err != nil {
+		return store.User{}, userErr("user by id", err)
+	}
+	return u, nil
+}
+
+// UserBySetupHash finds the user whose setup token hashes to hash and is
+// still valid at now.
+func (s *Store) UserBySetupHash(ctx context.Context, hash string, now time.Time) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE setup_hash = $1 AND setup_expires > $2`, hash, micros(now)))
+	if err != nil {
+		return store.User{}, userErr("user by setup token", err)
+	}
+	return u, nil
+}
+
+// Users lists every user by email.
+func (s *Store) Users(ctx context.Context) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY lower(email), id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUser removes the user and its sessions; the audit log keeps its
+// entries.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	res, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete user: %w", err)
+	}
+	if res.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: delete user %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// SetSetupToken gives the user a new setup token (hash) valid until
+// expires, replacing any earlier one.
+func (s *Store) SetSetupToken(ctx context.Context, id int64, hash string, expires time.Time) error {
+	res, err := s.pool.Exec(ctx, `UPDATE users SET setup_hash = $1, setup_expires = $2 WHERE id = $3`, nullHash(hash), optMicros(expires), id)
+	if err != nil {
+		return fmt.Errorf("postgres: set setup token: %w", err)
+	}
+	if res.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: set setup token %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UseSetupToken sets the password of the user whose setup token hashes to
+// hash, if it is valid at now, and spends the token in the same statement:
+// of two concurrent uses exactly one succeeds; the other (and any later
+// one) is store.ErrNotFound. Failed logins are cleared.
+func (s *Store) UseSetupToken(ctx context.Context, hash, passwordHash string, now time.Time) (store.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE users SET password_hash = $1, setup_hash = NULL, setup_expires = 0,
+		failed_logins = 0, next_login_at = 0
+		WHERE setup_hash = $2 AND setup_expires > $3 RETURNING `+userCols, passwordHash, hash, micros(now)))
+	if err != nil {
+		return store.User{}, userErr("use setup token", err)
+	}
+	return u, nil
+}
+
+// AddLoginFailure counts one more wrong password for the user and returns
+// the new count.
+func (s *Store) AddLoginFailure(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`, id).Scan(&n)
+	if err != nil {
+		return 0, userErr("add login failure", err)
+	}
+	return n, nil
+}
+
+// SetNextLogin sets when the user may next try a password.
+func (s *Store) SetNextLogin(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE users SET next_login_at = $1 WHERE id = $2`, optMicros(at), id); err != nil {
+		return fmt.Errorf("postgres: set next login: %w", err)
+	}
+	return nil
+}
+
+// ClearLoginFailures resets the count and the wait after a good password.
+func (s *Store) ClearLoginFailures(ctx context.Context, id int64) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("postgres: clear login failures: %w", err)
+	}
+	return nil
+}
+
+const sessionCols = `id_hash, user_id, created_at, last_seen, user_agent, ip`
+
+func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
+	var se store.Session
+	var created, seen int64
+	if err := row.Scan(&se.IDHash, &se.UserID, &created, &seen, &se.UserAgent, &se.IP); err != nil {
+		return store.Session{}, err
+	}
+	se.CreatedAt, se.LastSeen = fromMicros(created), fromMicros(seen)
+	return se, nil
+}
+
+// CreateSession stores a new session.
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		se.IDHash, se.UserID, micros(se.CreatedAt), micros(se.LastSeen), se.UserAgent, se.IP)
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	return nil
+}
+
+// Session finds a session by the hash of its id.
+func (s *Store) Session(ctx context.Context, idHash string) (store.Session, error) {
+	se, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id_hash = $1`, idHash))
+	if err != nil {
+		return store.Session{}, userErr("session", err)
+	}
+	return se, nil
+}
+
+// Sessions lists every session, most recently seen first.
+func (s *Store) Sessions(ctx context.Context) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY last_seen DESC, id_hash`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Session
+	for rows.Next() {
+		se, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: sessions: %w", err)
+		}
+		out = append(out, se)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: sessions: %w", err)
+	}
+	return out, nil
+}
+
+// TouchSession records that the session was used at now.
+func (s *Store) TouchSession(ctx context.Context, idHash string, now time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen = $1 WHERE id_hash = $2 AND last_seen < $3`, micros(now), idHash, micros(now)); err != nil {
+		return fmt.Errorf("postgres: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session; an unknown one is no error.
+func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
+		return fmt.Errorf("postgres: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of the user and returns how many.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete user sessions: %w", err)
+	}
+	return res.RowsAffected(), nil
+}
+
+// PruneSessions deletes sessions last seen before idleBefore or created
+// before createdBefore (both expired) and returns how many.
+func (s *Store) PruneSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error) {
+	res, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2`, micros(idleBefore), micros(createdBefore))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune sessions: %w", err)
+	}
+	return res.RowsAffected(), nil
+}
+
+// AddAudit appends e to the audit log and returns its id.
+func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (at, user_id, email, action, detail, ip) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+		micros(e.At), e.UserID, e.Email, e.Action, e.Detail, e.IP).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: add audit: %w", err)
+	}
+	return id, nil
+}
+
+// Audit returns up to limit entries, newest first.
+func (s *Store) Audit(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, at, user_id, email, action, detail, ip FROM audit_log ORDER BY at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit: %w", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.UserID, &e.Email, &e.Action, &e.Detail, &e.IP); err != nil {
+			return nil, fmt.Errorf("postgres: audit: %w", err)
+		}
+		e.At = fromMicros(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: audit: %w", err)
+	}
+	return out, nil
+}
