@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/smtp"
 	"path/filepath"
 	"strings"
@@ -69,6 +71,7 @@ func TestBouncesThroughPostfix(t *testing.T) {
 		"HERALD_MAIL_SMTP_TLS":      "none",
 		"HERALD_MAIL_BOUNCE_DOMAIN": "bounce.test",
 		"HERALD_MAIL_BOUNCE_LISTEN": bounceAddr,
+		"HERALD_ADMIN_TOKEN":        "admin-token-0123456789",
 	}
 	args := func(a ...string) []string { return append([]string{"--config", cfgPath}, a...) }
 	if code, _, errs := runCLI(t, env, args("import", filepath.Join("..", "..", "examples", "articles"))...); code != 0 {
@@ -191,6 +194,34 @@ func TestBouncesThroughPostfix(t *testing.T) {
 		}
 		if s := status(ok[1]); s != subscribe.StatusActive || suppressed(ok[1]) {
 			t.Errorf("%s: %s, suppressed %v", ok[1], s, suppressed(ok[1]))
+		}
+	})
+	// The API's run view carries the run's rates (digest status shows them too).
+	t.Run("APIFeedback", func(t *testing.T) {
+		var runID int64
+		if err := db.QueryRow(`SELECT MAX(id) FROM digest_runs`).Scan(&runID); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/runs/%d", d.Addr(), runID), nil)
+		req.Header.Set("Authorization", "Bearer admin-token-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var run struct {
+			Feedback *struct {
+				Hard          int     `json:"hard"`
+				Complaints    int     `json:"complaints"`
+				BounceRate    float64 `json:"bounce_rate"`
+				ComplaintRate float64 `json:"complaint_rate"`
+			} `json:"feedback"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&run); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET run: %d, %v", resp.StatusCode, err)
+		}
+		if f := run.Feedback; f == nil || f.Hard != 2 || f.Complaints != 1 || f.BounceRate != 0.4 || f.ComplaintRate != 0.2 {
+			t.Fatalf("feedback = %+v, want 2 hard (0.4) and 1 complaint (0.2) of 5 sent", f)
 		}
 	})
 }
