@@ -9,6 +9,14 @@ import (
 type RunInfo struct {
 	Run
 	Counts Counts
+	// Feedback is the run's bounces and complaints, filled by RunInfo
+	// when the store keeps them.
+	Feedback *RunFeedback
+}
+
+// runFeedbackReader is the part of FeedbackStore RunInfo reads.
+type runFeedbackReader interface {
+	RunFeedback(ctx context.Context, runID int64) (RunFeedback, error)
 }
 
 // Runs lists a newsletter's runs, newest first, with their counts; an
@@ -27,7 +35,7 @@ func (s *Service) Runs(ctx context.Context, newsletter string, limit int) ([]Run
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, RunInfo{r, c})
+		out = append(out, RunInfo{Run: r, Counts: c})
 	}
 	return out, nil
 }
@@ -42,7 +50,15 @@ func (s *Service) RunInfo(ctx context.Context, runID int64) (*RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RunInfo{*r, c}, nil
+	info := &RunInfo{Run: *r, Counts: c}
+	if fs, ok := s.cfg.Store.(runFeedbackReader); ok {
+		rf, err := fs.RunFeedback(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		info.Feedback = &rf
+	}
+	return info, nil
 }
 
 // DeliveryPage pages a run's per-recipient outcomes by subscriber id:

@@ -44,20 +44,31 @@ func digestStatus(err error) int {
 
 // apiRun is a run in JSON, with its deliveries counted.
 type apiRun struct {
-	ID         int64      `json:"id"`
-	Newsletter string     `json:"newsletter"`
-	Slot       string     `json:"slot"`
-	SlotAt     time.Time  `json:"slot_at"`
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status"`
-	Subject    string     `json:"subject"`
-	Articles   int        `json:"articles"`
-	Recipients int        `json:"recipients"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Failure    string     `json:"failure,omitempty"`
-	Counts     *apiCounts `json:"counts,omitempty"`
+	ID         int64        `json:"id"`
+	Newsletter string       `json:"newsletter"`
+	Slot       string       `json:"slot"`
+	SlotAt     time.Time    `json:"slot_at"`
+	Kind       string       `json:"kind"`
+	Status     string       `json:"status"`
+	Subject    string       `json:"subject"`
+	Articles   int          `json:"articles"`
+	Recipients int          `json:"recipients"`
+	CreatedAt  time.Time    `json:"created_at"`
+	StartedAt  *time.Time   `json:"started_at,omitempty"`
+	FinishedAt *time.Time   `json:"finished_at,omitempty"`
+	Failure    string       `json:"failure,omitempty"`
+	Counts     *apiCounts   `json:"counts,omitempty"`
+	Feedback   *apiFeedback `json:"feedback,omitempty"`
+}
+
+// apiFeedback is a run's bounces and complaints; the rates are fractions
+// of the messages sent, bounced ones included.
+type apiFeedback struct {
+	Hard          int     `json:"hard"`
+	Soft          int     `json:"soft"`
+	Complaints    int     `json:"complaints"`
+	BounceRate    float64 `json:"bounce_rate"`
+	ComplaintRate float64 `json:"complaint_rate"`
 }
 
 type apiCounts struct {
@@ -134,7 +145,11 @@ func (a *api) writeRun(w http.ResponseWriter, r *http.Request, d APIDigest, stat
 	if err != nil {
 		return err
 	}
-	writeAPIJSON(w, r, status, runJSON(&info.Run, &info.Counts))
+	out := runJSON(&info.Run, &info.Counts)
+	if f := info.Feedback; f != nil {
+		out.Feedback = &apiFeedback{Hard: f.Hard, Soft: f.Soft, Complaints: f.Complaints, BounceRate: f.HardRate(), ComplaintRate: f.ComplaintRate()}
+	}
+	writeAPIJSON(w, r, status, out)
 	return nil
 }
 

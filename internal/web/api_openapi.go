@@ -218,6 +218,12 @@ func openAPIDocument(site Site) []byte {
 						"sent": obj{"type": "integer"}, "failed": obj{"type": "integer"}, "skipped": obj{"type": "integer"},
 						"bounced": with(obj{"type": "integer"}, "Sent, then hard-bounced (not in sent)."),
 					}}, "Deliveries by status (absent for a test send)."),
+					"feedback": with(obj{"type": "object", "properties": obj{
+						"hard": with(obj{"type": "integer"}, "Deliveries hard-bounced."), "soft": obj{"type": "integer"},
+						"complaints":     obj{"type": "integer"},
+						"bounce_rate":    with(obj{"type": "number"}, "Hard bounces as a fraction of the messages sent (bounced ones included)."),
+						"complaint_rate": with(obj{"type": "number"}, "Complaints as a fraction of the messages sent."),
+					}}, "Bounces and complaints reported for the run (one run's view only)."),
 				}},
 				"SuppressionList": obj{"type": "object", "required": []string{"suppressions"}, "properties": obj{
 					"suppressions": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
