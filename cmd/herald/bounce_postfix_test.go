@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/smtp"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/herald-news/herald/internal/mail/mailtest"
 	"github.com/herald-news/herald/internal/subscribe"
+	"github.com/herald-news/herald/internal/subscribe/subscribetest"
 	"github.com/herald-news/herald/internal/testenv"
 )
 
@@ -196,6 +198,43 @@ func TestBouncesThroughPostfix(t *testing.T) {
 			t.Errorf("%s: %s, suppressed %v", ok[1], s, suppressed(ok[1]))
 		}
 	})
+	// A suppressed address that subscribes again and confirms, in person,
+	// is mailed again: only the confirmation lifts the suppression.
+	t.Run("ConfirmLiftsSuppression", func(t *testing.T) {
+		before := len(inbox.Messages())
+		resp, err := http.PostForm(fmt.Sprintf("http://%s/subscribe", d.Addr()), url.Values{"email": {ok[0]}, "newsletter": {"monthly"}})
+		if err != nil || resp.StatusCode >= 400 {
+			t.Fatalf("subscribe again: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		if !suppressed(ok[0]) {
+			t.Fatalf("%s: the request alone lifted the suppression", ok[0])
+		}
+		var link string
+		deadline := time.Now().Add(60 * time.Second)
+		for link == "" {
+			for _, m := range inbox.Messages()[before:] {
+				if len(m.To) == 1 && m.To[0] == ok[0] {
+					link, _ = subscribetest.Link(parseMail(t, m.Data).Text, "/subscribe/confirm")
+				}
+			}
+			if link == "" {
+				if time.Now().After(deadline) {
+					t.Fatalf("no confirmation mail for %s", ok[0])
+				}
+				pf.Flush(t)
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		resp, err = http.PostForm(fmt.Sprintf("http://%s/subscribe/confirm", d.Addr()), url.Values{"token": {subscribetest.Token(link)}})
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("confirm: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		if s := status(ok[0]); s != subscribe.StatusActive || suppressed(ok[0]) {
+			t.Fatalf("%s after confirming: %s, suppressed %v", ok[0], s, suppressed(ok[0]))
+		}
+	})
 	// The API's run view carries the run's rates (digest status shows them too).
 	t.Run("APIFeedback", func(t *testing.T) {
 		var runID int64
@@ -222,6 +261,29 @@ func TestBouncesThroughPostfix(t *testing.T) {
 		}
 		if f := run.Feedback; f == nil || f.Hard != 2 || f.Complaints != 1 || f.BounceRate != 0.4 || f.ComplaintRate != 0.2 {
 			t.Fatalf("feedback = %+v, want 2 hard (0.4) and 1 complaint (0.2) of 5 sent", f)
+		}
+	})
+	// Rates past 2 % hard bounces or 0.1 % complaints are a warning on
+	// /readyz, not a failure: the instance stays in the load balancer.
+	t.Run("ReadyWarning", func(t *testing.T) {
+		var runID int64
+		if err := db.QueryRow(`SELECT MAX(id) FROM digest_runs`).Scan(&runID); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(fmt.Sprintf("http://%s/readyz", d.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ready struct {
+			Status   string            `json:"status"`
+			Warnings map[string]string `json:"warnings"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&ready); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || ready.Status != "ok" || ready.Warnings[fmt.Sprintf("run %d", runID)] == "" {
+			t.Fatalf("/readyz %d %+v: want ok with a warning for run %d", resp.StatusCode, ready, runID)
 		}
 	})
 }
