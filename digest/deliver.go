@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,6 +164,9 @@ type runCtx struct {
 	run  *Run
 	n    *Newsletter
 	arts []article.Article
+	// idSuffix ends every Message-ID of the run (messageIDSuffix): worked
+	// out once, not per recipient.
+	idSuffix string
 
 	mu       sync.Mutex
 	prepared map[string]*mail.Prepared
@@ -237,7 +241,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}}
+	rc := &runCtx{s: s, run: run, n: n, arts: arts, prepared: map[string]*mail.Prepared{}, idSuffix: s.messageIDSuffix(n)}
 	defer s.track(rc)()
 
 	claimN := claimSize(s.cfg.Rate, s.cfg.Lease, s.cfg.Workers)
@@ -416,7 +420,7 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 		}
 		return buf, release()
 	}
-	o.MessageID = s.messageID(rc.run.ID, c.SubscriberID, s.from(rc.n).Email)
+	o.MessageID = messageID(rc.run.ID, c.SubscriberID, rc.idSuffix)
 	buf, err = p.Render(buf, rc.values(c, o.MessageID))
 	if err != nil {
 		if !errors.Is(err, mail.ErrBadValue) {
@@ -524,17 +528,29 @@ func bounceOf(se *mail.SendError) Bounce {
 }
 
 // messageID is stable per run and recipient, so a message sent twice after
-// a crash carries one Message-ID and receivers can fold the copies; the
+// a crash carries one Message-ID and receivers can fold the copies:
+// digest.RUN.SUBSCRIBER then the run's suffix (messageIDSuffix).
+func messageID(runID, subscriberID int64, suffix string) string {
+	b := make([]byte, 0, 48+len(suffix))
+	b = append(b, "digest."...)
+	b = strconv.AppendInt(b, runID, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, subscriberID, 10)
+	return string(append(b, suffix...))
+}
+
+// messageIDSuffix is ".INSTALLATION@DOMAIN" (the From domain of n): the
 // installation part keeps two installations sending from one domain apart.
-func (s *Service) messageID(runID, subscriberID int64, from string) string {
+func (s *Service) messageIDSuffix(n *Newsletter) string {
+	from := s.from(n).Email
 	domain := "localhost"
 	if at := strings.LastIndexByte(from, '@'); at >= 0 {
 		domain = from[at+1:]
 	}
 	if s.cfg.Installation == "" {
-		return fmt.Sprintf("digest.%d.%d@%s", runID, subscriberID, domain)
+		return "@" + domain
 	}
-	return fmt.Sprintf("digest.%d.%d.%s@%s", runID, subscriberID, s.cfg.Installation, domain)
+	return "." + s.cfg.Installation + "@" + domain
 }
 
 // feedbackID is Gmail's Feedback-ID (CampaignID:CustomerID:MailType:SenderId):

@@ -165,7 +165,7 @@ func (s *Service) SendTest(ctx context.Context, newsletter, to string) (*Run, er
 		c = found
 	}
 	rc := &runCtx{s: s, run: run, n: n}
-	vals := rc.values(c, s.messageID(run.ID, 0, s.from(n).Email))
+	vals := rc.values(c, messageID(run.ID, 0, s.messageIDSuffix(n)))
 	if c.SubscriberID == 0 {
 		// No subscription to manage: the links lead to the test page, not
 		// to a token the site would refuse.

@@ -183,15 +183,6 @@ func (s *Store) RequestSubscription(ctx context.Context, email string, c subscri
 	return sub, false, err
 }
 
-// ResetConfirmSent clears confirm_sent_at when the confirmation mail could
-// not be sent, so the next request may try again at once.
-func (s *Store) ResetConfirmSent(ctx context.Context, id int64) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE subscribers SET confirm_sent_at = NULL WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("postgres: reset confirm: %w", err)
-	}
-	return nil
-}
-
 // MarkConfirmSent records that a confirmation mail went out at now.
 func (s *Store) MarkConfirmSent(ctx context.Context, id int64, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE subscribers SET confirm_sent_at = $1, updated_at = $1 WHERE id = $2`, micros(now), id); err != nil {

@@ -50,10 +50,7 @@ func nullHash(h string) any {
 }
 
 func userErr(op string, err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
-	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
+	return fmt.Errorf("postgres: %s: %w", op, storeErr(err))
 }
 
 // CreateUser adds u and returns its id; an email already taken (in any

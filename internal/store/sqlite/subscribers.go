@@ -206,16 +206,6 @@ func (s *Store) RequestSubscription(ctx context.Context, email string, c subscri
 	return sub, false, err
 }
 
-// ResetConfirmSent clears confirm_sent_at when the confirmation mail could
-// not be sent, so the next request may try again at once.
-func (s *Store) ResetConfirmSent(ctx context.Context, id int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE subscribers SET confirm_sent_at = NULL WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: reset confirm: %w", err)
-	}
-	return nil
-}
-
 // MarkConfirmSent records that a confirmation mail went out at now.
 func (s *Store) MarkConfirmSent(ctx context.Context, id int64, now time.Time) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE subscribers SET confirm_sent_at = ?, updated_at = ? WHERE id = ?`, micros(now), micros(now), id)
