@@ -50,6 +50,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 		// The admin API: its routes are the table apiRoutes (api_routes.go).
 		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
 	}
+	if s.admin != nil {
+		// The admin web UI: its routes are the table adminRoutes (admin_routes.go).
+		s.admin.register(mux)
+	}
 	if s.cfg.BounceWebhook != nil {
 		// Bounce and complaint events from mail providers (bounces.webhooks).
 		mux.HandleFunc("POST /webhooks/bounces/{provider}", func(w http.ResponseWriter, r *http.Request) {
