@@ -164,6 +164,9 @@ func statusOf(err error) int {
 	if st := adminStatus(err); st != 0 {
 		return st
 	}
+	if he, ok := newsroomError(err); ok {
+		return he.Status
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
