@@ -687,7 +687,7 @@ func TestSubscribeEmbeds(t *testing.T) {
 		if post.accept != "application/json" || post.origin != p.srv.URL || !strings.HasPrefix(post.contentType, "application/json") {
 			t.Errorf("request: %+v", *post)
 		}
-		if got := fmt.Sprint(post.json); got != "map[email:ada@partner.example newsletters:[monthly] tags:[wp4 wp2] website:]" {
+		if got := fmt.Sprint(post.json); got != "map[email:ada@partner.example language:en newsletters:[monthly] tags:[wp4 wp2] website:]" {
 			t.Errorf("JSON sent: %s", got)
 		}
 		screenshot(t, ctx, "widget-subscribed.png")

@@ -401,7 +401,7 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 		args = append(args, c.SubscriberID)
 	}
 	ph := placeholders(len(cs))
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret,
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret, s.language,
 			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
 		FROM subscribers s WHERE s.id IN (`+ph+`)`, args...)
 	if err != nil {
@@ -413,15 +413,15 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 	}
 	for rows.Next() {
 		var id int64
-		var email, name, status string
+		var email, name, status, language string
 		var secret []byte
 		var subscribed bool
-		if err := rows.Scan(&id, &email, &name, &status, &secret, &subscribed); err != nil {
+		if err := rows.Scan(&id, &email, &name, &status, &secret, &language, &subscribed); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: claim subscribers: %w", err)
 		}
 		i := byID[id]
-		cs[i].Email, cs[i].Name, cs[i].LinkSecret = email, name, secret
+		cs[i].Email, cs[i].Name, cs[i].LinkSecret, cs[i].Language = email, name, secret, language
 		switch {
 		case status != "active":
 			reason[id] = "subscriber " + status
