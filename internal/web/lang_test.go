@@ -198,7 +198,7 @@ var (
 	markedRe = regexp.MustCompile(`⟦[^⟦⟧]*⟧`)
 	urlRe    = regexp.MustCompile(`https?://\S+`)
 	dateRe   = regexp.MustCompile(`\b\d{1,2}:\d{2} [A-Z]{3,4}\b`) // a clock time's zone
-	codeRe   = regexp.MustCompile(`\S*\d\S*`)                         // request ids, counts
+	codeRe   = regexp.MustCompile(`\S*\d\S*`)                     // request ids, counts
 )
 
 // outsideMarkers returns what of s is words outside the pseudo markers,
