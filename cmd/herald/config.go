@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
 
 	"github.com/herald-news/herald/digest"
 )
@@ -116,11 +117,14 @@ type SiteConfig struct {
 	Description string `yaml:"description"`
 	BaseURL     string `yaml:"base_url"`
 	Language    string `yaml:"language"`
-	Timezone    string `yaml:"timezone"`
-	Author      string `yaml:"author"`
-	Address     string `yaml:"address"`
-	Logo        string `yaml:"logo"`   // image URL or site path for mail and page mastheads; "": the title
-	Accent      string `yaml:"accent"` // #rrggbb of links and buttons
+	// Languages the subscriber pages and mails offer; empty: every
+	// shipped catalogue (docs/ARCHITECTURE.md, "Languages").
+	Languages []string `yaml:"languages"`
+	Timezone  string   `yaml:"timezone"`
+	Author    string   `yaml:"author"`
+	Address   string   `yaml:"address"`
+	Logo      string   `yaml:"logo"`   // image URL or site path for mail and page mastheads; "": the title
+	Accent    string   `yaml:"accent"` // #rrggbb of links and buttons
 }
 
 type HTTPConfig struct {
@@ -255,6 +259,8 @@ type Newsletter struct {
 	// the lead story's title and the next one's.
 	Preheader string              `yaml:"preheader"`
 	Sections  []NewsletterSection `yaml:"sections"`
+	// Language of its issues for subscribers who chose none; "": site.language.
+	Language string `yaml:"language"`
 }
 
 // NewsletterSection groups a digest's articles by tag: an article goes
@@ -865,6 +871,11 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if c.Site.Language == "" {
 		bad("site.language", "must not be empty (e.g. en, sv)")
+	}
+	for _, l := range c.Site.Languages {
+		if _, err := language.Parse(l); err != nil {
+			bad("site.languages", "%q is not a language tag (e.g. en, sv, nb)", l)
+		}
 	}
 	if _, err := time.LoadLocation(c.Site.Timezone); err != nil {
 		bad("site.timezone", "unknown time zone %q", c.Site.Timezone)

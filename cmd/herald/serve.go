@@ -188,6 +188,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		Store:            st,
 		Feeds:            feeds,
 		Templates:        templates.FS(cfg.Templates.Dir),
+		Languages:        cfg.Site.Languages,
 		ContentDir:       cfg.Content.Dir,
 		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,

@@ -66,7 +66,8 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 		SiteLogo: cfg.Site.Logo, SiteAccent: cfg.Site.Accent, SiteLocation: siteLoc,
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
-		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
+		Templates: templates.FS(cfg.Templates.Dir), Languages: cfg.Site.Languages, Language: cfg.Site.Language,
+		Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
 		MailAfterAnswer: afterAnswer, Suppression: storeSuppression{st, suppressionHasher{keys}},
 	})
 }

@@ -17,7 +17,7 @@ import (
 // CSVColumns are the columns of the subscriber CSV (docs/ARCHITECTURE.md,
 // "Subscribers"), in the order Export writes them. Import takes them in
 // any order; only email is required.
-var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at"}
+var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at", "language"}
 
 // RowError is a problem with one CSV row; it prints as "LINE: problem".
 type RowError struct {
@@ -272,7 +272,11 @@ func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, 
 		}
 		at = t.UTC()
 	}
-	return &Subscriber{Email: email, Name: name, Status: status, Newsletters: nls, Tags: tags,
+	language, err := s.checkLanguage(get("language"))
+	if err != nil {
+		return nil, err
+	}
+	return &Subscriber{Email: email, Name: name, Status: status, Newsletters: nls, Tags: tags, Language: language,
 		Consent: Consent{At: at, Source: source}}, nil
 }
 
@@ -302,7 +306,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer) error {
 			at = sub.CreatedAt
 		}
 		row := []string{sub.Email, sub.Name, strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
-			string(sub.Status), at.UTC().Format(time.RFC3339)}
+			string(sub.Status), at.UTC().Format(time.RFC3339), sub.Language}
 		// Every cell, not just the name: an address may start with "=" too.
 		for i := range row {
 			row[i] = guardCell(row[i])

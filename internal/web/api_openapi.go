@@ -167,6 +167,7 @@ func openAPIDocument(site Site) []byte {
 					"id": obj{"type": "integer"}, "email": str, "name": str,
 					"status":      obj{"type": "string", "enum": []string{"pending", "active", "unsubscribed", "bounced"}},
 					"newsletters": strs, "tags": with(strs, "Topic tag slugs: with any, only matching articles are sent."),
+					"language":   with(str, "Language of pages and mails (en, sv, da, nb, fi, de, nl, fr or one a templates.dir catalogue adds); empty: the newsletter's."),
 					"created_at": dateTime, "updated_at": dateTime, "confirmed_at": dateTime, "unsubscribed_at": dateTime,
 					"confirm_sent_at": dateTime,
 					"consent":         obj{"type": "object", "properties": obj{"at": dateTime, "ip": str, "source": str, "text": str}},
@@ -181,6 +182,7 @@ func openAPIDocument(site Site) []byte {
 					"email": str, "name": str,
 					"newsletters": with(strs, "Newsletter ids; empty: those marked default."),
 					"tags":        with(strs, "Topic tags; each must be a tag of a stored article or of a newsletter."),
+					"language":    with(str, "One of site.languages; empty: the newsletter's language."),
 					"confirmed":   with(obj{"type": "boolean"}, "true: active at once (you vouch for consent); false: a confirmation mail goes out (double opt-in)."),
 				}},
 				"SubscriberAdded": obj{"type": "object", "properties": obj{

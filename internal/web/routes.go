@@ -66,6 +66,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.not_found"))
 	})
 }

@@ -53,7 +53,7 @@ const legacyMaxKey = "subscribers_legacy_max_id"
 
 const subscriberCols = `id, email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at,
 	consent_at, consent_ip, consent_source, consent_text, confirm_sent_at, hard_failures, soft_failures, pending_choice,
-	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0)`
+	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0), language`
 
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -83,7 +83,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, 
 	var pending sql.NullString
 	err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &status, &created, &updated, &confirmed, &unsub,
 		&consentAt, &sub.Consent.IP, &sub.Consent.Source, &sub.Consent.Text, &sent, &sub.HardFailures, &sub.SoftFailures, &pending,
-		&sub.LinkSecret, &sub.LegacyLinks)
+		&sub.LinkSecret, &sub.LegacyLinks, &sub.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +247,9 @@ func (s *Store) ConfirmSubscriber(ctx context.Context, id int64, now time.Time) 
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		default:
 			return nil
 		}
@@ -329,6 +332,9 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -347,11 +353,37 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 			if err := setChoice(ctx, tx, id, nls, tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		}
 		sub, err = getSubscriber(ctx, tx, `id = ?`, id)
 		return err
 	})
 	return sub, created, err
+}
+
+// setLanguage stores a chosen language; "" keeps the one stored.
+func setLanguage(ctx context.Context, tx *sql.Tx, id int64, language string) error {
+	if language == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET language = ? WHERE id = ?`, language, id); err != nil {
+		return fmt.Errorf("sqlite: subscriber language: %w", err)
+	}
+	return nil
+}
+
+// SetLanguage sets subscriber id's language (the preferences page).
+func (s *Store) SetLanguage(ctx context.Context, id int64, language string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?`, language, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: subscriber language: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return subscribe.NotFound("")
+	}
+	return nil
 }
 
 func union(a, b []string) []string {
@@ -635,8 +667,8 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 	// New rows take ids from the sequence (never one used before); the
 	// stored address maps each back to its sub.
 	added := map[string]*subscribe.Subscriber{}
-	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 11, max: 80, prefix: `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)`,
+	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 12, max: 80, prefix: `INSERT INTO subscribers (email, name, status, created_at, updated_at,
+		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text, language)`,
 		returning: "id, email", scan: func(rows *sql.Rows) error {
 			var id int64
 			var email string
@@ -673,7 +705,7 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 		added[key] = sub
 		created[i] = true
 		if err := insSub.add(sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
-			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text); err != nil {
+			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text, sub.Language); err != nil {
 			return err
 		}
 	}

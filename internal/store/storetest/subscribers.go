@@ -42,6 +42,7 @@ type SubscriberStore interface {
 	TakeConfirmations(ctx context.Context, email string, lim subscribe.ConfirmLimits, now time.Time) ([]*subscribe.Subscriber, error)
 	ConfirmMailFailed(ctx context.Context, id int64, now time.Time) error
 	UnknownTags(ctx context.Context, tags []string) ([]string, error)
+	SetLanguage(ctx context.Context, id int64, language string, now time.Time) error
 }
 
 // ErasureDigestStore is what the erasure part needs beyond
@@ -103,6 +104,59 @@ func RunSubscribers(t *testing.T, open func(t *testing.T) SubscriberStore) {
 		a2 := mustFirst(s.UpsertActive(ctx, "a@example.org", monthly, now)).get(t)
 		if a2.ID <= b.ID || bytes.Equal(a2.LinkSecret, a.LinkSecret) {
 			t.Fatalf("after erasure: id %d (max before %d), secret %x", a2.ID, b.ID, a2.LinkSecret)
+		}
+	})
+
+	t.Run("Language", func(t *testing.T) {
+		s := open(t)
+		sv := c
+		sv.Language = "sv"
+		ok(t, s.QueueSubscription(ctx, "lang@example.org", sv, now))
+		subs := must(s.TakeConfirmations(ctx, "lang@example.org", lim, now)).get(t)
+		if len(subs) != 1 || subs[0].Language != "sv" {
+			t.Fatalf("queued with sv: %+v", subs)
+		}
+		// Still pending, asked again in Danish: the next mail is Danish.
+		da := c
+		da.Language = "da"
+		ok(t, s.QueueSubscription(ctx, "lang@example.org", da, now.Add(2*time.Hour)))
+		subs = must(s.TakeConfirmations(ctx, "lang@example.org", lim, now.Add(2*time.Hour))).get(t)
+		if len(subs) != 1 || subs[0].Language != "da" {
+			t.Fatalf("asked again in da: %+v", subs)
+		}
+		id := subs[0].ID
+		ok(t, s.SetLanguage(ctx, id, "fi", now))
+		if got := must(s.GetSubscriber(ctx, id)).get(t); got.Language != "fi" {
+			t.Fatalf("SetLanguage fi: %q", got.Language)
+		}
+		if err := s.SetLanguage(ctx, 99999, "fi", now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetLanguage of no one: %v", err)
+		}
+		de := monthly
+		de.Language = "de"
+		a := mustFirst(s.UpsertActive(ctx, "de@example.org", de, now)).get(t)
+		if a.Language != "de" {
+			t.Fatalf("UpsertActive de: %q", a.Language)
+		}
+		if a = mustFirst(s.UpsertActive(ctx, "de@example.org", monthly, now)).get(t); a.Language != "de" {
+			t.Fatalf("UpsertActive without a language changed it: %q", a.Language)
+		}
+		// Unsubscribed, then back through opt-in in Dutch.
+		must(s.Unsubscribe(ctx, a.ID, "", now)).get(t)
+		nl := monthly
+		nl.Language = "nl"
+		ok(t, s.QueueSubscription(ctx, "de@example.org", nl, now.Add(3*time.Hour)))
+		must(s.TakeConfirmations(ctx, "de@example.org", lim, now.Add(3*time.Hour))).get(t)
+		if a = mustFirst(s.ConfirmSubscriber(ctx, a.ID, now.Add(3*time.Hour))).get(t); a.Language != "nl" || a.Status != subscribe.StatusActive {
+			t.Fatalf("confirmed in nl: %q %s", a.Language, a.Status)
+		}
+		imp := []*subscribe.Subscriber{{Email: "nb@example.org", Status: subscribe.StatusActive, Newsletters: []string{"monthly"}, Language: "nb"},
+			{Email: "none@example.org", Status: subscribe.StatusActive, Newsletters: []string{"monthly"}}}
+		must(s.ImportSubscribers(ctx, imp, now)).get(t)
+		for email, want := range map[string]string{"nb@example.org": "nb", "none@example.org": ""} {
+			if got := must(s.SubscriberByEmail(ctx, email)).get(t); got.Language != want {
+				t.Errorf("imported %s: language %q, want %q", email, got.Language, want)
+			}
 		}
 	})
 
