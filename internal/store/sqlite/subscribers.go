@@ -415,13 +415,15 @@ func filterConds(f subscribe.Filter) (conds []string, args []any) {
 		conds = append(conds, `status = ?`)
 		args = append(args, string(f.Status))
 	}
-	if f.Newsletter != "" {
-		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
-		args = append(args, f.Newsletter)
-	}
+	// The topic's ids (few) drive; the newsletter is probed per row
+	// rather than listed (most subscribers have it).
 	if f.Tag != "" {
 		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriber_tags WHERE tag_slug = ?)`)
 		args = append(args, f.Tag)
+	}
+	if f.Newsletter != "" {
+		conds = append(conds, `EXISTS (SELECT 1 FROM subscriptions WHERE newsletter = ? AND subscriber_id = subscribers.id)`)
+		args = append(args, f.Newsletter)
 	}
 	if f.Query != "" {
 		// instr, not LIKE: the query's % and _ are literal, and the
