@@ -48,7 +48,12 @@ type apiSubscribers struct {
 }
 
 func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
-	return a.st.SearchSubscribers(ctx, f, q, afterID, limit)
+	f.Query = q
+	f, err := a.CheckFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	return a.st.SearchSubscribers(ctx, f, afterID, limit)
 }
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in

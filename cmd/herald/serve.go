@@ -240,6 +240,13 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	d.wg.Go(func() { d.retention(bg) })
+	if dash, err := newDashboard(cfg, st, log); err != nil {
+		log.Error("dashboard counts off", slog.Any("err", err))
+	} else {
+		// Daily subscriber counts: at start, then whenever they change
+		// (checked each minute).
+		d.wg.Go(func() { dash.RunSnapshots(bg, time.Minute) })
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	d.wg.Add(1)

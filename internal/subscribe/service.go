@@ -39,6 +39,10 @@ type Store interface {
 	ImportSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) ([]bool, error)
 	SubscriberDeliveries(ctx context.Context, id int64) ([]Delivery, error)
 	SetLanguage(ctx context.Context, id int64, language string, now time.Time) error
+	// SubscribersExist reports, for each address, whether a subscriber
+	// has it (ignoring case): an import plan's "already present".
+	SubscribersExist(ctx context.Context, emails []string) ([]bool, error)
+	SearchStore
 }
 
 // Mail is one message subscribe sends: a confirmation or a welcome. The

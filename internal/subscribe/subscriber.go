@@ -127,10 +127,15 @@ var (
 	ErrUnknownTag = errors.New("unknown topic tag")
 )
 
-// Filter selects subscribers to list; zero fields match all.
+// Filter selects subscribers to list, search or export; zero fields
+// match all.
 type Filter struct {
 	Status     Status
 	Newsletter string
+	Tag        string // a topic tag's slug
+	// Query is a substring of the address or the name, folded (Fold):
+	// Service.CheckFilter folds what a person typed.
+	Query string
 }
 
 // NotFound is a store's answer for a missing subscriber (email "" when

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -268,7 +269,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 		if _, err := getSubscriberLock(ctx, tx, byIDWhere, id, true); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = $1 AND ($2 = '' OR newsletter = $2)`, id, newsletter); err != nil {
+		if err := leave(ctx, tx, id, newsletter, now); err != nil {
 			return fmt.Errorf("postgres: unsubscribe: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscribers SET
@@ -288,8 +289,18 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 // subscriber. No newsletters left means unsubscribed.
 func (s *Store) UpdatePreferences(ctx context.Context, id int64, name string, newsletters, tags []string, now time.Time) (*subscribe.Subscriber, error) {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := getSubscriberLock(ctx, tx, byIDWhere, id, true); err != nil {
+		old, err := getSubscriberLock(ctx, tx, byIDWhere, id, true)
+		if err != nil {
 			return err
+		}
+		var left []string
+		for _, nl := range old.Newsletters {
+			if !slices.Contains(newsletters, nl) {
+				left = append(left, nl)
+			}
+		}
+		if err := recordUnsubscribes(ctx, tx, left, now); err != nil {
+			return fmt.Errorf("postgres: preferences: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, micros(now), id); err != nil {
 			return fmt.Errorf("postgres: preferences: %w", err)
@@ -380,7 +391,7 @@ func (s *Store) DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64,
 // ListSubscribers returns the subscribers matching f, in the order they
 // were added, with their newsletters and tags.
 func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*subscribe.Subscriber, error) {
-	return s.SearchSubscribers(ctx, f, "", 0, 0)
+	return s.SearchSubscribers(ctx, f, 0, 0)
 }
 
 // filterConds turns a Filter into SQL conditions on subscribers, numbering
@@ -395,8 +406,20 @@ func filterConds(f subscribe.Filter, args []any) ([]string, []any) {
 		args = append(args, f.Newsletter)
 		conds = append(conds, fmt.Sprintf(`id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = $%d)`, len(args)))
 	}
+	if f.Tag != "" {
+		args = append(args, f.Tag)
+		conds = append(conds, fmt.Sprintf(`id IN (SELECT subscriber_id FROM subscriber_tags WHERE tag_slug = $%d)`, len(args)))
+	}
+	if f.Query != "" {
+		// LIKE with the wildcards escaped, so the trigram index serves
+		// it; the column is folded already (refold).
+		args = append(args, "%"+likeEscaper.Replace(f.Query)+"%")
+		conds = append(conds, fmt.Sprintf(`search LIKE $%d ESCAPE '\'`, len(args)))
+	}
 	return conds, args
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // querySubscribers runs a query selecting subscriberCols and loads their
 // newsletters and tags.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -268,11 +269,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 		if _, err := getSubscriber(ctx, tx, `id = ?`, id); err != nil {
 			return err
 		}
-		if newsletter == "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, id); err != nil {
-				return fmt.Errorf("sqlite: unsubscribe: %w", err)
-			}
-		} else if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ? AND newsletter = ?`, id, newsletter); err != nil {
+		if err := leave(ctx, tx, id, newsletter, now); err != nil {
 			return fmt.Errorf("sqlite: unsubscribe: %w", err)
 		}
 		var left int
@@ -298,8 +295,18 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 // subscriber. No newsletters left means unsubscribed.
 func (s *Store) UpdatePreferences(ctx context.Context, id int64, name string, newsletters, tags []string, now time.Time) (*subscribe.Subscriber, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getSubscriber(ctx, tx, `id = ?`, id); err != nil {
+		old, err := getSubscriber(ctx, tx, `id = ?`, id)
+		if err != nil {
 			return err
+		}
+		var left []string
+		for _, nl := range old.Newsletters {
+			if !slices.Contains(newsletters, nl) {
+				left = append(left, nl)
+			}
+		}
+		if err := recordUnsubscribes(ctx, tx, left, now); err != nil {
+			return fmt.Errorf("sqlite: preferences: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = ?, updated_at = ? WHERE id = ?`, name, micros(now), id); err != nil {
 			return fmt.Errorf("sqlite: preferences: %w", err)
@@ -414,6 +421,9 @@ func (s *Store) DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64,
 // ListSubscribers returns the subscribers matching f, in the order they
 // were added, with their newsletters and tags.
 func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*subscribe.Subscriber, error) {
+	if err := s.refold(ctx, f); err != nil {
+		return nil, err
+	}
 	conds, args := filterConds(f)
 	where := "1=1"
 	if len(conds) > 0 {
@@ -430,14 +440,28 @@ func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*sub
 }
 
 // filterConds turns a Filter into SQL conditions on subscribers.
+// f.Query matches the folded search column, which refold must have
+// brought up to date first.
 func filterConds(f subscribe.Filter) (conds []string, args []any) {
 	if f.Status != "" {
 		conds = append(conds, `status = ?`)
 		args = append(args, string(f.Status))
 	}
+	// The topic's ids (few) drive; the newsletter is probed per row
+	// rather than listed (most subscribers have it).
+	if f.Tag != "" {
+		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriber_tags WHERE tag_slug = ?)`)
+		args = append(args, f.Tag)
+	}
 	if f.Newsletter != "" {
-		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
+		conds = append(conds, `EXISTS (SELECT 1 FROM subscriptions WHERE newsletter = ? AND subscriber_id = subscribers.id)`)
 		args = append(args, f.Newsletter)
+	}
+	if f.Query != "" {
+		// instr, not LIKE: the query's % and _ are literal, and the
+		// column is folded already.
+		conds = append(conds, `instr(search, ?) > 0`)
+		args = append(args, f.Query)
 	}
 	return conds, args
 }
