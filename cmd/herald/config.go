@@ -329,6 +329,7 @@ func DefaultConfig() Config {
 			Description: "News from the Nordic–North Sea Cluster Bridge project",
 			BaseURL:     "http://localhost:8080",
 			Language:    "en",
+			Languages:   []string{},
 			Timezone:    "UTC",
 			Author:      "Cluster Bridge Secretariat",
 			Address:     "Cluster Bridge Secretariat, Lindholmspiren 5, 417 56 Göteborg, Sweden",

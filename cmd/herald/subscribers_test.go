@@ -91,7 +91,7 @@ func TestSubscribersCLI(t *testing.T) {
 		}
 		_, out, _ = runCLI(t, env, "subscribers", "export")
 		b, _ := os.ReadFile(exp)
-		if string(b) != out || !strings.HasPrefix(out, "email,name,newsletters,tags,status,subscribed_at\n") || !strings.Contains(out, "imp1@example.org,One,monthly,,active,") {
+		if string(b) != out || !strings.HasPrefix(out, "email,name,newsletters,tags,status,subscribed_at,language\n") || !strings.Contains(out, "imp1@example.org,One,monthly,,active,") {
 			t.Fatalf("export:\n%s", out)
 		}
 	})
