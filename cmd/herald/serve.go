@@ -189,6 +189,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		Feeds:            feeds,
 		Templates:        templates.FS(cfg.Templates.Dir),
 		ContentDir:       cfg.Content.Dir,
+		Media:            st,
 		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,

@@ -11,12 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/media"
 )
 
 // APIStore is what the admin API needs of the article store.
@@ -49,6 +51,10 @@ type APIConfig struct {
 	Digest APIDigest
 	// Suppressions enables /api/v1/suppressions…; nil: 404.
 	Suppressions APISuppressions
+	// Media enables /api/v1/media…; nil: 404. MaxUpload is
+	// admin.max_upload, in bytes.
+	Media     APIMedia
+	MaxUpload int64
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -62,6 +68,26 @@ type api struct {
 	site   Site
 	tokens []apiToken
 	doc    []byte // the OpenAPI document, built once
+	// clientIP is the client's address as the server resolves it
+	// (http.trusted_proxies); nil: the peer.
+	clientIP func(*http.Request) string
+}
+
+// apiTokenKey is the context key of the name of the token a request
+// authenticated with.
+type apiTokenKey struct{}
+
+// actor is who makes an API write, for the audit log: "api:" and the
+// token's name, from the client's address.
+func (a *api) actor(r *http.Request) media.Actor {
+	name, _ := r.Context().Value(apiTokenKey{}).(string)
+	ip := r.RemoteAddr
+	if a.clientIP != nil {
+		ip = a.clientIP(r)
+	} else if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	return media.Actor{Email: "api:" + name, IP: ip}
 }
 
 type apiToken struct {
@@ -142,7 +168,7 @@ func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.H
 			}()
 		}
 		if err == nil {
-			err = h(w, r)
+			err = h(w, r.WithContext(context.WithValue(r.Context(), apiTokenKey{}, name)))
 		}
 		if err != nil {
 			a.fail(w, r, err)

@@ -107,7 +107,10 @@ func (a *api) articleOut(ar *article.Article, full bool) apiArticleOut {
 	}
 	if ar.Image != nil {
 		o.Image, o.ImageAlt = ar.Image.URL, ar.Image.Alt
-		if o.Image == "" && ar.Image.MediaPath != "" {
+		switch {
+		case ar.Image.Upload():
+			o.Image = ar.Image.Ref()
+		case o.Image == "" && ar.Image.MediaPath != "":
 			o.Image = ar.Image.MediaPath
 		}
 	}
@@ -409,10 +412,7 @@ func (a *api) articleIn(ar *article.Article) apiArticleIn {
 		in.Tags = append(in.Tags, t.Name)
 	}
 	if ar.Image != nil {
-		in.Image, in.ImageAlt = ar.Image.URL, ar.Image.Alt
-		if in.Image == "" && ar.Image.MediaPath != "" {
-			in.Image = "/" + ar.Image.MediaPath
-		}
+		in.Image, in.ImageAlt = ar.Image.Ref(), ar.Image.Alt
 	}
 	if _, first, err := a.cfg.Parser.RenderBody(ar.Body); err == nil && article.Excerpt(first, 300) == ar.Summary {
 		in.Summary = ""

@@ -10,6 +10,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tags/{slug}", s.handleTag)
 	mux.HandleFunc("GET /feeds", s.handleFeeds)
 	mux.HandleFunc("GET /media/{path...}", s.handleMedia)
+	mux.HandleFunc("GET /media/u/{file...}", s.handleUpload)
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -48,7 +49,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	if s.cfg.API != nil {
 		// The admin API: its routes are the table apiRoutes (api_routes.go).
-		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
+		a := newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now)
+		a.clientIP = s.clientIP
+		a.register(mux.Handle)
 	}
 	if s.cfg.BounceWebhook != nil {
 		// Bounce and complaint events from mail providers (bounces.webhooks).

@@ -48,10 +48,13 @@ type Config struct {
 	Feeds      Feeds
 	Templates  fs.FS  // templates.FS(dir)
 	ContentDir string // served under /media/
-	PageSize   int
-	MaxItems   int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Media serves uploads under /media/u/ (media.go); nil: none, and
+	// /media/u/ still answers 404, never the content folder's u/.
+	Media    MediaFiles
+	PageSize int
+	MaxItems int
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	// MediaExclude are files and folders /media never serves even when
 	// the content folder holds them: the store, its folder, the outbox.
@@ -153,6 +156,9 @@ func statusOf(err error) int {
 		return st
 	}
 	if st := digestStatus(err); st != 0 {
+		return st
+	}
+	if st := mediaStatus(err); st != 0 {
 		return st
 	}
 	var he *HTTPError

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -37,6 +38,8 @@ type Store interface {
 	web.APIStore
 	web.Archive
 	admin.UserStore
+	media.Store
+	web.MediaFiles
 	Admin
 }
 
