@@ -190,6 +190,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		Templates:        templates.FS(cfg.Templates.Dir),
 		Languages:        cfg.Site.Languages,
 		ContentDir:       cfg.Content.Dir,
+		Media:            st,
 		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,

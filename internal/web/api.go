@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/newsroom"
+	"github.com/herald-news/herald/internal/media"
 )
 
 // APIStore is what the admin API needs of the article store: what the
@@ -46,6 +47,10 @@ type APIConfig struct {
 	Digest APIDigest
 	// Suppressions enables /api/v1/suppressions…; nil: 404.
 	Suppressions APISuppressions
+	// Media enables /api/v1/media…; nil: 404. MaxUpload is
+	// admin.max_upload, in bytes.
+	Media     APIMedia
+	MaxUpload int64
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -61,6 +66,13 @@ type api struct {
 	doc    []byte // the OpenAPI document, built once
 	news   *newsroom.Service
 	ip     func(*http.Request) string // the client's address (http.trusted_proxies applied)
+}
+
+// actor is who makes an API write, for the media service's audit entries:
+// "api:" and the token's name, from the client's address.
+func (a *api) actor(r *http.Request) media.Actor {
+	who := actorOf(r)
+	return media.Actor{Email: "api:" + who.Token, IP: who.IP}
 }
 
 type apiToken struct {

@@ -348,7 +348,8 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	notFound := func() { s.fail(w, r, Errorf(http.StatusNotFound, "No such image.")) }
 	p := path.Clean("/" + r.PathValue("path"))[1:]
 	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
-	if !ok || s.cfg.ContentDir == "" || hiddenPath(p) {
+	// u/ is the uploads' (handleUpload), whatever the content folder holds.
+	if !ok || s.cfg.ContentDir == "" || hiddenPath(p) || strings.HasPrefix(p, "u/") {
 		notFound()
 		return
 	}

@@ -10,6 +10,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tags/{slug}", s.handleTag)
 	mux.HandleFunc("GET /feeds", s.handleFeeds)
 	mux.HandleFunc("GET /media/{path...}", s.handleMedia)
+	mux.HandleFunc("GET /media/u/{file...}", s.handleUpload)
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)

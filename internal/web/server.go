@@ -52,10 +52,13 @@ type Config struct {
 	// (site.languages; empty: every catalogue); Site.Language is the default.
 	Languages  []string
 	ContentDir string // served under /media/
-	PageSize   int
-	MaxItems   int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Media serves uploads under /media/u/ (media.go); nil: none, and
+	// /media/u/ still answers 404, never the content folder's u/.
+	Media    MediaFiles
+	PageSize int
+	MaxItems int
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	// MediaExclude are files and folders /media never serves even when
 	// the content folder holds them: the store, its folder, the outbox.
@@ -170,6 +173,9 @@ func statusOf(err error) int {
 	}
 	if he, ok := newsroomError(err); ok {
 		return he.Status
+	}
+	if st := mediaStatus(err); st != 0 {
+		return st
 	}
 	var he *HTTPError
 	switch {

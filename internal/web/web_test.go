@@ -69,6 +69,7 @@ func newFixture(t testing.TB) *fixture {
 		Store:      st,
 		Templates:  templates.FS(""),
 		ContentDir: dir,
+		Media:      st,
 		PageSize:   20,
 		MaxItems:   100,
 		Now:        func() time.Time { return now },

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/dashboard"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -38,6 +39,8 @@ type Store interface {
 	web.Archive
 	web.AdminStore
 	dashboard.Store
+	media.Store
+	web.MediaFiles
 	Admin
 }
 

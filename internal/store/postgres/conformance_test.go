@@ -120,3 +120,8 @@ func TestConformanceUsers(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
 }
+
+func TestConformanceMedia(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return open(t) })
+}

@@ -54,3 +54,7 @@ func TestConformanceInstances(t *testing.T) {
 func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
 }
+
+func TestConformanceMedia(t *testing.T) {
+	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return openConformance(t) })
+}
