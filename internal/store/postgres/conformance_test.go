@@ -117,3 +117,8 @@ func TestConformanceUsers(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
 }
+
+func TestConformanceAccounts(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return open(t) })
+}

@@ -54,3 +54,7 @@ func TestConformanceInstances(t *testing.T) {
 func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
 }
+
+func TestConformanceAccounts(t *testing.T) {
+	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return openConformance(t) })
+}
