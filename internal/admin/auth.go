@@ -21,7 +21,11 @@ type AuthStore interface {
 	TouchSession(ctx context.Context, idHash string, now time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
 	AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+	codeStore
 }
+
+// PendingValidity is how long the second sign-in step (the code) may take.
+const PendingValidity = 5 * time.Minute
 
 var (
 	// ErrLogin is the one answer to every refused login: unknown address,
@@ -61,17 +65,34 @@ func (a *Auth) Login(ctx context.Context, email, password, userAgent, ip string)
 		return "", store.User{}, ErrLogin
 	}
 	if !ok {
-		n, err := a.Store.AddLoginFailure(ctx, u.ID)
-		if err != nil {
+		if err := a.failed(ctx, u, now); err != nil {
 			return "", store.User{}, err
-		}
-		if d := Backoff(n); d > 0 {
-			if err := a.Store.SetNextLogin(ctx, u.ID, now.Add(d)); err != nil {
-				return "", store.User{}, err
-			}
 		}
 		return "", store.User{}, ErrLogin
 	}
+	if u.TOTPSecret != "" {
+		// The password is right; the session opens nothing until the code
+		// is (Confirm). Failures stay counted until then.
+		token, err := a.start(ctx, u, userAgent, ip, true)
+		return token, u, err
+	}
+	return a.signedIn(ctx, u, userAgent, ip, "")
+}
+
+// failed counts a wrong password or code and sets the account's wait.
+func (a *Auth) failed(ctx context.Context, u store.User, now time.Time) error {
+	n, err := a.Store.AddLoginFailure(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if d := Backoff(n); d > 0 {
+		return a.Store.SetNextLogin(ctx, u.ID, now.Add(d))
+	}
+	return nil
+}
+
+// signedIn clears the failures, starts a full session and logs it.
+func (a *Auth) signedIn(ctx context.Context, u store.User, userAgent, ip, detail string) (string, store.User, error) {
 	if u.FailedLogins > 0 {
 		if err := a.Store.ClearLoginFailures(ctx, u.ID); err != nil {
 			return "", store.User{}, err
@@ -81,22 +102,73 @@ func (a *Auth) Login(ctx context.Context, email, password, userAgent, ip string)
 	if err != nil {
 		return "", store.User{}, err
 	}
-	if _, err := a.Store.AddAudit(ctx, store.AuditEntry{At: now, UserID: u.ID, Email: u.Email, Action: "login", IP: ip}); err != nil {
+	if _, err := a.Store.AddAudit(ctx, store.AuditEntry{At: a.Now(), UserID: u.ID, Email: u.Email, Action: "login", Detail: detail, IP: ip}); err != nil {
 		return "", store.User{}, err
 	}
 	return token, u, nil
 }
 
+// Pending returns the session of token that waits for its code, and its
+// user; ErrNoSession when there is none or it is older than
+// PendingValidity.
+func (a *Auth) Pending(ctx context.Context, token string) (store.Session, store.User, error) {
+	se, err := a.Store.Session(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!se.Pending || a.Now().Sub(se.CreatedAt) >= PendingValidity)) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	u, err := a.Store.UserByID(ctx, se.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, ErrNoSession
+	}
+	return se, u, err
+}
+
+// Confirm completes a sign-in that waits for its code: a TOTP code not
+// used before or a recovery code (CheckSecondFactor). It replaces the
+// pending session with a full one and returns its token. A wrong code is
+// ErrCode and counts as a failed login (the same back-off as passwords).
+func (a *Auth) Confirm(ctx context.Context, token, code, userAgent, ip string) (string, store.User, error) {
+	se, u, err := a.Pending(ctx, token)
+	if err != nil {
+		return "", store.User{}, err
+	}
+	now := a.Now()
+	if now.Before(u.NextLoginAt) {
+		return "", store.User{}, ErrCode
+	}
+	how, err := CheckSecondFactor(ctx, a.Store, u, code, now)
+	if errors.Is(err, ErrCode) {
+		if err := a.failed(ctx, u, now); err != nil {
+			return "", store.User{}, err
+		}
+		return "", store.User{}, ErrCode
+	}
+	if err != nil {
+		return "", store.User{}, err
+	}
+	if err := a.Store.DeleteSession(ctx, se.IDHash); err != nil {
+		return "", store.User{}, err
+	}
+	return a.signedIn(ctx, u, userAgent, ip, "with "+how)
+}
+
 // Start begins a session for u, already authenticated (a good password,
 // a used setup link), and returns its cookie token.
 func (a *Auth) Start(ctx context.Context, u store.User, userAgent, ip string) (string, error) {
+	return a.start(ctx, u, userAgent, ip, false)
+}
+
+func (a *Auth) start(ctx context.Context, u store.User, userAgent, ip string, pending bool) (string, error) {
 	token, hash, err := NewToken()
 	if err != nil {
 		return "", err
 	}
 	now := a.Now()
 	if err := a.Store.CreateSession(ctx, store.Session{IDHash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now,
-		UserAgent: userAgent, IP: ip}); err != nil {
+		UserAgent: userAgent, IP: ip, Pending: pending}); err != nil {
 		return "", fmt.Errorf("admin: start session: %w", err)
 	}
 	return token, nil
@@ -117,6 +189,9 @@ func (a *Auth) Check(ctx context.Context, token string) (store.Session, store.Us
 	}
 	if err != nil {
 		return store.Session{}, store.User{}, err
+	}
+	if se.Pending {
+		return store.Session{}, store.User{}, ErrNoSession // waits for its code
 	}
 	if now.Sub(se.LastSeen) >= a.Idle || now.Sub(se.CreatedAt) >= a.Max {
 		if err := a.Store.DeleteSession(ctx, hash); err != nil {

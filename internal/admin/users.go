@@ -125,7 +125,12 @@ func notFound(email string, err error) error {
 	return err
 }
 
-func audit(ctx context.Context, st UserStore, by Actor, now time.Time, action, detail string) error {
+// auditor is the store's audit log.
+type auditor interface {
+	AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
+}
+
+func audit(ctx context.Context, st auditor, by Actor, now time.Time, action, detail string) error {
 	_, err := st.AddAudit(ctx, store.AuditEntry{At: now, UserID: by.UserID, Email: by.Email, Action: action, Detail: detail, IP: by.IP})
 	return err
 }

@@ -25,6 +25,10 @@ type User struct {
 	// NextLoginAt is when the account may try again.
 	FailedLogins int
 	NextLoginAt  time.Time
+	// TOTPSecret (base32) is set when two-factor sign-in is on;
+	// TOTPLastStep is the last 30-second step whose code was used.
+	TOTPSecret   string
+	TOTPLastStep int64
 }
 
 // Session is a signed-in browser. IDHash is the SHA-256 (hex) of the
@@ -36,6 +40,9 @@ type Session struct {
 	LastSeen  time.Time
 	UserAgent string
 	IP        string
+	// Pending: the password was right but the code is still due; such a
+	// session opens nothing.
+	Pending bool
 }
 
 // AuditEntry records one admin write: who (UserID and Email, kept when the

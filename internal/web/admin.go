@@ -32,6 +32,18 @@ type AdminStore interface {
 	admin.AuthStore
 	admin.SetupStore
 	admin.UserStore
+	admin.TwoFactorStore
+	admin.AccountStore
+	admin.RoleStore
+	admin.SettingStore
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
+	UserSessions(ctx context.Context, userID int64) ([]store.Session, error)
+	// Setting is an owners' setting (admin.SettingRequire2FA);
+	// store.ErrNotFound when never set.
+	Setting(ctx context.Context, key string) (string, error)
+	// AuditBefore pages the audit log, newest first, from before the
+	// entry (at, id); a zero at starts at the newest.
+	AuditBefore(ctx context.Context, at time.Time, id int64, limit int) ([]store.AuditEntry, error)
 	// Login attempts per client address are counted here, so the limit
 	// holds across instances.
 	subscribe.RateStore
@@ -76,6 +88,10 @@ func AdminCookieName(baseURL string) string {
 }
 
 const flashCookie = "herald_flash"
+
+// enrolPath is where a user sets up two-factor sign-in: the one page open
+// to a user without it when it is required.
+const enrolPath = "/admin/account/2fa"
 
 func newAdminUI(s *Server, cfg AdminConfig) *adminUI {
 	if cfg.SessionIdle <= 0 {
@@ -196,6 +212,17 @@ func (a *adminUI) wrap(rt adminRoute) http.Handler {
 			if !roleAtLeast(wh.User.Role, rt.Role) {
 				a.fail(w, r, Errorf(http.StatusForbidden, "Your role (%s) does not give access to this page: it needs %s.", wh.User.Role, rt.Role))
 				return
+			}
+			if wh.User.TOTPSecret == "" && rt.Pattern != enrolPath {
+				need, err := a.need2FA(r)
+				if err != nil {
+					a.fail(w, r, err)
+					return
+				}
+				if need {
+					a.redirect(w, r, enrolPath, "Two-factor sign-in is required on this site: set it up to go on.")
+					return
+				}
 			}
 		}
 		if err := rt.Handler(a, w, r); err != nil {
@@ -375,6 +402,8 @@ func adminStatus(err error) int {
 		return http.StatusGone
 	case errors.Is(err, admin.ErrPasswordShort), errors.Is(err, admin.ErrPasswordIsEmail), errors.Is(err, admin.ErrBadRole):
 		return http.StatusBadRequest
+	case errors.Is(err, admin.ErrLastOwner):
+		return http.StatusConflict
 	}
 	return 0
 }

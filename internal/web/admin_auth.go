@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/herald-news/herald/internal/admin"
@@ -58,8 +59,13 @@ func (a *adminUI) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a.s.log.InfoContext(r.Context(), "admin: signed in", slog.String("email", u.Email), slog.String("ip", ip))
 	a.setSession(w, token)
+	if u.TOTPSecret != "" {
+		// The password was right; the session waits for the code.
+		a.redirect(w, r, "/admin/login/code?next="+url.QueryEscape(form.Next), "")
+		return nil
+	}
+	a.s.log.InfoContext(r.Context(), "admin: signed in", slog.String("email", u.Email), slog.String("ip", ip))
 	a.redirect(w, r, form.Next, "")
 	return nil
 }

@@ -45,7 +45,25 @@ func adminRoutes() []adminRoute {
 		{post, "/admin/setup", "", (*adminUI).setup, 0, ""},
 		{post, "/admin/logout", "", (*adminUI).logout, 0, ""},
 
-		// Owners (admin_users.go).
+		// Signing in, step two, and one's own account (admin_account.go).
+		{get, "/admin/login/code", "", (*adminUI).codePage, 0, ""},
+		{post, "/admin/login/code", "", (*adminUI).code, 0, ""},
+
+		// Owners (admin_users.go, admin_audit.go).
 		{get, "/admin/users", owner, (*adminUI).usersPage, 0, "Users"},
+		{post, "/admin/users/add", owner, (*adminUI).addUser, 0, ""},
+		{post, "/admin/users/reset", owner, (*adminUI).resetUser, 0, ""},
+		{post, "/admin/users/remove", owner, (*adminUI).removeUser, 0, ""},
+		{post, "/admin/users/role", owner, (*adminUI).setRole, 0, ""},
+		{post, "/admin/users/require-2fa", owner, (*adminUI).require2FA, 0, ""},
+		{get, "/admin/audit", owner, (*adminUI).auditPage, 0, "Audit"},
+
+		{get, "/admin/account", editor, (*adminUI).accountPage, 0, "Account"},
+		{post, "/admin/account/password", editor, (*adminUI).changePassword, 0, ""},
+		{post, "/admin/account/sessions/revoke", editor, (*adminUI).revokeSession, 0, ""},
+		{get, enrolPath, editor, (*adminUI).enrolPage, 0, ""},
+		{post, enrolPath, editor, (*adminUI).enrol, 0, ""},
+		{post, "/admin/account/2fa/disable", editor, (*adminUI).disable2FA, 0, ""},
+		{post, "/admin/account/recovery-codes", editor, (*adminUI).newRecoveryCodes, 0, ""},
 	}
 }

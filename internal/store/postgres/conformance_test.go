@@ -125,3 +125,8 @@ func TestConformanceMedia(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return open(t) })
 }
+
+func TestConformanceAccounts(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return open(t) })
+}

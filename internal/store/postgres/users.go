@@ -14,12 +14,12 @@ import (
 // "HTTP surfaces"). Rules (password policy, lockout delays, session
 // timeouts) live in Go above the store; these methods only keep the rows.
 
-const userCols = `id, email, name, role, password_hash, created_at, COALESCE(setup_hash, ''), setup_expires, failed_logins, next_login_at`
+const userCols = `id, email, name, role, password_hash, created_at, COALESCE(setup_hash, ''), setup_expires, failed_logins, next_login_at, totp_secret, totp_last_step`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var created, expires, next int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &created, &u.SetupHash, &expires, &u.FailedLogins, &next); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &created, &u.SetupHash, &expires, &u.FailedLogins, &next, &u.TOTPSecret, &u.TOTPLastStep); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.SetupExpires, u.NextLoginAt = fromMicros(created), fromOptMicros(expires), fromOptMicros(next)
@@ -185,12 +185,12 @@ func (s *Store) ClearLoginFailures(ctx context.Context, id int64) error {
 	return nil
 }
 
-const sessionCols = `id_hash, user_id, created_at, last_seen, user_agent, ip`
+const sessionCols = `id_hash, user_id, created_at, last_seen, user_agent, ip, pending`
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var se store.Session
 	var created, seen int64
-	if err := row.Scan(&se.IDHash, &se.UserID, &created, &seen, &se.UserAgent, &se.IP); err != nil {
+	if err := row.Scan(&se.IDHash, &se.UserID, &created, &seen, &se.UserAgent, &se.IP, &se.Pending); err != nil {
 		return store.Session{}, err
 	}
 	se.CreatedAt, se.LastSeen = fromMicros(created), fromMicros(seen)
@@ -199,8 +199,8 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 
 // CreateSession stores a new session.
 func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		se.IDHash, se.UserID, micros(se.CreatedAt), micros(se.LastSeen), se.UserAgent, se.IP)
+	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		se.IDHash, se.UserID, micros(se.CreatedAt), micros(se.LastSeen), se.UserAgent, se.IP, se.Pending)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
@@ -218,7 +218,12 @@ func (s *Store) Session(ctx context.Context, idHash string) (store.Session, erro
 
 // Sessions lists every session, most recently seen first.
 func (s *Store) Sessions(ctx context.Context) ([]store.Session, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY last_seen DESC, id_hash`)
+	return s.querySessions(ctx, `SELECT `+sessionCols+` FROM sessions ORDER BY last_seen DESC, id_hash`)
+}
+
+// querySessions runs a query of sessions.
+func (s *Store) querySessions(ctx context.Context, query string, args ...any) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: sessions: %w", err)
 	}
@@ -285,23 +290,5 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 
 // Audit returns up to limit entries, newest first.
 func (s *Store) Audit(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, at, user_id, email, action, detail, ip FROM audit_log ORDER BY at DESC, id DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.UserID, &e.Email, &e.Action, &e.Detail, &e.IP); err != nil {
-			return nil, fmt.Errorf("postgres: audit: %w", err)
-		}
-		e.At = fromMicros(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	return out, nil
+	return s.AuditBefore(ctx, time.Time{}, 0, limit)
 }

@@ -58,3 +58,7 @@ func TestConformanceUsers(t *testing.T) {
 func TestConformanceMedia(t *testing.T) {
 	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return openConformance(t) })
 }
+
+func TestConformanceAccounts(t *testing.T) {
+	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return openConformance(t) })
+}
