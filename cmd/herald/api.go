@@ -23,7 +23,7 @@ func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe
 	if len(tokens) == 0 {
 		log.Info("admin API off: no admin.tokens set (HERALD_ADMIN_TOKEN sets the one named default)")
 	}
-	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p}
+	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p, Audit: st}
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
 	}

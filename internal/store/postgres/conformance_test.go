@@ -117,3 +117,8 @@ func TestConformanceUsers(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
 }
+
+func TestConformanceRevisions(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunRevisions(t, func(t *testing.T) storetest.RevisionStore { return open(t) })
+}

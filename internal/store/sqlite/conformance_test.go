@@ -54,3 +54,7 @@ func TestConformanceInstances(t *testing.T) {
 func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
 }
+
+func TestConformanceRevisions(t *testing.T) {
+	storetest.RunRevisions(t, func(t *testing.T) storetest.RevisionStore { return openConformance(t) })
+}
