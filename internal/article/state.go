@@ -47,6 +47,7 @@ type Cursor struct {
 type ListFilter struct {
 	State string    // one of the States; "" for all
 	Tag   string    // a tag slug; "" for all
+	Title string    // text the title contains, in any case (SearchFold); "" for all
 	Now   time.Time // the instant that separates published from scheduled
 	After *Cursor   // only articles after this position (older); nil: from the newest
 	Limit int       // 0: no limit

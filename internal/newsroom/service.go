@@ -15,11 +15,13 @@ import (
 // Store is what the newsroom needs of the article store.
 type Store interface {
 	GetArticle(ctx context.Context, slug string) (*article.Article, error)
-	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
-	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
-	// CreateArticleFreeSlug creates under a.Slug or a free a.Slug-N.
-	CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error
+	// SaveArticle writes the article and its revision in one transaction.
+	SaveArticle(ctx context.Context, a *article.Article, w *store.ArticleSave, now time.Time) (bool, error)
 	DeleteArticle(ctx context.Context, slug string) error
+	// ArticleVersion is the newest revision's id, 0 when there is none.
+	ArticleVersion(ctx context.Context, slug string) (int64, error)
+	ArticleRevisions(ctx context.Context, slug string) ([]store.Revision, error)
+	ArticleRevision(ctx context.Context, slug string, id int64) (store.Revision, error)
 }
 
 // Service creates and changes articles written in Herald. Now and Log may
@@ -110,42 +112,29 @@ func (s *Service) editable(ctx context.Context, slug string) (*article.Article, 
 
 // Create stores a new article. Without a slug it takes one made once
 // from the title (with -2, -3, … when taken); it never changes after.
-func (s *Service) Create(ctx context.Context, by Actor, in Input) (*article.Article, error) {
-	derived := strings.TrimSpace(in.Slug) == ""
-	ar, err := s.valid(in) // without a slug, build takes the title's
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if derived {
+func (s *Service) Create(ctx context.Context, by Actor, in Input) (*Saved, error) {
+	in.Base = "" // nothing to start from
+	if strings.TrimSpace(in.Slug) == "" {
 		// The store picks the free slug in the insert's transaction, so
 		// concurrent creates of one title get distinct slugs.
-		err = s.Store.CreateArticleFreeSlug(ctx, ar, now)
-	} else {
-		if old, gerr := s.Store.GetArticle(ctx, ar.Slug); gerr == nil {
-			if old.Source != article.SourceAPI {
-				return nil, &ReadOnlyError{Slug: old.Slug, Source: old.Source, Path: old.SourcePath}
-			}
-			return nil, &ExistsError{Slug: ar.Slug}
-		} else if !errors.Is(gerr, store.ErrNotFound) {
-			return nil, gerr
-		}
-		// The look-up gives the helpful error; CreateArticle is the guard
-		// when two writers create one slug at once.
-		if err = s.Store.CreateArticle(ctx, ar, now); errors.Is(err, store.ErrConflict) {
-			return nil, &ExistsError{Slug: ar.Slug}
-		}
+		return s.write(ctx, by, "create", nil, store.SaveCreateFreeSlug, in)
 	}
-	if err != nil {
+	// The look-up gives the helpful error; the store's create is the guard
+	// when two writers create one slug at once.
+	if old, err := s.Store.GetArticle(ctx, article.Slugify(in.Slug)); err == nil {
+		if old.Source != article.SourceAPI {
+			return nil, &ReadOnlyError{Slug: old.Slug, Source: old.Source, Path: old.SourcePath}
+		}
+		return nil, &ExistsError{Slug: old.Slug}
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	s.logWrite(ctx, by, "create", ar.Slug)
-	return ar, nil
+	return s.write(ctx, by, "create", nil, store.SaveCreate, in)
 }
 
 // Replace replaces every field of the article at slug (absent ones are
 // cleared). A slug in in, if any, must be slug: slugs never change.
-func (s *Service) Replace(ctx context.Context, by Actor, slug string, in Input) (*article.Article, error) {
+func (s *Service) Replace(ctx context.Context, by Actor, slug string, in Input) (*Saved, error) {
 	old, err := s.editable(ctx, slug)
 	if err != nil {
 		return nil, err
@@ -155,26 +144,22 @@ func (s *Service) Replace(ctx context.Context, by Actor, slug string, in Input) 
 			Message: fmt.Sprintf("slug %q differs from the article's %q: slugs never change", in.Slug, old.Slug)}}}
 	}
 	in.Slug = old.Slug
-	return s.save(ctx, by, "replace", in)
+	return s.write(ctx, by, "replace", old, store.SaveReplace, in)
 }
 
 // Patch changes the fields p sets; {Draft: true} unpublishes.
-func (s *Service) Patch(ctx context.Context, by Actor, slug string, p Patch) (*article.Article, error) {
-	old, err := s.editable(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	return s.save(ctx, by, "patch", p.apply(s.InputOf(old)))
+func (s *Service) Patch(ctx context.Context, by Actor, slug string, p Patch) (*Saved, error) {
+	return s.change(ctx, by, "patch", slug, p)
 }
 
 // Publish makes the article public now: not a draft, dated now.
-func (s *Service) Publish(ctx context.Context, by Actor, slug, base string) (*article.Article, error) {
+func (s *Service) Publish(ctx context.Context, by Actor, slug, base string) (*Saved, error) {
 	date, draft := s.now().UTC().Format(time.RFC3339Nano), false
 	return s.change(ctx, by, "publish", slug, Patch{Date: &date, Draft: &draft, Base: &base})
 }
 
 // Schedule makes the article public at a future time.
-func (s *Service) Schedule(ctx context.Context, by Actor, slug string, at time.Time, base string) (*article.Article, error) {
+func (s *Service) Schedule(ctx context.Context, by Actor, slug string, at time.Time, base string) (*Saved, error) {
 	if !at.After(s.now()) {
 		return nil, &InvalidError{Errors: []FieldError{{Field: "date",
 			Message: fmt.Sprintf("date %s is not in the future: publish now instead", at.UTC().Format(time.RFC3339))}}}
@@ -184,33 +169,22 @@ func (s *Service) Schedule(ctx context.Context, by Actor, slug string, at time.T
 }
 
 // Unpublish takes the article off the feeds and pages: a draft again.
-func (s *Service) Unpublish(ctx context.Context, by Actor, slug, base string) (*article.Article, error) {
+func (s *Service) Unpublish(ctx context.Context, by Actor, slug, base string) (*Saved, error) {
 	draft := true
 	return s.change(ctx, by, "unpublish", slug, Patch{Draft: &draft, Base: &base})
 }
 
-func (s *Service) change(ctx context.Context, by Actor, action, slug string, p Patch) (*article.Article, error) {
+func (s *Service) change(ctx context.Context, by Actor, action, slug string, p Patch) (*Saved, error) {
 	old, err := s.editable(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
-	return s.save(ctx, by, action, p.apply(s.InputOf(old)))
+	return s.write(ctx, by, action, old, store.SaveReplace, p.apply(s.InputOf(old)))
 }
 
-func (s *Service) save(ctx context.Context, by Actor, action string, in Input) (*article.Article, error) {
-	ar, err := s.valid(in)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.UpsertArticle(ctx, ar, s.now()); err != nil {
-		return nil, err
-	}
-	s.logWrite(ctx, by, action, ar.Slug)
-	return ar, nil
-}
-
-// Delete deletes an article made in Herald or by herald import; one from
-// the content folder is a *ReadOnlyError (delete the file).
+// Delete deletes an article made in Herald or by herald import, and its
+// revisions; one from the content folder is a *ReadOnlyError (delete the
+// file). base is checked as for any write ("" no check).
 func (s *Service) Delete(ctx context.Context, by Actor, slug, base string) error {
 	ar, err := s.Store.GetArticle(ctx, slug)
 	if err != nil {
@@ -218,6 +192,15 @@ func (s *Service) Delete(ctx context.Context, by Actor, slug, base string) error
 	}
 	if ar.Source == article.SourceFile {
 		return &ReadOnlyError{Slug: ar.Slug, Source: ar.Source, Path: ar.SourcePath}
+	}
+	// The check and the delete are two statements: a save landing between
+	// them is deleted with the article (the editor confirms a delete).
+	if b, check, err := parseBase(base); err != nil {
+		return err
+	} else if cur, err := s.Store.ArticleVersion(ctx, ar.Slug); err != nil {
+		return err
+	} else if check && cur != b {
+		return s.conflict(ctx, ar.Slug, base)
 	}
 	if err := s.Store.DeleteArticle(ctx, ar.Slug); err != nil {
 		return err

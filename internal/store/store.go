@@ -11,6 +11,9 @@ var (
 	// ErrConflict: the write would break a uniqueness rule (e.g. two
 	// sources claim one slug).
 	ErrConflict = errors.New("conflict")
+	// ErrEditConflict: a write started from a version of a record that is
+	// no longer the current one (someone saved in between).
+	ErrEditConflict = errors.New("edit conflict")
 	// ErrTooNew: the store was migrated by a newer Herald.
 	ErrTooNew = errors.New("store schema is newer than this binary")
 	// ErrNoStore: opening without create found no store where the DSN

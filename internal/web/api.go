@@ -19,6 +19,7 @@ import (
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/newsroom"
+	"github.com/herald-news/herald/internal/store"
 )
 
 // APIStore is what the admin API needs of the article store: what the
@@ -26,6 +27,7 @@ import (
 type APIStore interface {
 	newsroom.Store
 	ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error)
+	CountAllArticles(ctx context.Context, f article.ListFilter) (int, error)
 }
 
 // APIToken is one bearer token of the admin API; Name says who used it
@@ -51,6 +53,15 @@ type APIConfig struct {
 	// admin.max_upload, in bytes.
 	Media     APIMedia
 	MaxUpload int64
+	// Audit keeps every successful write in the audit log; nil: only the
+	// log line.
+	Audit APIAudit
+}
+
+// APIAudit is the audit log the API writes to (the one internal/admin
+// writes its users' actions to).
+type APIAudit interface {
+	AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -124,12 +135,12 @@ func (a *api) register(handle handleFunc) {
 		allow := strings.Join(allowed[p], ", ")
 		// A pattern without a method is less specific than those with one:
 		// it only sees the methods the table does not list for the path.
-		handle(p, a.guard(func(w http.ResponseWriter, r *http.Request) error {
+		handle(p, a.guard("", func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Allow", allow)
 			return &HTTPError{Status: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("%s is not allowed here; use %s", r.Method, allow)}
 		}))
 	}
-	handle(apiPrefix+"/", a.guard(func(w http.ResponseWriter, r *http.Request) error {
+	handle(apiPrefix+"/", a.guard("", func(w http.ResponseWriter, r *http.Request) error {
 		return &HTTPError{Status: http.StatusNotFound, Msg: "no such API endpoint; see " + apiPrefix + "/openapi.json"}
 	}))
 }
@@ -138,8 +149,9 @@ const apiPrefix = "/api/v1"
 
 // guard authenticates a request and turns a handler error into a JSON
 // error response. Every write (any method but GET and HEAD) is logged
-// with the name of the token that made it, refused ones too.
-func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+// with the name of the token that made it, refused ones too; a write that
+// succeeded (2xx) of operation op is also kept in the audit log.
+func (a *api) guard(op string, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, err := a.authenticate(w, r)
 		if err == nil {
@@ -154,6 +166,9 @@ func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.H
 				}
 				a.log.InfoContext(r.Context(), "api write", slog.String("token", name), slog.String("method", r.Method),
 					slog.String("path", r.URL.Path), slog.Int("status", sw.status))
+				if op != "" && sw.status >= 200 && sw.status < 300 {
+					a.audit(r, op)
+				}
 			}()
 		}
 		if err == nil {
@@ -175,10 +190,24 @@ func actorOf(r *http.Request) newsroom.Actor {
 	return a
 }
 
+// audit records a successful write of operation op: who (the token), what
+// (the operation and the path), when and from where. The write is done,
+// so a failure here is logged, not answered.
+func (a *api) audit(r *http.Request, op string) {
+	if a.cfg.Audit == nil {
+		return
+	}
+	by := actorOf(r)
+	e := store.AuditEntry{At: a.now(), Email: by.Who(), Action: "api." + op, Detail: r.Method + " " + r.URL.Path, IP: by.IP}
+	if _, err := a.cfg.Audit.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		a.log.ErrorContext(r.Context(), "audit log write failed", slog.String("action", e.Action), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+}
+
 // wrap guards a route's handler.
 func (a *api) wrap(rt apiRoute) http.Handler {
 	h := rt.Handler
-	return a.guard(func(w http.ResponseWriter, r *http.Request) error { return h(a, w, r) })
+	return a.guard(rt.Doc.ID, func(w http.ResponseWriter, r *http.Request) error { return h(a, w, r) })
 }
 
 // errUnauthorized is a missing or wrong token; Msg says which.

@@ -37,11 +37,13 @@ type apiArticleOut struct {
 	SourcePath  string   `json:"source_path,omitempty"`
 	URL         string   `json:"url"`
 	FirstSeen   string   `json:"first_seen,omitempty"`
+	Version     string   `json:"version,omitempty"` // not in lists; the base of the next edit
 }
 
 type apiArticleList struct {
 	Articles   []apiArticleOut `json:"articles"`
 	NextCursor string          `json:"next_cursor,omitempty"`
+	Total      int             `json:"total"`
 }
 
 func (a *api) articleOut(ar *article.Article, full bool) apiArticleOut {
@@ -137,7 +139,12 @@ func listArticles(a *api, w http.ResponseWriter, r *http.Request) error {
 			return &HTTPError{Status: http.StatusBadRequest, Field: "tag", Msg: "tag has no letters or digits"}
 		}
 	}
+	f.Title = strings.TrimSpace(q.Get("q"))
 	limit, err := queryLimit(r)
+	if err != nil {
+		return err
+	}
+	total, err := a.cfg.Store.CountAllArticles(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -151,7 +158,7 @@ func listArticles(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := apiArticleList{Articles: []apiArticleOut{}}
+	out := apiArticleList{Articles: []apiArticleOut{}, Total: total}
 	if len(items) > limit {
 		items = items[:limit]
 		last := items[limit-1]
@@ -191,7 +198,13 @@ func getArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeAPIJSON(w, r, http.StatusOK, a.articleOut(ar, true))
+	o := a.articleOut(ar, true)
+	if ar.Source == article.SourceAPI {
+		if o.Version, err = a.news.Version(r.Context(), ar.Slug); err != nil {
+			return err
+		}
+	}
+	writeAPIJSON(w, r, http.StatusOK, o)
 	return nil
 }
 
@@ -201,13 +214,11 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	ar, err := a.news.Create(r.Context(), actorOf(r), in)
-	if err != nil {
-		return err
+	sv, err := a.news.Create(r.Context(), actorOf(r), in)
+	if err == nil {
+		w.Header().Set("Location", apiPrefix+"/articles/"+sv.Slug)
 	}
-	w.Header().Set("Location", apiPrefix+"/articles/"+ar.Slug)
-	writeAPIJSON(w, r, http.StatusCreated, a.articleOut(ar, true))
-	return nil
+	return a.saved(w, r, http.StatusCreated)(sv, err)
 }
 
 // updateArticle: PUT /api/v1/articles/{slug} replaces an API article.
@@ -220,7 +231,7 @@ func updateArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	return a.saved(w, r)(a.news.Replace(r.Context(), actorOf(r), slug, in))
+	return a.saved(w, r, http.StatusOK)(a.news.Replace(r.Context(), actorOf(r), slug, in))
 }
 
 // patchArticle: PATCH /api/v1/articles/{slug} changes some fields;
@@ -234,16 +245,18 @@ func patchArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	return a.saved(w, r)(a.news.Patch(r.Context(), actorOf(r), slug, p))
+	return a.saved(w, r, http.StatusOK)(a.news.Patch(r.Context(), actorOf(r), slug, p))
 }
 
-// saved answers with the article a write stored.
-func (a *api) saved(w http.ResponseWriter, r *http.Request) func(*article.Article, error) error {
-	return func(ar *article.Article, err error) error {
+// saved answers with the article a write stored, and its version.
+func (a *api) saved(w http.ResponseWriter, r *http.Request, status int) func(*newsroom.Saved, error) error {
+	return func(sv *newsroom.Saved, err error) error {
 		if err != nil {
 			return err
 		}
-		writeAPIJSON(w, r, http.StatusOK, a.articleOut(ar, true))
+		o := a.articleOut(sv.Article, true)
+		o.Version = sv.Version
+		writeAPIJSON(w, r, status, o)
 		return nil
 	}
 }
@@ -269,7 +282,10 @@ func newsroomError(err error) (he *HTTPError, ok bool) {
 	var inv *newsroom.InvalidError
 	var ro *newsroom.ReadOnlyError
 	var ex *newsroom.ExistsError
+	var ce *newsroom.ConflictError
 	switch {
+	case errors.As(err, &ce):
+		return &HTTPError{Status: http.StatusConflict, Field: "base", Msg: ce.Error()}, true
 	case errors.Is(err, article.ErrTagList):
 		// Bad client input like any over-long tag list: 400, as everywhere.
 		return &HTTPError{Status: http.StatusBadRequest, Field: "tags", Msg: err.Error()}, true

@@ -13,6 +13,7 @@ type apiOperation struct {
 	Params                        []apiParam
 	Request                       string // schema of the JSON body; "" none
 	Body                          obj    // a body that is not JSON (an upload), as OpenAPI writes it
+	RequestOptional               bool   // the body may be left out
 	Responses                     []apiResponse
 }
 
@@ -83,7 +84,7 @@ func openAPIDocument(site Site) []byte {
 			add(r.Status, r.Description, r.Schema)
 		}
 		if op.Request != "" {
-			o["requestBody"] = obj{"required": true, "content": jsonContent(op.Request)}
+			o["requestBody"] = obj{"required": !op.RequestOptional, "content": jsonContent(op.Request)}
 			add(http.StatusBadRequest, "Malformed JSON, an unknown field, a wrong type or trailing data.", "Error")
 			add(http.StatusRequestEntityTooLarge, "The body is larger than the limit (1 MiB by default).", "Error")
 			add(http.StatusUnsupportedMediaType, "The body is not application/json.", "Error")
@@ -129,6 +130,7 @@ func openAPIDocument(site Site) []byte {
 			"link":         with(t("string"), "Canonical URL elsewhere (absolute http(s))."),
 			"draft":        with(t("boolean"), "true: stored but not listed anywhere."),
 			"body":         with(t("string"), "Markdown (GitHub flavoured); rendered and sanitised as a file's body is."),
+			"base":         with(t("string"), "The article's `version` this edit started from: the write happens only if it is still the current one (else 409). Absent: no check."),
 		}
 	}
 	in := inputProps(false)
@@ -145,6 +147,7 @@ func openAPIDocument(site Site) []byte {
 		"source_path": with(str, "For file and import articles: the file."),
 		"url":         with(str, "Its public page."),
 		"first_seen":  with(obj{"type": "string", "format": "date-time"}, "When the store first held it published."),
+		"version":     with(str, "The current revision (not in lists; absent for articles from files): send it as `base` with the next edit."),
 	}
 	doc := obj{
 		"openapi": "3.1.0",
@@ -163,9 +166,24 @@ func openAPIDocument(site Site) []byte {
 				"ArticleInput": obj{"type": "object", "additionalProperties": false, "required": []string{"title", "date"}, "properties": in},
 				"ArticlePatch": obj{"type": "object", "additionalProperties": false, "properties": inputProps(true)},
 				"Article":      obj{"type": "object", "properties": articleProps},
-				"ArticleList": obj{"type": "object", "required": []string{"articles"}, "properties": obj{
+				"ArticleList": obj{"type": "object", "required": []string{"articles", "total"}, "properties": obj{
 					"articles":    obj{"type": "array", "items": ref("Article")},
 					"next_cursor": with(str, "Absent on the last page."),
+					"total":       with(obj{"type": "integer"}, "Articles matching the filters on all pages."),
+				}},
+				"Revision": obj{"type": "object", "properties": obj{
+					"id": obj{"type": "integer"}, "version": with(str, "The `base` an edit from this revision sends."),
+					"at":      dateTime,
+					"who":     with(str, "`token NAME` or the user's address; empty for the version saved before revisions were kept."),
+					"ip":      str,
+					"current": with(obj{"type": "boolean"}, "This revision is the article as it stands."),
+					"fields":  with(obj{"type": "object", "properties": inputProps(false)}, "Every input field as saved (only for one revision)."),
+				}},
+				"RevisionList": obj{"type": "object", "required": []string{"revisions"}, "properties": obj{
+					"revisions": obj{"type": "array", "items": ref("Revision")},
+				}},
+				"RestoreInput": obj{"type": "object", "additionalProperties": false, "properties": obj{
+					"base": with(str, "The article's current `version`: restore only if nobody saved since."),
 				}},
 				"Subscriber": obj{"type": "object", "properties": obj{
 					"id": obj{"type": "integer"}, "email": str, "name": str,

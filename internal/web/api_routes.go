@@ -12,6 +12,7 @@ import (
 // test checks that the two agree.
 func apiRoutes() []apiRoute {
 	slug := apiParam{Name: "slug", In: "path", Required: true, Description: "The article's slug."}
+	revID := apiParam{Name: "id", In: "path", Type: "integer", Required: true, Description: "The revision's id."}
 	email := apiParam{Name: "email", In: "path", Required: true, Description: "The subscriber's address (URL-encoded)."}
 	nl := apiParam{Name: "id", In: "path", Required: true, Description: "The newsletter's id (newsletters[].id)."}
 	run := apiParam{Name: "id", In: "path", Type: "integer", Required: true, Description: "The run's id."}
@@ -33,6 +34,7 @@ func apiRoutes() []apiRoute {
 			Params: []apiParam{
 				{Name: "status", In: "query", Description: "Only articles in this state.", Enum: []string{"all", "published", "scheduled", "draft", "removed"}},
 				{Name: "tag", In: "query", Description: "Only articles with this tag (a name or a slug)."},
+				{Name: "q", In: "query", Description: "Only articles whose title contains this, in any case (Unicode case folding)."},
 				{Name: "limit", In: "query", Type: "integer", Description: "Articles per page, 1 to 100 (default 20)."},
 				{Name: "cursor", In: "query", Description: "The `next_cursor` of the previous page."},
 			},
@@ -57,21 +59,42 @@ func apiRoutes() []apiRoute {
 			Description: "Every field is replaced (absent ones are cleared). `slug`, if given, must match the URL. " +
 				"Articles from the content folder or `herald import` are refused with 409: their file is the source of truth.",
 			Params: []apiParam{slug}, Request: "ArticleInput",
-			Responses: []apiResponse{{200, "The article as stored.", "Article", ""}, {409, "The article comes from a file.", "Error", ""}},
+			Responses: []apiResponse{{200, "The article as stored.", "Article", ""}, {409, "The article comes from a file, or changed since `base`.", "Error", ""}},
 		}},
 		{http.MethodPatch, apiPrefix + "/articles/{slug}", patchArticle, apiOperation{
 			ID: "patchArticle", Tag: "articles", Summary: "Change some fields; unpublish with {\"draft\": true}",
 			Description: "Fields absent or null stay as they are. `{\"draft\": true}` unpublishes the article (it leaves the feeds " +
 				"and pages), `{\"draft\": false}` publishes it again. Articles from files are refused with 409.",
 			Params: []apiParam{slug}, Request: "ArticlePatch",
-			Responses: []apiResponse{{200, "The article as stored.", "Article", ""}, {409, "The article comes from a file.", "Error", ""}},
+			Responses: []apiResponse{{200, "The article as stored.", "Article", ""}, {409, "The article comes from a file, or changed since `base`.", "Error", ""}},
 		}},
 		{http.MethodDelete, apiPrefix + "/articles/{slug}", deleteArticle, apiOperation{
 			ID: "deleteArticle", Tag: "articles", Summary: "Delete an article",
 			Description: "Deletes an article made by the API or by `herald import`. Articles from the content folder are refused " +
 				"with 409: delete the file.",
+			Params: []apiParam{slug, {Name: "base", In: "query", Description: "The article's `version` you saw: delete only if it is still current."}},
+			Responses: []apiResponse{{204, "Deleted, with its revisions.", "", ""},
+				{409, "The article comes from the content folder, or changed since `base`.", "Error", ""}},
+		}},
+		{http.MethodGet, apiPrefix + "/articles/{slug}/revisions", listRevisions, apiOperation{
+			ID: "listArticleRevisions", Tag: "articles", Summary: "An article's revisions, newest first",
+			Description: "Every save of an article made through the API or the admin editor keeps a revision (who, when, from where, every field); " +
+				"the newest 100 are kept. The first is the article as it stands (`current`). Articles from files have none.",
 			Params:    []apiParam{slug},
-			Responses: []apiResponse{{204, "Deleted.", "", ""}, {409, "The article comes from the content folder.", "Error", ""}},
+			Responses: []apiResponse{{200, "The revisions, without their fields.", "RevisionList", ""}},
+		}},
+		{http.MethodGet, apiPrefix + "/articles/{slug}/revisions/{id}", getRevision, apiOperation{
+			ID: "getArticleRevision", Tag: "articles", Summary: "One revision, with every field as saved",
+			Params:    []apiParam{slug, revID},
+			Responses: []apiResponse{{200, "The revision; `fields` are the article's input fields as saved.", "Revision", ""}},
+		}},
+		{http.MethodPost, apiPrefix + "/articles/{slug}/revisions/{id}/restore", restoreRevision, apiOperation{
+			ID: "restoreArticleRevision", Tag: "articles", Summary: "Make a revision the article again",
+			Description: "Saves the revision's fields as the article: a new revision, so a restore can be undone too. " +
+				"An optional body `{\"base\": VERSION}` makes it conditional on the article's current version (409 when it moved on).",
+			Params: []apiParam{slug, revID}, Request: "RestoreInput", RequestOptional: true,
+			Responses: []apiResponse{{200, "The article as stored.", "Article", ""},
+				{409, "The article comes from a file, or changed since `base`.", "Error", ""}},
 		}},
 		{http.MethodGet, apiPrefix + "/subscribers", listSubscribers, apiOperation{
 			ID: "listSubscribers", Tag: "subscribers", Summary: "List and search subscribers",

@@ -101,28 +101,56 @@ func stateWhere(state string, now func() string) (string, bool) {
 	return "", false
 }
 
-// ListAllArticles lists articles in any state matching f, newest first by
-// (published, id), with tags: what the admin API pages through.
-func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error) {
-	var p args
+// adminWhere is the condition (over articles aliased a) of f, without
+// its cursor and limit, its parameters added to p.
+func adminWhere(f article.ListFilter, p *args) (string, error) {
 	cond, ok := stateWhere(f.State, func() string { return p.add(micros(f.Now)) })
 	if !ok {
-		return nil, fmt.Errorf("postgres: unknown article state %q: %w", f.State, store.ErrNotFound)
+		return "", fmt.Errorf("postgres: unknown article state %q: %w", f.State, store.ErrNotFound)
 	}
 	where := []string{cond}
 	if f.Tag != "" {
 		where = append(where, `a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.slug = `+p.add(f.Tag)+`)`)
 	}
+	if f.Title != "" {
+		where = append(where, `a.title_search LIKE `+p.add(article.LikeContains(f.Title))+` ESCAPE '\'`)
+	}
+	return strings.Join(where, " AND "), nil
+}
+
+// ListAllArticles lists articles in any state matching f, newest first by
+// (published, id), with tags: what the admin API and article list page
+// through.
+func (s *Store) ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error) {
+	var p args
+	cond, err := adminWhere(f, &p)
+	if err != nil {
+		return nil, err
+	}
 	if f.After != nil {
 		pub, id := p.add(micros(f.After.Published)), p.add(f.After.ID)
-		where = append(where, "(a.published < "+pub+" OR (a.published = "+pub+" AND a.id < "+id+"))")
+		cond += " AND (a.published < " + pub + " OR (a.published = " + pub + " AND a.id < " + id + "))"
 	}
-	query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY a.published DESC, a.id DESC`
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a WHERE ` + cond + ` ORDER BY a.published DESC, a.id DESC`
 	if f.Limit > 0 {
 		query += ` LIMIT ` + p.add(f.Limit)
 	}
 	return queryArticles(ctx, s.pool, query, p...)
+}
+
+// CountAllArticles counts the articles ListAllArticles would list for f
+// over all pages (After and Limit ignored).
+func (s *Store) CountAllArticles(ctx context.Context, f article.ListFilter) (int, error) {
+	var p args
+	cond, err := adminWhere(f, &p)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM articles a WHERE `+cond, p...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count articles: %w", err)
+	}
+	return n, nil
 }
 
 // ArticleStateCounts counts articles by state at now; every state is

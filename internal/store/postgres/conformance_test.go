@@ -130,3 +130,8 @@ func TestConformanceAccounts(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return open(t) })
 }
+
+func TestConformanceRevisions(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunRevisions(t, func(t *testing.T) storetest.RevisionStore { return open(t) })
+}

@@ -88,6 +88,12 @@ func open(ctx context.Context, dsn string, upto int) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if upto >= titleSearchVersion {
+		if err := s.backfillTitleSearch(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // openTest opens a store on a fresh database, closed when t ends.
-func openTest(t *testing.T, dsn string) *Store {
+func openTest(t testing.TB, dsn string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn)
 	if err != nil {

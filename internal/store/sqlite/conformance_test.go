@@ -62,3 +62,7 @@ func TestConformanceMedia(t *testing.T) {
 func TestConformanceAccounts(t *testing.T) {
 	storetest.RunAccounts(t, func(t *testing.T) storetest.AccountStore { return openConformance(t) })
 }
+
+func TestConformanceRevisions(t *testing.T) {
+	storetest.RunRevisions(t, func(t *testing.T) storetest.RevisionStore { return openConformance(t) })
+}
