@@ -8,6 +8,8 @@
 #   Herald 304 against Herald full: target >= 2 ×
 # Usage: bench/feeds.sh [duration, default 10s]
 #   FRONT_CONF=old-nginx.conf bench/feeds.sh   # another front config
+#   BEFORE=3099e01 bench/feeds.sh   # also Herald at that revision, and its
+#                                   # deploy/nginx.conf in front of it, alternating
 # Needs: go, nginx (Debian nginx-light), wrk, curl. Only loopback addresses.
 set -euo pipefail
 export GOTOOLCHAIN=local
@@ -26,6 +28,7 @@ pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	[[ -s "$work/herald/front/nginx.pid" ]] && kill "$(cat "$work/herald/front/nginx.pid")" 2>/dev/null || true
+	[[ -s "$work/before/front/nginx.pid" ]] && kill "$(cat "$work/before/front/nginx.pid")" 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$work"
 }
@@ -50,6 +53,12 @@ wait_http() { # url
 
 echo "== building bench/feedserver"
 go build -o "$work/feedserver" ./bench/feedserver
+if [[ -n "${BEFORE:-}" ]]; then
+	echo "== building bench/feedserver at $BEFORE"
+	mkdir "$work/before-src"
+	git archive "$BEFORE" | tar -x -C "$work/before-src"
+	(cd "$work/before-src" && go build -o "$work/feedserver-before" ./bench/feedserver)
+fi
 
 mkdir -p "$work/herald" "$work/bare" "$work/www" "$work/nginx"
 fport=$(free_port)
@@ -58,6 +67,14 @@ fport=$(free_port)
 pids+=($!)
 "$work/feedserver" -bare -addr "127.0.0.1:$(free_port)" -out "$work/bare" &
 pids+=($!)
+if [[ -n "${BEFORE:-}" ]]; then
+	mkdir -p "$work/before"
+	bport=$(free_port)
+	"$work/feedserver-before" -addr "127.0.0.1:$(free_port)" -out "$work/before" \
+		-front-conf "$work/before-src/deploy/nginx.conf" -front-listen "127.0.0.1:$bport" &
+	pids+=($!)
+	for _ in $(seq 100); do [[ -s "$work/before/addr" ]] && break; sleep 0.1; done
+fi
 for _ in $(seq 100); do [[ -s "$work/herald/addr" && -s "$work/bare/addr" ]] && break; sleep 0.1; done
 herald="http://$(cat "$work/herald/addr")/feed.atom"
 bare="http://$(cat "$work/bare/addr")/feed.atom"
@@ -69,6 +86,14 @@ nginx -p "$work/herald/front" -e "$work/herald/front/error.log" -c "$work/herald
 pids+=($!)
 front="http://127.0.0.1:$fport/feed.atom"
 wait_http "$front"
+if [[ -n "${BEFORE:-}" ]]; then
+	before="http://$(cat "$work/before/addr")/feed.atom"
+	nginx -p "$work/before/front" -e "$work/before/front/error.log" -c "$work/before/front/nginx.conf" &
+	pids+=($!)
+	bfront="http://127.0.0.1:$bport/feed.atom"
+	wait_http "$before"
+	wait_http "$bfront"
+fi
 cp "$work/herald/feed.atom" "$work/www/feed.atom"
 chmod 644 "$work/www/feed.atom"
 
@@ -120,13 +145,19 @@ rps() { # wrk args... → requests/sec
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-nginx_r=() herald_r=() h304_r=() bare_r=() front_r=()
+nginx_r=() herald_r=() h304_r=() bare_r=() front_r=() before_r=() bfront_r=()
 for i in $(seq "$ROUNDS"); do
 	bare_r+=("$(rps "$bare")");         echo "round $i bare net/http ${bare_r[-1]} req/s"
+	if [[ -n "${BEFORE:-}" ]]; then
+		before_r+=("$(rps "$before")"); echo "round $i herald before ${before_r[-1]} req/s"
+	fi
 	herald_r+=("$(rps "$herald")");     echo "round $i herald full   ${herald_r[-1]} req/s"
 done
 for i in $(seq "$ROUNDS"); do
 	nginx_r+=("$(rps "$nginx_url")");   echo "round $i nginx file    ${nginx_r[-1]} req/s"
+	if [[ -n "${BEFORE:-}" ]]; then
+		bfront_r+=("$(rps "$bfront")"); echo "round $i nginx+before  ${bfront_r[-1]} req/s"
+	fi
 	front_r+=("$(rps "$front")");       echo "round $i nginx+herald  ${front_r[-1]} req/s"
 done
 for i in $(seq "$ROUNDS"); do
@@ -144,3 +175,9 @@ printf '  herald full        %12.0f req/s   %.2f × bare net/http (target >= 0.9
 printf '  nginx (sendfile)   %12.0f req/s   herald %.2f × nginx\n' "$n" "$(ratio "$h" "$n")"
 printf '  nginx+herald       %12.0f req/s   %.2f × nginx (target >= 0.95)\n' "$f" "$(ratio "$f" "$n")"
 printf '  herald 304         %12.0f req/s   %.2f × herald full (target >= 2)\n' "$c" "$(ratio "$c" "$h")"
+if [[ -n "${BEFORE:-}" ]]; then
+	hb=$(median "${before_r[@]}") fb=$(median "${bfront_r[@]}")
+	printf '  herald at %-8s %12.0f req/s   %.2f × bare net/http\n' "$BEFORE" "$hb" "$(ratio "$hb" "$b")"
+	printf '  nginx+herald at %-8s %6.0f req/s   %.2f × nginx\n' "$BEFORE" "$fb" "$(ratio "$fb" "$n")"
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
