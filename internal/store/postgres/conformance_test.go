@@ -117,3 +117,8 @@ func TestConformanceUsers(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
 }
+
+func TestConformanceRemoteImages(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return open(t) })
+}

@@ -54,3 +54,7 @@ func TestConformanceInstances(t *testing.T) {
 func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
 }
+
+func TestConformanceRemoteImages(t *testing.T) {
+	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return openConformance(t) })
+}
