@@ -33,6 +33,9 @@ func cmdImport(e *env, args []string) error {
 	for _, perr := range rep.Errors {
 		fmt.Fprintln(e.stderr, perr)
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(e.stderr, "warning: "+w.Error())
+	}
 	prefix := ""
 	if dry {
 		prefix = "dry run: would have "

@@ -49,6 +49,15 @@ type APIConfig struct {
 	Digest APIDigest
 	// Suppressions enables /api/v1/suppressions…; nil: 404.
 	Suppressions APISuppressions
+	// Images keeps the remote image of an article written through the
+	// API at once; nil: the content sync fetches it.
+	Images APIImages
+}
+
+// APIImages fetches and keeps a remote image (docs/ARCHITECTURE.md,
+// "Remote images").
+type APIImages interface {
+	Keep(ctx context.Context, url string) (*article.Kept, error)
 }
 
 const defaultAPIMaxBody = 1 << 20

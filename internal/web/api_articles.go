@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -270,6 +271,7 @@ func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	a.keepImage(r, ar)
 	a.created(w, r, ar)
 	return nil
 }
@@ -293,8 +295,23 @@ func (a *api) createDerived(w http.ResponseWriter, r *http.Request, in apiArticl
 	if err := a.cfg.Store.CreateArticleFreeSlug(r.Context(), ar, a.now()); err != nil {
 		return err
 	}
+	a.keepImage(r, ar)
 	a.created(w, r, ar)
 	return nil
+}
+
+// keepImage fetches the remote image of a stored article now, if it is
+// not kept yet (docs/ARCHITECTURE.md, "Remote images"). A failure is
+// logged: the article stays stored, and the content sync retries.
+func (a *api) keepImage(r *http.Request, ar *article.Article) {
+	img := ar.Image
+	if a.cfg.Images == nil || img == nil || img.URL == "" || img.Kept != nil {
+		return
+	}
+	if _, err := a.cfg.Images.Keep(r.Context(), img.URL); err != nil {
+		a.log.WarnContext(r.Context(), "article image not kept", slog.String("slug", ar.Slug),
+			slog.String("image", img.URL), slog.Any("err", err))
+	}
 }
 
 func (a *api) created(w http.ResponseWriter, r *http.Request, ar *article.Article) {
@@ -369,6 +386,7 @@ func (a *api) save(w http.ResponseWriter, r *http.Request, in apiArticleIn) erro
 	if _, err := a.cfg.Store.UpsertArticle(r.Context(), ar, a.now()); err != nil {
 		return err
 	}
+	a.keepImage(r, ar)
 	writeAPIJSON(w, r, http.StatusOK, a.articleOut(ar, true))
 	return nil
 }
