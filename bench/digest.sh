@@ -2,14 +2,17 @@
 # Digest delivery benchmark (BENCHMARKS.md "Digest"): postfix's
 # smtp-sink receives; smtp-source sends messages the size of Herald's
 # digest over 10 connections kept open (-d, as Herald keeps its
-# connections), three times; then Herald delivers a run to
-# N subscribers over 10 connections to the same sink, personalising every
-# message and recording every outcome, three times. Prints the medians,
+# connections); Herald delivers a run to N subscribers over 10 connections
+# to the same sink, personalising every message and recording every
+# outcome. RUNS rounds (3), each running both in turn. Prints the medians,
 # the ratio, and Herald's peak RSS. Loopback only; cleans up after itself.
 #
 #   bench/digest.sh                 # N=100000
 #   N=1000000 RUNS=1 SKIP_SOURCE=1 bench/digest.sh  # the memory run
 #   PROFILE=/tmp/prof bench/digest.sh  # also write herald.N.pprof there (go tool pprof)
+#   DKIM=rsa bench/digest.sh        # sign every message (rsa: RSA-2048, or ed25519)
+#   VERP=1 bench/digest.sh          # VERP envelope senders (mail.bounce.domain)
+#   BEFORE=3099e01 bench/digest.sh  # also Herald at that revision, alternating
 set -euo pipefail
 export GOTOOLCHAIN=local
 N=${N:-100000}
@@ -31,6 +34,13 @@ done
 
 echo "building herald" >&2
 (cd "$ROOT" && go build -o "$WORK/herald" ./cmd/herald && go build -o "$WORK/seed" ./bench/seed)
+if [[ -n "${BEFORE:-}" ]]; then
+	# The same script with Herald at another revision in every round.
+	echo "building herald at $BEFORE" >&2
+	mkdir "$WORK/before-src"
+	git -C "$ROOT" archive "$BEFORE" | tar -x -C "$WORK/before-src"
+	(cd "$WORK/before-src" && go build -o "$WORK/herald-before" ./cmd/herald)
+fi
 
 # smtp-sink refuses to run as root without -u.
 SINK_USER=()
@@ -39,6 +49,16 @@ smtp-sink "${SINK_USER[@]}" 127.0.0.1:$PORT 256 &
 SINK_PID=$!
 sleep 0.5
 
+MAILX=""
+case "${DKIM:-}" in
+"") ;;
+rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/dkim.pem" 2>/dev/null ;;
+ed25519) openssl genpkey -algorithm ed25519 -out "$WORK/dkim.pem" ;;
+*) echo "DKIM=$DKIM: want rsa or ed25519" >&2; exit 2 ;;
+esac
+if [[ -n "${DKIM:-}" ]]; then MAILX+="  dkim: {domain: example.org, selector: bench, key_file: $WORK/dkim.pem}"$'\n'; fi
+if [[ -n "${VERP:-}" ]]; then MAILX+="  bounce: {domain: bounces.example.org}"$'\n'; fi
+
 cat >"$WORK/config.yaml" <<YAML
 store: {dsn: $WORK/h.db}
 content: {dir: $ROOT/examples/articles, watch: false}
@@ -46,7 +66,7 @@ mail:
   transport: smtp
   from: "Herald News <news@example.org>"
   smtp: {host: 127.0.0.1, port: $PORT, tls: none, connections: $CONNS, timeout: 30s}
-log: {level: warn}
+${MAILX}log: {level: warn}
 newsletters:
   - id: monthly
     title: Cluster Bridge Monthly
@@ -69,42 +89,51 @@ mkdir "$WORK/seeded" && cp "$WORK"/h.db* "$WORK/seeded/"
 sed "s|transport: smtp|transport: outbox\n  outbox_dir: $WORK/outbox|" "$WORK/config.yaml" >"$WORK/outbox.yaml"
 "$WORK/herald" --config "$WORK/outbox.yaml" digest send --newsletter monthly --test-to size@bench.example >/dev/null
 SIZE=$(stat -c %s "$WORK"/outbox/*.eml | head -1)
-echo "digest message: $SIZE bytes; $N recipients; $CONNS connections; $(nproc) cores" >&2
+echo "digest message: $SIZE bytes; $N recipients; $CONNS connections; $(nproc) cores; DKIM ${DKIM:-off}; VERP ${VERP:-off}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 
-src=()
-SOURCE_RUNS=$RUNS
-if [[ -n "${SKIP_SOURCE:-}" ]]; then SOURCE_RUNS=0; src=(0); fi
-for i in $(seq "$SOURCE_RUNS"); do
-	t0=$(now)
-	# -d: many messages per connection, as Herald sends. Without it
-	# smtp-source opens a connection per message, a baseline about half
-	# as fast that made Herald's ratio look twice as good.
-	smtp-source -d -s $CONNS -m "$N" -l "$SIZE" -f news@example.org -t reader@bench.example 127.0.0.1:$PORT
-	t1=$(now)
-	r=$(echo "$N / ($t1 - $t0)" | bc -l)
-	src+=("$r")
-	printf 'smtp-source run %d: %.0f msg/s\n' "$i" "$r" >&2
-done
-
-her=()
-rss=()
-for i in $(seq "$RUNS"); do
-	prof=()
-	if [[ -n "${PROFILE:-}" ]]; then mkdir -p "$PROFILE"; prof=(--cpuprofile "$PROFILE/herald.$i.pprof"); fi
+src=() her=() rss=() bef=() brss=()
+# herald_run BIN LABEL ROUND: one delivery from a fresh copy of the seeded
+# store; sets R (msg/s) and M (peak RSS, KiB).
+herald_run() {
+	local prof=()
+	if [[ -n "${PROFILE:-}" ]]; then mkdir -p "$PROFILE"; prof=(--cpuprofile "$PROFILE/$2.$3.pprof"); fi
 	rm -f "$WORK"/h.db*
 	cp "$WORK"/seeded/h.db* "$WORK/"
+	local t0 t1
 	t0=$(now)
-	/usr/bin/time -f '%M' -o "$WORK/rss" "$WORK/herald" --config "$WORK/config.yaml" digest send --newsletter monthly --now "${prof[@]}" >"$WORK/send.log"
+	/usr/bin/time -f '%M' -o "$WORK/rss" "$1" --config "$WORK/config.yaml" digest send --newsletter monthly --now "${prof[@]}" >"$WORK/send.log"
 	t1=$(now)
 	grep -q "done: $N sent" "$WORK/send.log" || { cat "$WORK/send.log" >&2; echo "not every message was sent" >&2; exit 1; }
-	r=$(echo "$N / ($t1 - $t0)" | bc -l)
-	her+=("$r")
-	rss+=("$(cat "$WORK/rss")")
-	printf 'herald run %d: %.0f msg/s, peak RSS %d KiB\n' "$i" "$r" "$(cat "$WORK/rss")" >&2
+	R=$(echo "$N / ($t1 - $t0)" | bc -l)
+	M=$(cat "$WORK/rss")
+	printf '%s run %d: %.0f msg/s, peak RSS %d KiB\n' "$2" "$3" "$R" "$M" >&2
+}
+
+# Rounds alternate the senders, so a change in the machine's load
+# touches them alike.
+for i in $(seq "$RUNS"); do
+	if [[ -z "${SKIP_SOURCE:-}" ]]; then
+		t0=$(now)
+		# -d: many messages per connection, as Herald sends. Without it
+		# smtp-source opens a connection per message, a baseline about half
+		# as fast that made Herald's ratio look twice as good.
+		smtp-source -d -s $CONNS -m "$N" -l "$SIZE" -f news@example.org -t reader@bench.example 127.0.0.1:$PORT
+		t1=$(now)
+		r=$(echo "$N / ($t1 - $t0)" | bc -l)
+		src+=("$r")
+		printf 'smtp-source run %d: %.0f msg/s\n' "$i" "$r" >&2
+	fi
+	if [[ -n "${BEFORE:-}" ]]; then
+		herald_run "$WORK/herald-before" before "$i"
+		bef+=("$R") brss+=("$M")
+	fi
+	herald_run "$WORK/herald" herald "$i"
+	her+=("$R") rss+=("$M")
 done
+if [[ ${#src[@]} == 0 ]]; then src=(0); fi
 
 S=$(printf '%s\n' "${src[@]}" | median)
 H=$(printf '%s\n' "${her[@]}" | median)
@@ -113,3 +142,10 @@ printf 'herald median:      %.0f msg/s (plan, personalise, send, record)\nherald
 if [[ "$S" != 0 ]]; then
 	printf 'smtp-source median: %.0f msg/s\nratio:              %.2f\n' "$S" "$(echo "$H / $S" | bc -l)"
 fi
+if [[ -n "${BEFORE:-}" ]]; then
+	B=$(printf '%s\n' "${bef[@]}" | median)
+	printf 'before (%s) median: %.0f msg/s, peak RSS %.1f MiB; herald / before: %.2f\n' "$BEFORE" "$B" \
+		"$(echo "$(printf '%s\n' "${brss[@]}" | sort -n | tail -1) / 1024" | bc -l)" "$(echo "$H / $B" | bc -l)"
+	if [[ "$S" != 0 ]]; then printf 'before / smtp-source: %.2f\n' "$(echo "$B / $S" | bc -l)"; fi
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

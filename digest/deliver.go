@@ -281,6 +281,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 0, 64<<10)
+			vals := make(map[string]string, 12) // one recipient's values, refilled per message
 			for j := range jobs {
 				if ctx.Err() != nil || rc.halted.Load() || s.until(j.c.LeaseUntil) < s.cfg.Lease/2 {
 					// Stopping, paused or cancelled, or the lease is half
@@ -289,7 +290,7 @@ func (s *Service) work(ctx context.Context, run *Run) (time.Time, error) {
 					continue
 				}
 				var o Outcome
-				buf, o = rc.deliver(ctx, buf[:0], j.c)
+				buf, o = rc.deliver(ctx, buf[:0], vals, j.c)
 				results <- o
 			}
 		}()
@@ -395,8 +396,9 @@ func (rc *runCtx) checkStatus(ctx context.Context) {
 	}
 }
 
-// deliver sends one claimed delivery and says what became of it.
-func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Outcome) {
+// deliver sends one claimed delivery and says what became of it. buf and
+// vals are the worker's, reused from message to message.
+func (rc *runCtx) deliver(ctx context.Context, buf []byte, vals map[string]string, c Claim) ([]byte, Outcome) {
 	s := rc.s
 	o := Outcome{SubscriberID: c.SubscriberID, Lease: c.LeaseUntil}
 	arts, topics, key := topicArticles(rc.arts, c.Tags)
@@ -421,7 +423,8 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, c Claim) ([]byte, Out
 		return buf, release()
 	}
 	o.MessageID = messageID(rc.run.ID, c.SubscriberID, rc.idSuffix)
-	buf, err = p.Render(buf, rc.values(c, o.MessageID))
+	rc.fillValues(vals, c, o.MessageID)
+	buf, err = p.Render(buf, vals)
 	if err != nil {
 		if !errors.Is(err, mail.ErrBadValue) {
 			// The digest itself does not render: every recipient would fail.
@@ -579,6 +582,14 @@ func (s *Service) envelopeFrom(n *Newsletter) string {
 
 // values are one recipient's personal values.
 func (rc *runCtx) values(c Claim, msgID string) map[string]string {
+	vals := make(map[string]string, 12)
+	rc.fillValues(vals, c, msgID)
+	return vals
+}
+
+// fillValues sets vals to one recipient's personal values (values): the
+// workers reuse one map, not a new one per message.
+func (rc *runCtx) fillValues(vals map[string]string, c Claim, msgID string) {
 	greet := "Hello,"
 	if c.Name != "" {
 		greet = "Hello " + c.Name + ","
@@ -588,13 +599,12 @@ func (rc *runCtx) values(c Claim, msgID string) map[string]string {
 	if b := rc.s.cfg.Bounce; b != nil && c.SubscriberID > 0 {
 		unsubMail, _ = b.UnsubscribeMailto(c.SubscriberID, rc.n.ID, c.LinkSecret) // "" when it cannot be made
 	}
-	return map[string]string{
-		SlotUnsubscribeMail: unsubMail,
-		SlotName:            c.Name, SlotEmail: c.Email, SlotMessageID: msgID,
-		SlotGreeting: greet, SlotGreetingHTML: html.EscapeString(greet),
-		SlotUnsubscribe: unsub, SlotUnsubscribeHTML: html.EscapeString(unsub),
-		SlotPreferences: prefs, SlotPreferencesHTML: html.EscapeString(prefs),
-	}
+	// Every key is set each time, so nothing of the previous recipient stays.
+	vals[SlotUnsubscribeMail] = unsubMail
+	vals[SlotName], vals[SlotEmail], vals[SlotMessageID] = c.Name, c.Email, msgID
+	vals[SlotGreeting], vals[SlotGreetingHTML] = greet, html.EscapeString(greet)
+	vals[SlotUnsubscribe], vals[SlotUnsubscribeHTML] = unsub, html.EscapeString(unsub)
+	vals[SlotPreferences], vals[SlotPreferencesHTML] = prefs, html.EscapeString(prefs)
 }
 
 func (s *Service) links(subscriberID int64, secret []byte, newsletter string) (unsub, prefs string) {

@@ -1,5 +1,5 @@
 // Package templates holds Herald's embedded templates and assets: email/,
-// pages/, embed/ and assets/. Config key templates.dir names a folder whose
+// pages/, embed/, admin/ and assets/. Config key templates.dir names a folder whose
 // files replace the embedded ones of the same path, so an operator can
 // override one template without copying the rest.
 package templates
@@ -12,7 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/confined"
 )
 
-//go:embed email pages embed assets
+//go:embed email pages embed assets admin
 var embedded embed.FS
 
 // FS returns the templates: dir's files over the embedded ones (dir may be

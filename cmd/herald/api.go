@@ -50,3 +50,10 @@ type apiSubscribers struct {
 func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
 	return a.st.SearchSubscribers(ctx, f, q, afterID, limit)
 }
+
+// adminConfig wires the admin web UI (/admin/): sessions and accounts in
+// the store, timeouts and two-factor policy from admin.*.
+func adminConfig(cfg *Config, st backend.Store) *web.AdminConfig {
+	return &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
+		Require2FA: cfg.Admin.Require2FA}
+}

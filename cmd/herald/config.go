@@ -287,6 +287,13 @@ type EmbedConfig struct {
 
 type AdminConfig struct {
 	Tokens []AdminToken `yaml:"tokens"`
+	// SessionIdle and SessionMax end an admin web UI session unused for,
+	// or older than, that long.
+	SessionIdle Duration `yaml:"session_idle"`
+	SessionMax  Duration `yaml:"session_max"`
+	// Require2FA makes every admin user enrol a second factor (TOTP) at
+	// their next sign-in; off, an owner can require it in the UI.
+	Require2FA bool `yaml:"require_2fa"`
 }
 
 type AdminToken struct {
@@ -372,8 +379,9 @@ func DefaultConfig() Config {
 			Subject:     "{{.Newsletter.Title}} — {{.Period}}",
 			Sections:    []NewsletterSection{},
 		}},
-		Embed:   EmbedConfig{AllowedOrigins: []string{"*"}},
-		Admin:   AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}}},
+		Embed: EmbedConfig{AllowedOrigins: []string{"*"}},
+		Admin: AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}},
+			SessionIdle: Duration(12 * time.Hour), SessionMax: Duration(7 * 24 * time.Hour)},
 		Metrics: MetricsConfig{Listen: "", Public: false},
 		Log:     LogConfig{Format: "text", Level: "info", Access: true},
 	}
@@ -1044,6 +1052,14 @@ func (c *Config) Validate() ConfigErrors {
 		if t.Token != "" && len(t.Token) < 16 {
 			bad(fmt.Sprintf("admin.tokens[%d].token", i), "must be at least 16 characters")
 		}
+	}
+	if c.Admin.SessionIdle <= 0 {
+		bad("admin.session_idle", "must be positive, e.g. 12h")
+	}
+	if c.Admin.SessionMax <= 0 {
+		bad("admin.session_max", "must be positive, e.g. 7d")
+	} else if c.Admin.SessionIdle > c.Admin.SessionMax {
+		bad("admin.session_idle", "must not be longer than admin.session_max (%s)", c.Admin.SessionMax)
 	}
 	if c.Metrics.Listen != "" {
 		if err := validListen(c.Metrics.Listen); err != nil {

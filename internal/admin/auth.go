@@ -77,18 +77,29 @@ func (a *Auth) Login(ctx context.Context, email, password, userAgent, ip string)
 			return "", store.User{}, err
 		}
 	}
-	token, hash, err := NewToken()
+	token, err := a.Start(ctx, u, userAgent, ip)
 	if err != nil {
-		return "", store.User{}, err
-	}
-	if err := a.Store.CreateSession(ctx, store.Session{IDHash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now,
-		UserAgent: userAgent, IP: ip}); err != nil {
 		return "", store.User{}, err
 	}
 	if _, err := a.Store.AddAudit(ctx, store.AuditEntry{At: now, UserID: u.ID, Email: u.Email, Action: "login", IP: ip}); err != nil {
 		return "", store.User{}, err
 	}
 	return token, u, nil
+}
+
+// Start begins a session for u, already authenticated (a good password,
+// a used setup link), and returns its cookie token.
+func (a *Auth) Start(ctx context.Context, u store.User, userAgent, ip string) (string, error) {
+	token, hash, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	now := a.Now()
+	if err := a.Store.CreateSession(ctx, store.Session{IDHash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now,
+		UserAgent: userAgent, IP: ip}); err != nil {
+		return "", fmt.Errorf("admin: start session: %w", err)
+	}
+	return token, nil
 }
 
 // Check returns the session of the cookie token and its user, and records

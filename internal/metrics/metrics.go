@@ -6,9 +6,11 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +34,10 @@ type Metrics struct {
 	mail         *mailSeries
 	digest       *digestSeries
 
-	mu     sync.RWMutex
-	routes map[routeKey]routeSeries
+	// routes is copied on write: a request only loads the pointer, where a
+	// read lock made both cores write one shared counter per request.
+	mu     sync.Mutex // serialises writers of routes
+	routes atomic.Pointer[map[routeKey]routeSeries]
 }
 
 type routeKey struct {
@@ -52,7 +56,8 @@ func New(log *slog.Logger) *Metrics {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &Metrics{reg: prometheus.NewRegistry(), log: log, routes: map[routeKey]routeSeries{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), log: log}
+	m.routes.Store(&map[routeKey]routeSeries{})
 	prefixed := prometheus.WrapRegistererWithPrefix(Namespace+"_", m.reg)
 	prefixed.MustRegister(
 		collectors.NewGoCollector(),
@@ -107,18 +112,29 @@ func (m *Metrics) ObserveRequest(pattern string, code int, took time.Duration) {
 		code = http.StatusOK
 	}
 	k := routeKey{pattern, code}
-	m.mu.RLock()
-	s, ok := m.routes[k]
-	m.mu.RUnlock()
+	s, ok := (*m.routes.Load())[k]
 	if !ok {
-		c := strconv.Itoa(code)
-		s = routeSeries{m.httpRequests.WithLabelValues(pattern, c), m.httpDuration.WithLabelValues(pattern, c)}
-		m.mu.Lock()
-		m.routes[k] = s
-		m.mu.Unlock()
+		s = m.addRoute(k)
 	}
 	s.count.Inc()
 	s.duration.Observe(took.Seconds())
+}
+
+// addRoute makes the series of a route and status not seen before and
+// publishes a copy of the routes holding them.
+func (m *Metrics) addRoute(k routeKey) routeSeries {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.routes.Load()
+	if s, ok := old[k]; ok {
+		return s
+	}
+	c := strconv.Itoa(k.code)
+	s := routeSeries{m.httpRequests.WithLabelValues(k.pattern, c), m.httpDuration.WithLabelValues(k.pattern, c)}
+	routes := maps.Clone(old)
+	routes[k] = s
+	m.routes.Store(&routes)
+	return s
 }
 
 // FeedServed counts a feed response by cache result: 0 hit, 1 miss (the

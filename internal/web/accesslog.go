@@ -26,10 +26,15 @@ type AccessLog struct {
 	max  int           // pending bytes beyond which lines are dropped
 	kick chan struct{} // wakes Run when the buffer is half full
 
-	mu      sync.Mutex // guards pending and line; never held while writing out
+	mu      sync.Mutex // guards pending, line and the stamp; never held while writing out
 	pending []byte
 	line    []byte
 	dropped atomic.Uint64
+	// stamp is the time up to the second ("2006-01-02T15:04:05") of
+	// stampSec: formatting a time was most of a line's cost, and a busy
+	// second has thousands of lines.
+	stampSec int64
+	stamp    []byte
 
 	outMu sync.Mutex // serialises writes to out
 	spare []byte     // the buffer being written out, swapped with pending
@@ -47,7 +52,8 @@ func NewAccessLog(out io.Writer, json bool) *AccessLog {
 
 func newAccessLog(out io.Writer, json bool, max int) *AccessLog {
 	return &AccessLog{out: out, json: json, max: max, kick: make(chan struct{}, 1),
-		pending: make([]byte, 0, max), spare: make([]byte, 0, max), line: make([]byte, 0, 256)}
+		pending: make([]byte, 0, max), spare: make([]byte, 0, max), line: make([]byte, 0, 256),
+		stampSec: -1 << 63, stamp: make([]byte, 0, len(accessTime))}
 }
 
 // Dropped is how many lines were dropped because the output could not
@@ -132,9 +138,34 @@ func (l *AccessLog) wake() {
 
 const accessTime = "2006-01-02T15:04:05.000Z07:00"
 
+// appendTime appends t in UTC as accessTime formats it, from the cached
+// stamp of its second; l.mu is held.
+func (l *AccessLog) appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != l.stampSec {
+		l.stampSec = sec
+		l.stamp = t.Truncate(time.Second).AppendFormat(l.stamp[:0], "2006-01-02T15:04:05")
+	}
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, l.stamp...)
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+// appendMillis appends d in milliseconds with three decimals, as
+// strconv.AppendFloat(b, ms, 'f', 3, 64) does but in integers.
+func appendMillis(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		b, d = append(b, '-'), -d
+	}
+	us := (d + time.Microsecond/2) / time.Microsecond
+	b = strconv.AppendInt(b, int64(us/1000), 10)
+	f := us % 1000
+	return append(b, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+}
+
 func (l *AccessLog) appendText(b []byte, e *accessEntry) []byte {
 	b = append(b, "time="...)
-	b = e.at.UTC().AppendFormat(b, accessTime)
+	b = l.appendTime(b, e.at)
 	b = append(b, " level=INFO msg=access method="...)
 	b = appendTextValue(b, e.method)
 	b = append(b, " route="...)
@@ -144,7 +175,7 @@ func (l *AccessLog) appendText(b []byte, e *accessEntry) []byte {
 	b = append(b, " bytes="...)
 	b = strconv.AppendInt(b, int64(e.bytes), 10)
 	b = append(b, " duration_ms="...)
-	b = strconv.AppendFloat(b, float64(e.took)/float64(time.Millisecond), 'f', 3, 64)
+	b = appendMillis(b, e.took)
 	b = append(b, " request_id="...)
 	b = appendTextValue(b, e.id)
 	b = append(b, " ip="...)
@@ -158,7 +189,7 @@ func (l *AccessLog) appendText(b []byte, e *accessEntry) []byte {
 
 func (l *AccessLog) appendJSON(b []byte, e *accessEntry) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.at.UTC().AppendFormat(b, accessTime)
+	b = l.appendTime(b, e.at)
 	b = append(b, `","level":"INFO","msg":"access","method":`...)
 	b = appendJSONString(b, e.method)
 	b = append(b, `,"route":`...)
@@ -168,7 +199,7 @@ func (l *AccessLog) appendJSON(b []byte, e *accessEntry) []byte {
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, int64(e.bytes), 10)
 	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendFloat(b, float64(e.took)/float64(time.Millisecond), 'f', 3, 64)
+	b = appendMillis(b, e.took)
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, e.id)
 	b = append(b, `,"ip":"`...)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -78,5 +79,30 @@ func BenchmarkAccessLogCachedFeed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		serve()
+	}
+}
+
+// TestAccessLogStamp: the cached second stamp and the integer
+// milliseconds write what time.AppendFormat and strconv.AppendFloat did.
+func TestAccessLogStamp(t *testing.T) {
+	l := NewAccessLog(io.Discard, false)
+	base := time.Date(2026, 12, 6, 9, 15, 59, 0, time.UTC)
+	times := []time.Time{
+		base, base.Add(999 * time.Millisecond), base.Add(999_999_999), base.Add(time.Second), base.Add(time.Second + 7*time.Millisecond),
+		base.Add(-time.Hour), base.In(time.FixedZone("CET", 3600)).Add(123456789), time.Unix(0, 0), time.Unix(-1, 5e8),
+	}
+	for _, at := range times {
+		want := string(at.UTC().AppendFormat(nil, accessTime))
+		if got := string(l.appendTime(nil, at)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+	// (Exact half microseconds round up here; the float path depends on
+	// their binary value. Neither matters in a log.)
+	for _, d := range []time.Duration{0, 1, 499, 501, 1499, 1501, 999_499, time.Millisecond, 1234567, 12*time.Second + 345678, time.Hour, -1234567} {
+		want := string(strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64))
+		if got := string(appendMillis(nil, d)); got != want {
+			t.Errorf("appendMillis(%d) = %s, want %s", d, got, want)
+		}
 	}
 }

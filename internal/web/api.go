@@ -17,17 +17,14 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/newsroom"
 )
 
-// APIStore is what the admin API needs of the article store.
+// APIStore is what the admin API needs of the article store: what the
+// newsroom writes with, and the admin list.
 type APIStore interface {
+	newsroom.Store
 	ListAllArticles(ctx context.Context, f article.ListFilter) ([]article.Article, error)
-	GetArticle(ctx context.Context, slug string) (*article.Article, error)
-	UpsertArticle(ctx context.Context, a *article.Article, now time.Time) (bool, error)
-	CreateArticle(ctx context.Context, a *article.Article, now time.Time) error
-	// CreateArticleFreeSlug creates under a.Slug or a free a.Slug-N.
-	CreateArticleFreeSlug(ctx context.Context, a *article.Article, now time.Time) error
-	DeleteArticle(ctx context.Context, slug string) error
 }
 
 // APIToken is one bearer token of the admin API; Name says who used it
@@ -51,13 +48,7 @@ type APIConfig struct {
 	Suppressions APISuppressions
 	// Images keeps the remote image of an article written through the
 	// API at once; nil: the content sync fetches it.
-	Images APIImages
-}
-
-// APIImages fetches and keeps a remote image (docs/ARCHITECTURE.md,
-// "Remote images").
-type APIImages interface {
-	Keep(ctx context.Context, url string) (*article.Kept, error)
+	Images newsroom.Images
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -71,6 +62,8 @@ type api struct {
 	site   Site
 	tokens []apiToken
 	doc    []byte // the OpenAPI document, built once
+	news   *newsroom.Service
+	ip     func(*http.Request) string // the client's address (http.trusted_proxies applied)
 }
 
 type apiToken struct {
@@ -78,14 +71,15 @@ type apiToken struct {
 	sum  [sha256.Size]byte
 }
 
-func newAPI(cfg APIConfig, site Site, log *slog.Logger, now func() time.Time) *api {
+func newAPI(cfg APIConfig, site Site, log *slog.Logger, now func() time.Time, ip func(*http.Request) string) *api {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = defaultAPIMaxBody
 	}
 	if cfg.Parser == nil {
 		cfg.Parser = article.NewParser(site.Location, nil)
 	}
-	a := &api{cfg: cfg, log: log, now: now, site: site}
+	a := &api{cfg: cfg, log: log, now: now, site: site, ip: ip,
+		news: &newsroom.Service{Store: cfg.Store, Parser: cfg.Parser, Images: cfg.Images, Now: now, Log: log}}
 	for _, t := range cfg.Tokens {
 		if t.Token != "" {
 			a.tokens = append(a.tokens, apiToken{name: t.Name, sum: sha256.Sum256([]byte(t.Token))})
@@ -139,6 +133,9 @@ const apiPrefix = "/api/v1"
 func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, err := a.authenticate(w, r)
+		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), actorKey{}, newsroom.Actor{Token: name, IP: a.ip(r)}))
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			sw := &statusWriter{ResponseWriter: w}
 			w = sw
@@ -157,6 +154,16 @@ func (a *api) guard(h func(w http.ResponseWriter, r *http.Request) error) http.H
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// actorKey keys the request's newsroom.Actor (the token's name and the
+// client's address), set by guard once the token is known.
+type actorKey struct{}
+
+// actorOf is who makes the request, for revisions and the audit log.
+func actorOf(r *http.Request) newsroom.Actor {
+	a, _ := r.Context().Value(actorKey{}).(newsroom.Actor)
+	return a
 }
 
 // wrap guards a route's handler.
@@ -215,6 +222,9 @@ type apiErrorDetail struct {
 // fail writes err as a JSON error; its status comes from statusOf, the
 // one place errors become statuses.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if he, ok := newsroomError(err); ok {
+		err = he
+	}
 	status := statusOf(err)
 	if status == 499 {
 		return

@@ -1,58 +1,18 @@
 package web
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/newsroom"
 	"github.com/herald-news/herald/internal/store"
-	"go.yaml.in/yaml/v3"
 )
-
-// apiArticleIn is an article as a client sends it: the front-matter names
-// (docs/ARCHITECTURE.md, "Articles and slugs") plus body (Markdown).
-// Dates are strings as in front matter ("2026-11-13" or RFC 3339; without
-// a zone, site.timezone).
-type apiArticleIn struct {
-	Slug        string   `json:"slug"`
-	Title       string   `json:"title"`
-	Date        string   `json:"date"`
-	Updated     string   `json:"updated"`
-	Author      string   `json:"author"`
-	AuthorEmail string   `json:"author_email"`
-	Tags        []string `json:"tags"`
-	Summary     string   `json:"summary"`
-	Image       string   `json:"image"`
-	ImageAlt    string   `json:"image_alt"`
-	Link        string   `json:"link"`
-	Draft       bool     `json:"draft"`
-	Body        string   `json:"body"`
-}
-
-// apiArticlePatch changes some fields of an article: an absent (or null)
-// field stays as it is.
-type apiArticlePatch struct {
-	Title       *string   `json:"title"`
-	Date        *string   `json:"date"`
-	Updated     *string   `json:"updated"`
-	Author      *string   `json:"author"`
-	AuthorEmail *string   `json:"author_email"`
-	Tags        *[]string `json:"tags"`
-	Summary     *string   `json:"summary"`
-	Image       *string   `json:"image"`
-	ImageAlt    *string   `json:"image_alt"`
-	Link        *string   `json:"link"`
-	Draft       *bool     `json:"draft"`
-	Body        *string   `json:"body"`
-}
 
 // apiArticleOut is an article as the API answers: the input names plus
 // what Herald knows of it.
@@ -232,320 +192,92 @@ func getArticle(a *api, w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// errNotAPIArticle refuses to change an article the API does not own:
-// for one from the content folder the file is the source of truth.
-func errNotAPIArticle(ar *article.Article) error {
-	msg := fmt.Sprintf("article %q was imported from %s: re-import that file to change it", ar.Slug, ar.SourcePath)
-	if ar.Source == article.SourceFile {
-		msg = fmt.Sprintf("article %q comes from the content folder file %s: edit or delete that file instead", ar.Slug, ar.SourcePath)
-	}
-	return &HTTPError{Status: http.StatusConflict, Field: "slug", Msg: msg}
-}
-
 // createArticle: POST /api/v1/articles, one request to publish.
 func createArticle(a *api, w http.ResponseWriter, r *http.Request) error {
-	var in apiArticleIn
+	var in newsroom.Input
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if strings.TrimSpace(in.Slug) == "" {
-		return a.createDerived(w, r, in)
-	}
-	ar, err := a.validate(in)
+	ar, err := a.news.Create(r.Context(), actorOf(r), in)
 	if err != nil {
 		return err
 	}
-	if old, err := a.cfg.Store.GetArticle(r.Context(), ar.Slug); err == nil {
-		if old.Source != article.SourceAPI {
-			return errNotAPIArticle(old)
-		}
-		return &HTTPError{Status: http.StatusConflict, Field: "slug", Msg: fmt.Sprintf("article %q exists: PUT %s/articles/%s to change it", ar.Slug, apiPrefix, ar.Slug)}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	// The look-up above gives the helpful message; CreateArticle is the
-	// guard when two clients create one slug at once.
-	if err := a.cfg.Store.CreateArticle(r.Context(), ar, a.now()); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return &HTTPError{Status: http.StatusConflict, Field: "slug", Msg: fmt.Sprintf("article %q exists: PUT %s/articles/%s to change it", ar.Slug, apiPrefix, ar.Slug)}
-		}
-		return err
-	}
-	a.keepImage(r, ar)
-	a.created(w, r, ar)
-	return nil
-}
-
-// createDerived creates an article sent without a slug: having no file
-// name, it takes one made from the title by the tag-slug rule, with -2,
-// -3, … when that is taken (docs/ARCHITECTURE.md, "Articles and slugs"). The store
-// picks the free one in the insert's transaction, so concurrent creates
-// of one title get distinct slugs. Like any slug it never changes after.
-func (a *api) createDerived(w http.ResponseWriter, r *http.Request, in apiArticleIn) error {
-	if strings.TrimSpace(in.Title) != "" {
-		if in.Slug = article.Slugify(in.Title); in.Slug == "" {
-			return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "slug",
-				Msg: fmt.Sprintf("title %q has no letters or digits to make a slug from: send a slug", in.Title)}
-		}
-	}
-	ar, err := a.validate(in)
-	if err != nil {
-		return err
-	}
-	if err := a.cfg.Store.CreateArticleFreeSlug(r.Context(), ar, a.now()); err != nil {
-		return err
-	}
-	a.keepImage(r, ar)
-	a.created(w, r, ar)
-	return nil
-}
-
-// keepImage fetches the remote image of a stored article now, if it is
-// not kept yet (docs/ARCHITECTURE.md, "Remote images"). A failure is
-// logged: the article stays stored, and the content sync retries.
-func (a *api) keepImage(r *http.Request, ar *article.Article) {
-	img := ar.Image
-	if a.cfg.Images == nil || img == nil || img.URL == "" || img.Kept != nil {
-		return
-	}
-	if _, err := a.cfg.Images.Keep(r.Context(), img.URL); err != nil {
-		a.log.WarnContext(r.Context(), "article image not kept", slog.String("slug", ar.Slug),
-			slog.String("image", img.URL), slog.Any("err", err))
-	}
-}
-
-func (a *api) created(w http.ResponseWriter, r *http.Request, ar *article.Article) {
 	w.Header().Set("Location", apiPrefix+"/articles/"+ar.Slug)
 	writeAPIJSON(w, r, http.StatusCreated, a.articleOut(ar, true))
+	return nil
 }
 
 // updateArticle: PUT /api/v1/articles/{slug} replaces an API article.
 func updateArticle(a *api, w http.ResponseWriter, r *http.Request) error {
-	old, err := a.getArticle(r)
+	slug, err := pathSlug(r)
 	if err != nil {
 		return err
 	}
-	var in apiArticleIn
+	var in newsroom.Input
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.Slug != "" && article.Slugify(in.Slug) != old.Slug {
-		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "slug", Msg: fmt.Sprintf("slug %q differs from the URL's %q: slugs never change", in.Slug, old.Slug)}
-	}
-	if old.Source != article.SourceAPI {
-		return errNotAPIArticle(old)
-	}
-	in.Slug = old.Slug
-	return a.save(w, r, in)
+	return a.saved(w, r)(a.news.Replace(r.Context(), actorOf(r), slug, in))
 }
 
 // patchArticle: PATCH /api/v1/articles/{slug} changes some fields;
 // {"draft": true} unpublishes, {"draft": false} publishes again.
 func patchArticle(a *api, w http.ResponseWriter, r *http.Request) error {
-	old, err := a.getArticle(r)
+	slug, err := pathSlug(r)
 	if err != nil {
 		return err
 	}
-	var p apiArticlePatch
+	var p newsroom.Patch
 	if err := a.decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if old.Source != article.SourceAPI {
-		return errNotAPIArticle(old)
-	}
-	in := a.articleIn(old)
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&in.Title, p.Title)
-	set(&in.Date, p.Date)
-	set(&in.Updated, p.Updated)
-	set(&in.Author, p.Author)
-	set(&in.AuthorEmail, p.AuthorEmail)
-	set(&in.Summary, p.Summary)
-	set(&in.Image, p.Image)
-	set(&in.ImageAlt, p.ImageAlt)
-	set(&in.Link, p.Link)
-	set(&in.Body, p.Body)
-	if p.Tags != nil {
-		in.Tags = *p.Tags
-	}
-	if p.Draft != nil {
-		in.Draft = *p.Draft
-	}
-	return a.save(w, r, in)
+	return a.saved(w, r)(a.news.Patch(r.Context(), actorOf(r), slug, p))
 }
 
-func (a *api) save(w http.ResponseWriter, r *http.Request, in apiArticleIn) error {
-	ar, err := a.validate(in)
-	if err != nil {
-		return err
+// saved answers with the article a write stored.
+func (a *api) saved(w http.ResponseWriter, r *http.Request) func(*article.Article, error) error {
+	return func(ar *article.Article, err error) error {
+		if err != nil {
+			return err
+		}
+		writeAPIJSON(w, r, http.StatusOK, a.articleOut(ar, true))
+		return nil
 	}
-	if _, err := a.cfg.Store.UpsertArticle(r.Context(), ar, a.now()); err != nil {
-		return err
-	}
-	a.keepImage(r, ar)
-	writeAPIJSON(w, r, http.StatusOK, a.articleOut(ar, true))
-	return nil
 }
 
 // deleteArticle: DELETE /api/v1/articles/{slug}. Articles from the content
 // folder are refused (delete the file); imported ones may go.
 func deleteArticle(a *api, w http.ResponseWriter, r *http.Request) error {
-	ar, err := a.getArticle(r)
+	slug, err := pathSlug(r)
 	if err != nil {
 		return err
 	}
-	if ar.Source == article.SourceFile {
-		return errNotAPIArticle(ar)
-	}
-	if err := a.cfg.Store.DeleteArticle(r.Context(), ar.Slug); err != nil {
+	if err := a.news.Delete(r.Context(), actorOf(r), slug, r.URL.Query().Get("base")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// articleIn is what a client would send to get ar back: what PATCH
-// changes. A summary equal to the body's first paragraph was derived, so
-// it stays derived when the body changes.
-func (a *api) articleIn(ar *article.Article) apiArticleIn {
-	in := apiArticleIn{
-		Slug:        ar.Slug,
-		Title:       ar.Title,
-		Date:        ar.Published.UTC().Format(time.RFC3339Nano),
-		Author:      ar.AuthorName,
-		AuthorEmail: ar.AuthorEmail,
-		Summary:     ar.Summary,
-		Link:        ar.Link,
-		Draft:       ar.Draft,
-		Body:        ar.Body,
+// newsroomError turns the newsroom's typed errors into the API's answer:
+// its status, field and message (called by fail, the one place errors
+// become responses). ok is false for other errors.
+func newsroomError(err error) (he *HTTPError, ok bool) {
+	var inv *newsroom.InvalidError
+	var ro *newsroom.ReadOnlyError
+	var ex *newsroom.ExistsError
+	switch {
+	case errors.Is(err, article.ErrTagList):
+		// Bad client input like any over-long tag list: 400, as everywhere.
+		return &HTTPError{Status: http.StatusBadRequest, Field: "tags", Msg: err.Error()}, true
+	case errors.As(err, &inv):
+		e := inv.Errors[0]
+		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: e.Field, Msg: e.Message}, true
+	case errors.As(err, &ro):
+		return &HTTPError{Status: http.StatusConflict, Field: "slug", Msg: ro.Error()}, true
+	case errors.As(err, &ex):
+		return &HTTPError{Status: http.StatusConflict, Field: "slug",
+			Msg: fmt.Sprintf("article %q exists: PUT %s/articles/%s to change it", ex.Slug, apiPrefix, ex.Slug)}, true
 	}
-	for _, t := range ar.Tags {
-		in.Tags = append(in.Tags, t.Name)
-	}
-	if ar.Image != nil {
-		in.Image, in.ImageAlt = ar.Image.URL, ar.Image.Alt
-		if in.Image == "" && ar.Image.MediaPath != "" {
-			in.Image = "/" + ar.Image.MediaPath
-		}
-	}
-	if _, first, err := a.cfg.Parser.RenderBody(ar.Body); err == nil && article.Excerpt(first, 300) == ar.Summary {
-		in.Summary = ""
-	}
-	return in
-}
-
-// validate checks and sanitises an article exactly as a file in the
-// content folder is: it writes the fields as front matter and parses that
-// with the content folder's parser. A problem is a 422 naming its field.
-func (a *api) validate(in apiArticleIn) (*article.Article, error) {
-	invalid := func(field, msg string) error {
-		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: field, Msg: msg}
-	}
-	if strings.TrimSpace(in.Title) == "" {
-		return nil, invalid("title", "title is required")
-	}
-	if strings.TrimSpace(in.Date) == "" {
-		return nil, invalid("date", "date is required (2018-11-13 or RFC 3339)")
-	}
-	slug := article.Slugify(in.Slug)
-	if slug == "" {
-		return nil, invalid("slug", fmt.Sprintf("slug %q has no letters or digits", in.Slug))
-	}
-	var fm yaml.Node
-	fm.Kind = yaml.MappingNode
-	add := func(key string, v *yaml.Node) {
-		fm.Content = append(fm.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
-	}
-	str := func(key, v string) {
-		if v != "" {
-			add(key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v})
-		}
-	}
-	str("slug", slug)
-	str("title", in.Title)
-	str("date", in.Date)
-	str("updated", in.Updated)
-	str("author", in.Author)
-	str("author_email", in.AuthorEmail)
-	if len(in.Tags) > 0 {
-		if _, err := article.TagSlugs(in.Tags); err != nil {
-			// Bad client input like any over-long tag list: 400, as everywhere.
-			return nil, &HTTPError{Status: http.StatusBadRequest, Field: "tags", Msg: err.Error()}
-		}
-		seq := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-		for _, t := range in.Tags {
-			if strings.TrimSpace(t) == "" {
-				return nil, invalid("tags", "tags must not be empty strings")
-			}
-			seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t})
-		}
-		add("tags", seq)
-	}
-	str("summary", in.Summary)
-	str("image", in.Image)
-	str("image_alt", in.ImageAlt)
-	str("link", in.Link)
-	if in.Draft {
-		str("draft", "true")
-	}
-	yml, err := yaml.Marshal(&fm)
-	if err != nil {
-		return nil, invalid("", "cannot encode the article: "+err.Error())
-	}
-	doc := make([]byte, 0, len(yml)+len(in.Body)+16)
-	doc = append(doc, "---\n"...)
-	doc = append(doc, yml...)
-	doc = append(doc, "---\n"...)
-	doc = append(doc, in.Body...)
-	ar, err := a.cfg.Parser.Parse(slug+".md", doc)
-	if err != nil {
-		var pe *article.ParseError
-		if errors.As(err, &pe) {
-			return nil, invalid(fieldAt(yml, pe.Line), pe.Msg)
-		}
-		return nil, err
-	}
-	ar.Source, ar.SourcePath = article.SourceAPI, ""
-	// The hash leaves the slug out: the store may suffix a derived slug
-	// (-2), and a later PUT of the same content must still be unchanged.
-	noSlug := fm
-	noSlug.Content = fm.Content[2:]
-	ymlNoSlug, err := yaml.Marshal(&noSlug)
-	if err != nil {
-		return nil, invalid("", "cannot encode the article: "+err.Error())
-	}
-	sum := sha256.New()
-	sum.Write(ymlNoSlug)
-	sum.Write([]byte("---\n"))
-	sum.Write([]byte(in.Body))
-	ar.ContentHash = hex.EncodeToString(sum.Sum(nil))
-	return ar, nil
-}
-
-// fieldAt names the front-matter key that the parser's error line (in
-// the document "---\n" + yml + "---\n" + body) points into.
-func fieldAt(yml []byte, line int) string {
-	if line <= 0 {
-		return ""
-	}
-	var root yaml.Node
-	if yaml.Unmarshal(yml, &root) != nil || len(root.Content) == 0 {
-		return ""
-	}
-	fmLine := line - 1 // the parser counts the opening "---" as line 1
-	if fmLine > strings.Count(string(yml), "\n") {
-		return "body"
-	}
-	field := ""
-	m := root.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Line <= fmLine {
-			field = m.Content[i].Value
-		}
-	}
-	return field
+	return nil, false
 }

@@ -117,6 +117,11 @@ func (s *Server) loadTemplates() error {
 	if err != nil {
 		return err
 	}
+	if s.admin != nil {
+		if err := s.admin.loadTemplates(); err != nil {
+			return err
+		}
+	}
 	s.embed.Store(embed)
 	s.pages.Store(&pages)
 	return nil

@@ -48,7 +48,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	if s.cfg.API != nil {
 		// The admin API: its routes are the table apiRoutes (api_routes.go).
-		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now).register(mux.Handle)
+		newAPI(*s.cfg.API, s.cfg.Site, s.log, s.cfg.Now, s.clientIP).register(mux.Handle)
+	}
+	if s.admin != nil {
+		// The admin web UI: its routes are the table adminRoutes (admin_routes.go).
+		s.admin.register(mux)
 	}
 	if s.cfg.BounceWebhook != nil {
 		// Bounce and complaint events from mail providers (bounces.webhooks).

@@ -73,6 +73,8 @@ type Config struct {
 	ReadyChecks map[string]func(context.Context) error
 	// API enables the admin API under /api/v1 (api.go); nil: none.
 	API *APIConfig
+	// Admin enables the admin web UI under /admin/ (admin.go); nil: none.
+	Admin *AdminConfig
 	// Observer hears every request's route pattern, status and duration
 	// (the metrics); nil: none.
 	Observer RequestObserver
@@ -113,6 +115,7 @@ type Server struct {
 	// limiter limits subscribe requests per client IP.
 	limiter *subscribe.Limiter
 	embed   atomic.Pointer[embedAssets] // built with the templates
+	admin   *adminUI                    // nil: no admin web UI
 }
 
 // New parses the page templates and builds the routes.
@@ -130,6 +133,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.PageSize = 20
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ids: newRequestIDs()}
+	if cfg.Admin != nil {
+		s.admin = newAdminUI(s, *cfg.Admin)
+	}
 	if err := s.loadTemplates(); err != nil {
 		return nil, err
 	}
@@ -154,6 +160,12 @@ func statusOf(err error) int {
 	}
 	if st := digestStatus(err); st != 0 {
 		return st
+	}
+	if st := adminStatus(err); st != 0 {
+		return st
+	}
+	if he, ok := newsroomError(err); ok {
+		return he.Status
 	}
 	var he *HTTPError
 	switch {
@@ -187,28 +199,37 @@ func Errorf(status int, format string, args ...any) error {
 
 // fail writes an error page for err.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
+	status, msg := s.failText(r, err, publicMessage, "There is no page at this address. It may have moved or been unpublished.")
 	if status == 499 {
 		return
-	}
-	msg := http.StatusText(status)
-	var he *HTTPError
-	switch {
-	case errors.As(err, &he):
-		msg = he.Msg
-	case publicMessage(err) != "":
-		msg = publicMessage(err)
-	case status == http.StatusRequestEntityTooLarge:
-		msg = "The request is too large."
-	case status == http.StatusNotFound:
-		msg = "There is no page at this address. It may have moved or been unpublished."
-	case status >= 500:
-		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
-		msg = "Something went wrong on our side. Please try again in a moment."
 	}
 	if wantsJSON(r) {
 		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
 		return
 	}
 	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
+}
+
+// failText is err's status and the message safe to show for it: an
+// HTTPError's own, else public's (a surface's wording of its errors),
+// else a generic one (notFound for 404). A 5xx is logged here.
+func (s *Server) failText(r *http.Request, err error, public func(error) string, notFound string) (int, string) {
+	status := statusOf(err)
+	var he *HTTPError
+	switch {
+	case status == 499:
+		return status, ""
+	case errors.As(err, &he):
+		return status, he.Msg
+	case public(err) != "":
+		return status, public(err)
+	case status == http.StatusRequestEntityTooLarge:
+		return status, "The request is too large."
+	case status == http.StatusNotFound:
+		return status, notFound
+	case status >= 500:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		return status, "Something went wrong on our side. Please try again in a moment."
+	}
+	return status, http.StatusText(status)
 }

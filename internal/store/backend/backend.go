@@ -13,7 +13,6 @@ import (
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/feed"
-	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/postgres"
@@ -36,7 +35,7 @@ type Store interface {
 	web.Store
 	web.APIStore
 	web.Archive
-	admin.UserStore
+	web.AdminStore
 	Admin
 }
 

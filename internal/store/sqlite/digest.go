@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
@@ -346,22 +348,63 @@ func (s *Store) StartRun(ctx context.Context, runID int64, now time.Time) error 
 	})
 }
 
+// The delivery path's statements (hot): fixed texts, so each is parsed
+// once per process. Subscriber ids go in as one JSON array (json_each)
+// rather than a placeholder per id, which would make a text per batch size.
+const (
+	qExpireLeases = `UPDATE digest_deliveries SET status = 'pending', lease_until = 0
+		WHERE run_id = ? AND status = 'sending' AND lease_until < ?`
+	qClaim = `UPDATE digest_deliveries SET status = 'sending', lease_until = ?, attempts = attempts + 1
+		WHERE run_id = ? AND subscriber_id IN (SELECT subscriber_id FROM digest_deliveries
+			WHERE run_id = ? AND status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, subscriber_id LIMIT ?)
+		AND EXISTS (SELECT 1 FROM digest_runs r WHERE r.id = ? AND r.status IN ('planned', 'sending'))
+		RETURNING subscriber_id, attempts`
+	qClaimSubscribers = `SELECT s.id, s.email, s.name, s.status, s.link_secret,
+			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
+		FROM subscribers s WHERE s.id IN (SELECT value FROM json_each(?))`
+	qClaimTags = `SELECT subscriber_id, tag_slug FROM subscriber_tags
+		WHERE subscriber_id IN (SELECT value FROM json_each(?)) ORDER BY subscriber_id, tag_slug`
+	qSkipDelivery = `UPDATE digest_deliveries SET status = 'skipped', reply = ?, lease_until = 0, sent_at = ?
+		WHERE run_id = ? AND subscriber_id = ?`
+	qRecordRelease = `UPDATE digest_deliveries SET status = 'pending', lease_until = 0,
+		attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`
+	qRecordRetry = `UPDATE digest_deliveries SET status = 'pending', lease_until = 0, next_attempt = ?, reply = ?
+		WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`
+	qRecordSettled = `UPDATE digest_deliveries SET status = ?, lease_until = 0, reply = ?, message_id = ?, sent_at = ?
+		WHERE run_id = ? AND subscriber_id = ? AND status <> 'sent'`
+	// qRecordSettledAll is qRecordSettled for a batch in one statement,
+	// from a JSON array of [subscriber_id, status, reply, message_id,
+	// sent_at]. An upsert, so that the array drives the loop and each row
+	// is found by its key: as UPDATE … FROM json_each the planner walked
+	// the run's every row per batch. EXISTS keeps it from adding a row
+	// (one erased meanwhile), so every row it selects conflicts.
+	qRecordSettledAll = `INSERT INTO digest_deliveries (run_id, subscriber_id, status, reply, message_id, sent_at)
+		SELECT ?, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?) AS j
+		WHERE EXISTS (SELECT 1 FROM digest_deliveries x WHERE x.run_id = ? AND x.subscriber_id = j.value ->> 0)
+		ON CONFLICT (run_id, subscriber_id) DO UPDATE SET status = excluded.status, lease_until = 0,
+			reply = excluded.reply, message_id = excluded.message_id, sent_at = excluded.sent_at
+		WHERE digest_deliveries.status <> 'sent'`
+	qBounceSoft = `UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = ? WHERE id = ?`
+	qBounceHard = `UPDATE subscribers SET hard_failures = hard_failures + 1, updated_at = ?
+		WHERE id = ? RETURNING hard_failures, status`
+	qBounced = `UPDATE subscribers SET status = ? WHERE id = ?`
+)
+
 // ClaimDeliveries leases up to n due deliveries (see digest.DeliveryStore).
 func (s *Store) ClaimDeliveries(ctx context.Context, runID int64, newsletter string, n int, now time.Time, lease time.Duration) ([]digest.Claim, error) {
+	hot, err := s.hotAll(ctx, qExpireLeases, qClaim, qClaimSubscribers, qClaimTags, qSkipDelivery)
+	if err != nil {
+		return nil, err
+	}
 	var out []digest.Claim
 	until := now.Add(lease)
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		// Crash recovery: a lease that ran out returns its row to pending.
-		if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0
-			WHERE run_id = ? AND status = 'sending' AND lease_until < ?`, runID, micros(now)); err != nil {
+		if _, err := tx.StmtContext(ctx, hot[0]).ExecContext(ctx, runID, micros(now)); err != nil {
 			return fmt.Errorf("sqlite: expire leases: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `UPDATE digest_deliveries SET status = 'sending', lease_until = ?, attempts = attempts + 1
-			WHERE run_id = ? AND subscriber_id IN (SELECT subscriber_id FROM digest_deliveries
-				WHERE run_id = ? AND status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, subscriber_id LIMIT ?)
-			AND EXISTS (SELECT 1 FROM digest_runs r WHERE r.id = ? AND r.status IN ('planned', 'sending'))
-			RETURNING subscriber_id, attempts`, micros(until), runID, runID, micros(now), n, runID)
+		rows, err := tx.StmtContext(ctx, hot[1]).QueryContext(ctx, micros(until), runID, runID, micros(now), n, runID)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim: %w", err)
 		}
@@ -381,7 +424,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, runID int64, newsletter str
 		if len(out) == 0 {
 			return nil
 		}
-		return s.fillClaims(ctx, tx, runID, newsletter, now, &out)
+		return fillClaims(ctx, tx, hot[2:], runID, newsletter, now, &out)
 	})
 	if err != nil {
 		return nil, err
@@ -390,20 +433,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, runID int64, newsletter str
 }
 
 // fillClaims adds each claimed subscriber's address, name and topic tags,
-// and settles as skipped those no longer active and subscribed.
-func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newsletter string, now time.Time, claims *[]digest.Claim) error {
+// and settles as skipped those no longer active and subscribed. hot holds
+// qClaimSubscribers, qClaimTags and qSkipDelivery.
+func fillClaims(ctx context.Context, tx *sql.Tx, hot []*sql.Stmt, runID int64, newsletter string, now time.Time, claims *[]digest.Claim) error {
 	cs := *claims
 	byID := make(map[int64]int, len(cs))
-	args := make([]any, 0, len(cs)+1)
-	args = append(args, newsletter)
+	ids := make([]byte, 0, 8*len(cs)+2)
+	ids = append(ids, '[')
 	for i, c := range cs {
 		byID[c.SubscriberID] = i
-		args = append(args, c.SubscriberID)
+		if i > 0 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, c.SubscriberID, 10)
 	}
-	ph := placeholders(len(cs))
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret,
-			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
-		FROM subscribers s WHERE s.id IN (`+ph+`)`, args...)
+	idList := string(append(ids, ']'))
+	rows, err := tx.StmtContext(ctx, hot[0]).QueryContext(ctx, newsletter, idList)
 	if err != nil {
 		return fmt.Errorf("sqlite: claim subscribers: %w", err)
 	}
@@ -435,7 +480,7 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlite: claim subscribers: %w", err)
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT subscriber_id, tag_slug FROM subscriber_tags WHERE subscriber_id IN (`+ph+`) ORDER BY subscriber_id, tag_slug`, args[1:]...)
+	rows, err = tx.StmtContext(ctx, hot[1]).QueryContext(ctx, idList)
 	if err != nil {
 		return fmt.Errorf("sqlite: claim tags: %w", err)
 	}
@@ -456,15 +501,15 @@ func (s *Store) fillClaims(ctx context.Context, tx *sql.Tx, runID int64, newslet
 	if len(reason) == 0 {
 		return nil
 	}
+	skip := tx.StmtContext(ctx, hot[2])
 	kept := cs[:0]
 	for _, c := range cs {
-		why, skip := reason[c.SubscriberID]
-		if !skip {
+		why, skipped := reason[c.SubscriberID]
+		if !skipped {
 			kept = append(kept, c)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'skipped', reply = ?, lease_until = 0, sent_at = ?
-			WHERE run_id = ? AND subscriber_id = ?`, why, micros(now), runID, c.SubscriberID); err != nil {
+		if _, err := skip.ExecContext(ctx, why, micros(now), runID, c.SubscriberID); err != nil {
 			return fmt.Errorf("sqlite: skip delivery: %w", err)
 		}
 	}
@@ -480,53 +525,112 @@ func (s *Store) RecordOutcomes(ctx context.Context, runID int64, outs []digest.O
 	if len(outs) == 0 {
 		return nil
 	}
+	hot, err := s.hotAll(ctx, qRecordRelease, qRecordRetry, qRecordSettled, qBounceSoft, qBounceHard, qBounced, qRecordSettledAll)
+	if err != nil {
+		return err
+	}
+	// Settled outcomes (sent, failed, skipped: nearly all of them) go in
+	// one statement; a statement per outcome was most of a batch's time.
+	// Within a batch no delivery appears twice (a released row stays
+	// leased until its release is recorded), so the order between the two
+	// kinds of statement does not matter.
+	settledAll := make([]byte, 0, 96*len(outs))
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		settledAll = append(settledAll[:0], '[')
+		var release, retry, settled *sql.Stmt // bound to tx on first use
 		for _, o := range outs {
 			var err error
 			switch {
 			case o.Status == digest.DeliveryPending && o.Release:
-				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0,
-					attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
-					runID, o.SubscriberID, micros(o.Lease))
+				release = txStmt(ctx, tx, release, hot[0])
+				_, err = release.ExecContext(ctx, runID, o.SubscriberID, micros(o.Lease))
 			case o.Status == digest.DeliveryPending:
-				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = 'pending', lease_until = 0, next_attempt = ?, reply = ?
-					WHERE run_id = ? AND subscriber_id = ? AND status = 'sending' AND lease_until = ?`,
-					micros(o.NextAttempt), o.Reply, runID, o.SubscriberID, micros(o.Lease))
+				retry = txStmt(ctx, tx, retry, hot[1])
+				_, err = retry.ExecContext(ctx, micros(o.NextAttempt), o.Reply, runID, o.SubscriberID, micros(o.Lease))
+			case utf8.ValidString(o.Reply) && utf8.ValidString(o.MessageID):
+				if len(settledAll) > 1 {
+					settledAll = append(settledAll, ',')
+				}
+				settledAll = appendSettled(settledAll, o)
 			default:
-				_, err = tx.ExecContext(ctx, `UPDATE digest_deliveries SET status = ?, lease_until = 0, reply = ?, message_id = ?, sent_at = ?
-					WHERE run_id = ? AND subscriber_id = ? AND status <> 'sent'`,
-					string(o.Status), o.Reply, o.MessageID, micros(o.At), runID, o.SubscriberID)
+				// Bytes JSON cannot carry as they are: stored as given.
+				settled = txStmt(ctx, tx, settled, hot[2])
+				_, err = settled.ExecContext(ctx, string(o.Status), o.Reply, o.MessageID, micros(o.At), runID, o.SubscriberID)
 			}
 			if err != nil {
 				return fmt.Errorf("sqlite: record delivery %d/%d: %w", runID, o.SubscriberID, err)
 			}
-			if err := recordBounce(ctx, tx, o); err != nil {
-				return err
+			if o.Bounce != digest.BounceNone {
+				if err := recordBounce(ctx, tx, hot[3:6], o); err != nil {
+					return err
+				}
+			}
+		}
+		if len(settledAll) > 1 {
+			settledAll = append(settledAll, ']')
+			if _, err := tx.StmtContext(ctx, hot[6]).ExecContext(ctx, runID, string(settledAll), runID); err != nil {
+				return fmt.Errorf("sqlite: record %d deliveries of run %d: %w", len(outs), runID, err)
 			}
 		}
 		return nil
 	})
 }
 
+// appendSettled appends o as qRecordSettledAll's JSON element.
+func appendSettled(b []byte, o digest.Outcome) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, o.SubscriberID, 10)
+	b = appendJSONString(append(b, ','), string(o.Status))
+	b = appendJSONString(append(b, ','), o.Reply)
+	b = appendJSONString(append(b, ','), o.MessageID)
+	b = strconv.AppendInt(append(b, ','), micros(o.At), 10)
+	return append(b, ']')
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// txStmt binds st to tx once: bound is nil or st already bound.
+func txStmt(ctx context.Context, tx *sql.Tx, bound, st *sql.Stmt) *sql.Stmt {
+	if bound != nil {
+		return bound
+	}
+	return tx.StmtContext(ctx, st)
+}
+
 // recordBounce applies the bounce rule (digest.Bounce): a 5xx adds a hard
 // failure, and an unknown mailbox or the third hard failure marks an
 // active subscriber bounced; used-up temporary failures add a soft one.
-func recordBounce(ctx context.Context, tx *sql.Tx, o digest.Outcome) error {
+// hot holds qBounceSoft, qBounceHard and qBounced.
+func recordBounce(ctx context.Context, tx *sql.Tx, hot []*sql.Stmt, o digest.Outcome) error {
 	var err error
 	now := micros(o.At)
 	switch o.Bounce {
 	case digest.BounceSoft:
-		_, err = tx.ExecContext(ctx, `UPDATE subscribers SET soft_failures = soft_failures + 1, updated_at = ? WHERE id = ?`, now, o.SubscriberID)
+		_, err = tx.StmtContext(ctx, hot[0]).ExecContext(ctx, now, o.SubscriberID)
 	case digest.BounceHard, digest.BounceUnknownUser:
 		var hard int
 		var status string
-		err = tx.QueryRowContext(ctx, `UPDATE subscribers SET hard_failures = hard_failures + 1, updated_at = ?
-			WHERE id = ? RETURNING hard_failures, status`, now, o.SubscriberID).Scan(&hard, &status)
+		err = tx.StmtContext(ctx, hot[1]).QueryRowContext(ctx, now, o.SubscriberID).Scan(&hard, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // erased meanwhile
 		}
 		if err == nil && status == string(subscribe.StatusActive) && o.Bounce.Bounces(hard) {
-			_, err = tx.ExecContext(ctx, `UPDATE subscribers SET status = ? WHERE id = ?`, string(subscribe.StatusBounced), o.SubscriberID)
+			_, err = tx.StmtContext(ctx, hot[2]).ExecContext(ctx, string(subscribe.StatusBounced), o.SubscriberID)
 		}
 	}
 	if err != nil {

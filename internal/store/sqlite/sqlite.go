@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/herald-news/herald/internal/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -29,6 +30,9 @@ type Store struct {
 	r    *sql.DB // readers
 	path string
 	lock *os.File // shared lock: restore refuses while any process has the store
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // hot statements prepared on w (hot)
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
@@ -83,6 +87,12 @@ func open(ctx context.Context, path string, upto int) (*Store, error) {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	err := errors.Join(s.r.Close(), s.w.Close())
 	if s.lock != nil {
 		s.lock.Close()
@@ -229,6 +239,43 @@ func (s *Store) applyMigration(ctx context.Context, m migration, body string) (e
 		return err
 	}
 	return tx.Commit()
+}
+
+// hot returns query prepared on the writer, preparing it the first time:
+// the delivery path (claim, record) runs the same few statements for
+// every batch, and SQLite parsing them anew each time was an eighth of a
+// digest's CPU (BENCHMARKS.md). The writer pool has one connection, so
+// the statement stays prepared on it (database/sql prepares it again on
+// a replacement connection); inside a transaction use tx.StmtContext.
+// Call it before inTx: preparing needs the connection a transaction holds.
+func (s *Store) hot(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := s.w.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// hotAll is hot for several queries, in order.
+func (s *Store) hotAll(ctx context.Context, queries ...string) ([]*sql.Stmt, error) {
+	out := make([]*sql.Stmt, len(queries))
+	for i, q := range queries {
+		st, err := s.hot(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st
+	}
+	return out, nil
 }
 
 // inTx runs fn in a write transaction.

@@ -467,6 +467,48 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		}
 	})
 
+	t.Run("RecordBatch", func(t *testing.T) {
+		// One batch mixing every kind of outcome, with replies holding what
+		// a batched statement must carry exactly: quotes, backslashes,
+		// control characters, non-ASCII.
+		f := open(t)
+		run := runWith(t, f, 6)
+		cs := must(f.A.ClaimDeliveries(ctx, run.ID, "monthly", 10, d0, time.Minute)).get(t)
+		if len(cs) != 6 {
+			t.Fatalf("claimed %d", len(cs))
+		}
+		replies := []string{"250 accepted", `550 "no" \\ such`, "554 tab\there\x01", "250 ok ✓ åäö", "550 \u2028 line separator"}
+		var outs []digest.Outcome
+		for i, r := range replies {
+			st := digest.DeliverySent
+			if r[0] == '5' {
+				st = digest.DeliveryFailed
+			}
+			outs = append(outs, digest.Outcome{SubscriberID: cs[i].SubscriberID, Status: st, Reply: r,
+				MessageID: fmt.Sprintf("digest.%d.%d@example.org", run.ID, cs[i].SubscriberID), At: d0.Add(time.Duration(i) * time.Second), Lease: cs[i].LeaseUntil})
+		}
+		outs = append(outs, digest.Outcome{SubscriberID: cs[5].SubscriberID, Status: digest.DeliveryPending, Reply: "451 later",
+			At: d0, NextAttempt: d0.Add(time.Hour), Lease: cs[5].LeaseUntil})
+		ok(t, f.B.RecordOutcomes(ctx, run.ID, outs))
+		want := map[int64]digest.Outcome{}
+		for _, o := range outs {
+			want[o.SubscriberID] = o
+		}
+		ok(t, f.A.Deliveries(ctx, run.ID, func(d digest.DeliveryRow) error {
+			o := want[d.SubscriberID]
+			if d.Status != o.Status || d.Reply != o.Reply {
+				t.Errorf("delivery %d: %s %q, want %s %q", d.SubscriberID, d.Status, d.Reply, o.Status, o.Reply)
+			}
+			if o.Status != digest.DeliveryPending && (d.MessageID != o.MessageID || !d.SentAt.Equal(o.At)) {
+				t.Errorf("delivery %d: message id %q sent %v, want %q %v", d.SubscriberID, d.MessageID, d.SentAt, o.MessageID, o.At)
+			}
+			return nil
+		}))
+		if c := counts(t, f.A, run.ID); c != (digest.Counts{Planned: 6, Sent: 2, Failed: 3, Pending: 1}) {
+			t.Fatalf("counts = %+v", c)
+		}
+	})
+
 	t.Run("Control", func(t *testing.T) {
 		f := open(t)
 		run := runWith(t, f, 3)

@@ -1,0 +1,51 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/herald-news/herald/internal/store"
+)
+
+// adminRoute is one page or action of the admin web UI.
+type adminRoute struct {
+	Method  string
+	Pattern string // a ServeMux path under /admin/
+	// Role is the least role the route needs (store.RoleEditor, …), checked
+	// on the server for every request; "" opens it to everyone (sign-in
+	// pages), without a session.
+	Role    string
+	Handler adminHandler
+	// MaxBody bounds the request body in bytes; 0: adminMaxBody (64 KiB).
+	MaxBody int64
+	// Nav is the route's label in the layout's navigation ("": none),
+	// shown to the roles it is open to, in the order of this table.
+	Nav string
+}
+
+// adminHandler serves one admin route. It shows a page with a.render or
+// answers a form with a.redirect; an error it returns becomes the error
+// page (a.fail). who(r) is the signed-in user.
+type adminHandler func(a *adminUI, w http.ResponseWriter, r *http.Request) error
+
+// adminRoutes is every route of the admin web UI, one line each
+// (docs/ARCHITECTURE.md, "Admin UI"). Every state change is a POST.
+func adminRoutes() []adminRoute {
+	const (
+		get, post = http.MethodGet, http.MethodPost
+		editor    = store.RoleEditor
+		owner     = store.RoleOwner
+	)
+	return []adminRoute{
+		{get, "/admin/{$}", editor, (*adminUI).dashboard, 0, "Dashboard"},
+
+		// Signing in and out (admin_auth.go).
+		{get, "/admin/login", "", (*adminUI).loginPage, 0, ""},
+		{post, "/admin/login", "", (*adminUI).login, 0, ""},
+		{get, "/admin/setup", "", (*adminUI).setupPage, 0, ""},
+		{post, "/admin/setup", "", (*adminUI).setup, 0, ""},
+		{post, "/admin/logout", "", (*adminUI).logout, 0, ""},
+
+		// Owners (admin_users.go).
+		{get, "/admin/users", owner, (*adminUI).usersPage, 0, "Users"},
+	}
+}
