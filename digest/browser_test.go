@@ -75,8 +75,9 @@ func (p *mailPage) set(html string) {
 	p.mu.Unlock()
 }
 
-// browserDigest composes the example-like digest with images served by p.
-func browserDigest(t *testing.T, p *mailPage) *digest.Variant {
+// browserDigest composes the example-like digest with images served by
+// p, in the newsletter's language (en, or language[0]).
+func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Variant {
 	t.Helper()
 	e := newEnv(t)
 	now := e.clock.Now()
@@ -109,6 +110,9 @@ func browserDigest(t *testing.T, p *mailPage) *digest.Variant {
 		}
 	}
 	e.nl.Sections = []digest.Section{{Title: "Ports and logistics", Tags: []string{"ports"}}, {Title: "Events", Tags: []string{"events"}}}
+	if len(language) > 0 {
+		e.nl.Language = language[0]
+	}
 	return planAll(t, e, func(c *digest.Config) { c.Site.BaseURL = p.srv.URL })
 }
 
@@ -159,13 +163,31 @@ const geometryJS = `(() => {
 // column and desktop widths, light and dark, with and without its <style>
 // (as clients that drop it do), and with images blocked.
 func TestBrowserDigestGeometry(t *testing.T) {
+	geometry(t, "", []int64{375, 600, 800}, []bool{false, true}, []string{"full", "nostyle", "noimages"})
+}
+
+// TestBrowserDigestGeometryGerman: German's long words ("Weiterlesen",
+// "Einstellungen", compound titles) keep the 375 px layout whole.
+func TestBrowserDigestGeometryGerman(t *testing.T) {
+	geometry(t, "de", []int64{375}, []bool{false}, []string{"full", "nostyle"})
+}
+
+func geometry(t *testing.T, language string, widths []int64, darks []bool, modes []string) {
 	p := newMailPage(t)
-	v := browserDigest(t, p)
+	var v *digest.Variant
+	if language == "" {
+		v = browserDigest(t, p)
+	} else {
+		v = browserDigest(t, p, language)
+		if !strings.Contains(v.HTML, `lang="`+language+`"`) {
+			t.Fatalf("the digest is not in %s", language)
+		}
+	}
 	ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: false, Timeout: 3 * time.Minute})
 	lead := "Study visit: what Göteborg and Gent learned from Hamburg"
-	for _, width := range []int64{375, 600, 800} {
-		for _, dark := range []bool{false, true} {
-			for _, mode := range []string{"full", "nostyle", "noimages"} {
+	for _, width := range widths {
+		for _, dark := range darks {
+			for _, mode := range modes {
 				name := fmt.Sprintf("%d-%s-%s", width, map[bool]string{false: "light", true: "dark"}[dark], mode)
 				t.Run(name, func(t *testing.T) {
 					// The personal values as a subscriber sees them.

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/templates"
 	"github.com/inbucket/html2text"
@@ -128,10 +129,13 @@ type composer struct {
 	site   Site
 	base   string
 	policy *bluemonday.Policy
+	lang   *lang.Catalog
 }
 
 // Email is what email/digest.html and digest.txt are executed with.
 type Email struct {
+	// L speaks the variant's language: {{.L.T "digest.read_more"}}.
+	L          *lang.Localizer
 	Site       Site
 	Newsletter *Newsletter
 	Run        *Run
@@ -158,6 +162,19 @@ type Email struct {
 	// articles cannot bring their own).
 	MSOOpen, MSOClose string
 	Brand             templates.Brand // for the shared partials of email/layout.html
+}
+
+// SiteLink is the site's title linking home, for a translated sentence.
+func (d *Email) SiteLink() htmltemplate.HTML {
+	return htmltemplate.HTML(`<a href="` + htmltemplate.HTMLEscapeString(d.SiteURL) + `" style="color:#5b6675;">` +
+		htmltemplate.HTMLEscapeString(d.Site.Title) + `</a>`)
+}
+
+// SubscribeLink is label linking to the subscribe page, for a translated
+// sentence.
+func (d *Email) SubscribeLink(label string) htmltemplate.HTML {
+	return htmltemplate.HTML(`<a class="link" href="` + htmltemplate.HTMLEscapeString(d.SubscribeURL) + `" style="color:` +
+		htmltemplate.HTMLEscapeString(d.Site.Accent) + `;">` + htmltemplate.HTMLEscapeString(label) + `</a>`)
 }
 
 // EmailSection is one titled group of articles.
@@ -222,7 +239,48 @@ func newComposer(cfg Config) (*composer, error) {
 		}
 	}
 	c.policy = emailPolicy()
+	if c.lang, err = lang.Load(cfg.Templates, cfg.Languages, cfg.Site.Language); err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
 	return c, nil
+}
+
+// variantLangSep joins a variant's article selection and its language in
+// its key ("all.de", "a:3,7.sv"): URL-safe, and a key without it (every
+// key before languages) is the newsletter's language.
+const variantLangSep = "."
+
+// variantKey is the key of selection key in language code; the
+// newsletter's own language keeps the bare key.
+func variantKey(key, code, newsletterLang string) string {
+	if code == "" || code == newsletterLang || key == "" {
+		return key
+	}
+	return key + variantLangSep + code
+}
+
+// splitVariantKey undoes variantKey ("" for the newsletter's language).
+func splitVariantKey(key string) (sel, code string) {
+	if i := strings.LastIndex(key, variantLangSep); i >= 0 {
+		return key[:i], key[i+1:]
+	}
+	return key, ""
+}
+
+// newsletterLang is the language of n's issues for subscribers who chose none.
+func (c *composer) newsletterLang(n *Newsletter) string {
+	if n.Language != "" {
+		return c.lang.Resolve(n.Language)
+	}
+	return c.lang.Default()
+}
+
+// langOf is the language a subscriber's issue is composed in.
+func (c *composer) langOf(n *Newsletter, code string) string {
+	if code == "" || !c.lang.Has(code) {
+		return c.newsletterLang(n)
+	}
+	return c.lang.Resolve(code)
 }
 
 // overriddenAlone reports an operator's digest.html with the shipped
@@ -265,8 +323,13 @@ func (c *composer) sanitizeBody(doc string) string {
 // compose renders one variant of a run: subject, HTML with CSS inlined,
 // and text. arts are the variant's articles in the run's order.
 func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key string, web bool, topics ...string) (*Variant, error) {
-	d := &Email{
-		Site: c.site, Newsletter: n, Run: run, Period: period(n, run.SlotAt), Topics: topics, Web: web,
+	sel, code := splitVariantKey(key)
+	if code == "" {
+		code = c.newsletterLang(n)
+	}
+	l := c.lang.L(code)
+	d := &Email{L: l,
+		Site: c.site, Newsletter: n, Run: run, Period: period(l, n, run.SlotAt), Topics: topics, Web: web,
 		SiteURL: c.base + "/", ViewURL: fmt.Sprintf("%s/newsletters/%s/%d", c.base, url.PathEscape(n.ID), run.ID),
 		SubscribeURL: c.base + "/subscribe",
 	}
@@ -274,7 +337,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	case run.Kind == KindTest:
 		// A test run is no issue: its links lead to a page saying so.
 		d.ViewURL = TestPageURL(c.base, n.ID)
-	case !web && key != VariantAll && key != VariantWeb && key != "":
+	case !web && (sel != VariantAll || key != sel) && key != VariantWeb && key != "":
 		// A topic variant's reader sees their own selection in the browser.
 		d.ViewURL += "/" + url.PathEscape(key)
 	}
@@ -283,7 +346,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	}
 	d.Brand = templates.Brand{Title: c.site.Title, URL: d.SiteURL, LogoURL: d.LogoURL, Accent: c.site.Accent, Address: c.site.Address}
 	for _, a := range arts {
-		d.Articles = append(d.Articles, c.emailArticle(&a, n.Location))
+		d.Articles = append(d.Articles, c.emailArticle(l, &a, n.Location))
 	}
 	d.Lead, d.Sections, d.More = layout(d.Articles, n.Sections)
 	mk := newMarks()
@@ -296,7 +359,7 @@ func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key 
 	if d.Preheader, err = preheader(n, d); err != nil {
 		return nil, err
 	}
-	d.Intro = intro(c.site.Title, len(arts), topics)
+	d.Intro = intro(l, c.site.Title, len(arts), topics)
 	if !web {
 		d.Greeting = mk.slot(SlotGreetingHTML)
 		d.UnsubscribeURL, d.PreferencesURL = mk.slot(SlotUnsubscribeHTML), mk.slot(SlotPreferencesHTML)
@@ -390,35 +453,27 @@ func (c *composer) subject(n *Newsletter, d *Email) (string, error) {
 	return strings.Join(strings.Fields(b.String()), " "), nil
 }
 
-func intro(site string, n int, topics []string) string {
-	var b strings.Builder
-	switch n {
-	case 0:
-		b.WriteString("There is no news from " + site + " this time.")
-		return b.String()
-	case 1:
-		b.WriteString("Here is the latest article from " + site)
-	default:
-		b.WriteString("Here are the " + strconv.Itoa(n) + " latest articles from " + site)
+func intro(l *lang.Localizer, site string, n int, topics []string) string {
+	switch {
+	case n == 0:
+		return l.T("digest.intro_none", "Site", site)
+	case len(topics) > 0:
+		return l.T("digest.intro_topics", "Count", n, "Site", site, "Topics", strings.Join(topics, ", "))
 	}
-	if len(topics) > 0 {
-		b.WriteString(" on the topics you follow: " + strings.Join(topics, ", "))
-	}
-	b.WriteString(".")
-	return b.String()
+	return l.T("digest.intro", "Count", n, "Site", site)
 }
 
 // period names the issue: its month for monthly or rarer schedules, else
 // its date, in the newsletter's zone.
-func period(n *Newsletter, at time.Time) string {
+func period(l *lang.Localizer, n *Newsletter, at time.Time) string {
 	t := at.In(n.Location)
 	if sched, err := ParseSchedule(n.Schedule, n.Location); err == nil {
 		a := sched.Next(t)
 		if b := sched.Next(a); !a.IsZero() && !b.IsZero() && b.Sub(a) >= 27*24*time.Hour {
-			return t.Format("January 2006")
+			return l.MonthYear(t)
 		}
 	}
-	return t.Format("2 January 2006")
+	return l.Date(t)
 }
 
 func (c *composer) abs(u string) string {
@@ -428,9 +483,9 @@ func (c *composer) abs(u string) string {
 	return u
 }
 
-func (c *composer) emailArticle(a *article.Article, loc *time.Location) EmailArticle {
+func (c *composer) emailArticle(l *lang.Localizer, a *article.Article, loc *time.Location) EmailArticle {
 	ea := EmailArticle{Title: a.Title, Author: a.AuthorName, Summary: a.Summary, Tags: a.Tags,
-		URL: a.Link, published: a.Published, Date: a.Published.In(loc).Format("2 January 2006")}
+		URL: a.Link, published: a.Published, Date: l.Date(a.Published.In(loc))}
 	if ea.URL == "" {
 		ea.URL = c.base + "/articles/" + url.PathEscape(a.Slug)
 	}
@@ -614,7 +669,7 @@ func preheader(n *Newsletter, d *Email) (string, error) {
 	shown := min(len(titles), 2)
 	out := strings.Join(titles[:shown], " · ")
 	if rest := len(titles) - shown; rest > 0 {
-		out += " · +" + strconv.Itoa(rest) + " more"
+		out += " · " + d.L.T("digest.more", "Count", rest)
 	}
 	return out, nil
 }

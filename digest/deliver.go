@@ -406,6 +406,10 @@ func (rc *runCtx) deliver(ctx context.Context, buf []byte, vals map[string]strin
 		o.Status, o.Reply, o.At = DeliverySkipped, "no article matches the subscriber's topics", s.cfg.Now()
 		return buf, o
 	}
+	if s.comp != nil {
+		// A variant is topics × language, composed once when first needed.
+		key = variantKey(key, s.comp.langOf(rc.n, c.Language), s.comp.newsletterLang(rc.n))
+	}
 	release := func() Outcome {
 		o.Status, o.Release, o.At = DeliveryPending, true, s.cfg.Now()
 		return o
@@ -591,7 +595,13 @@ func (rc *runCtx) values(c Claim, msgID string) map[string]string {
 // workers reuse one map, not a new one per message.
 func (rc *runCtx) fillValues(vals map[string]string, c Claim, msgID string) {
 	greet := "Hello,"
-	if c.Name != "" {
+	if comp := rc.s.comp; comp != nil {
+		l := comp.lang.L(comp.langOf(rc.n, c.Language))
+		greet = l.T("mail.hello")
+		if c.Name != "" {
+			greet = l.T("mail.hello_name", "Name", c.Name)
+		}
+	} else if c.Name != "" {
 		greet = "Hello " + c.Name + ","
 	}
 	unsub, prefs := rc.s.links(c.SubscriberID, c.LinkSecret, rc.n.ID)

@@ -34,6 +34,9 @@ type Newsletter struct {
 	// Sections group the articles after the lead by tag: an article goes
 	// into the first section whose tags it has, the rest into "More news".
 	Sections []Section
+	// Language is the language of the issue for subscribers who chose
+	// none ("": Site.Language).
+	Language string
 }
 
 // Section is one group of a newsletter's articles.
@@ -73,6 +76,7 @@ type Config struct {
 	Newsletters []Newsletter
 	Site        Site
 	Templates   fs.FS            // templates.FS(dir): email/digest.html, email/digest.txt
+	Languages   []string         // site.languages: the catalogues subscribers may have chosen
 	From        *netmail.Address // mail.from
 	ReturnPath  string           // envelope sender; empty: the From address
 	// Installation is the store's InstallationID: digest Message-IDs carry

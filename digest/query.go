@@ -3,6 +3,10 @@ package digest
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // RunInfo is a run with its deliveries counted (status, the API).
@@ -62,18 +66,23 @@ func (s *Service) RunInfo(ctx context.Context, runID int64) (*RunInfo, error) {
 }
 
 // DeliveryPage pages a run's per-recipient outcomes by subscriber id:
-// up to limit rows after the subscriber id after, only those in status
-// unless it is "". A missing run is store.ErrNotFound.
-func (s *Service) DeliveryPage(ctx context.Context, runID int64, status DeliveryStatus, after int64, limit int) ([]DeliveryRow, error) {
+// up to limit rows after the subscriber id after, only those f matches
+// (its Query is folded here). A missing run is store.ErrNotFound.
+func (s *Service) DeliveryPage(ctx context.Context, runID int64, f DeliveryFilter, after int64, limit int) ([]DeliveryRow, error) {
 	if _, err := s.cfg.Store.GetRun(ctx, runID); err != nil {
 		return nil, err
 	}
-	switch status {
+	switch f.Status {
 	case "", DeliveryPending, DeliverySending, DeliverySent, DeliveryFailed, DeliverySkipped, DeliveryBounced:
 	default:
-		return nil, fmt.Errorf("unknown delivery status %q", status)
+		return nil, fmt.Errorf("unknown delivery status %q", f.Status)
 	}
-	return s.cfg.Store.ListDeliveries(ctx, runID, status, after, limit)
+	q := strings.TrimSpace(f.Query)
+	if len(q) > 256 || strings.ContainsFunc(q, unicode.IsControl) {
+		return nil, fmt.Errorf("%w: an address search is printable text of at most 256 bytes", subscribe.ErrInvalidInput)
+	}
+	f.Query = subscribe.Fold(q)
+	return s.cfg.Store.ListDeliveries(ctx, runID, f, after, limit)
 }
 
 // SendNow plans a manual run (as `digest send --now`) and wakes this

@@ -134,6 +134,15 @@ type RunReader interface {
 	// Deliveries calls fn for each delivery of the run, by subscriber id.
 	Deliveries(ctx context.Context, runID int64, fn func(DeliveryRow) error) error
 	// ListDeliveries pages a run's deliveries by subscriber id: up to
-	// limit rows with ids above after, only those in status unless "".
-	ListDeliveries(ctx context.Context, runID int64, status DeliveryStatus, after int64, limit int) ([]DeliveryRow, error)
+	// limit rows with ids above after, only those f matches.
+	ListDeliveries(ctx context.Context, runID int64, f DeliveryFilter, after int64, limit int) ([]DeliveryRow, error)
+}
+
+// DeliveryFilter selects deliveries of a run; zero fields match all.
+type DeliveryFilter struct {
+	Status DeliveryStatus
+	// Query is a substring of the recipient's address, folded as
+	// subscribe.Fold folds it (DeliveryPage folds what a person typed).
+	// An erased recipient's delivery matches no query.
+	Query string
 }

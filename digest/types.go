@@ -110,6 +110,7 @@ type Claim struct {
 	Email, Name  string
 	LinkSecret   []byte   // bound into the subscriber's links (Links)
 	Tags         []string // topic tags (slugs); empty: every article
+	Language     string   // the subscriber's language; "": the newsletter's
 	Attempts     int      // including this one
 	LeaseUntil   time.Time
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/herald-news/herald/internal/confined"
 )
 
-//go:embed email pages embed assets admin
+//go:embed email pages embed assets admin locales
 var embedded embed.FS
 
 // FS returns the templates: dir's files over the embedded ones (dir may be

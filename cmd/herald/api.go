@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/web"
@@ -23,7 +24,8 @@ func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe
 	if len(tokens) == 0 {
 		log.Info("admin API off: no admin.tokens set (HERALD_ADMIN_TOKEN sets the one named default)")
 	}
-	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p}
+	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p, MaxUpload: int64(cfg.Admin.MaxUpload),
+		Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)}}
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
 	}
@@ -48,7 +50,12 @@ type apiSubscribers struct {
 }
 
 func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
-	return a.st.SearchSubscribers(ctx, f, q, afterID, limit)
+	f.Query = q
+	f, err := a.CheckFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	return a.st.SearchSubscribers(ctx, f, afterID, limit)
 }
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in

@@ -6,7 +6,9 @@ import (
 	netmail "net/mail"
 	"strings"
 
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
+	"github.com/herald-news/herald/templates"
 )
 
 // cmdCheck validates the configuration: every problem at once, one a line
@@ -26,6 +28,16 @@ func cmdCheck(e *env, args []string) error {
 	}
 	if path == "" {
 		path = "built-in defaults"
+	}
+	cat, err := lang.Load(templates.FS(cfg.Templates.Dir), cfg.Site.Languages, cfg.Site.Language)
+	if err != nil {
+		return fmt.Errorf("%s: site.languages: %w", path, err)
+	}
+	if missing := cat.Missing(); len(missing) > 0 {
+		for _, p := range missing {
+			fmt.Fprintln(e.stderr, p.String())
+		}
+		return fmt.Errorf("%s: %d catalogue messages missing in offered languages (site.languages)", path, len(missing))
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", path)
 	return deliverability(e.stdout, cfg)

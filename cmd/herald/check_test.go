@@ -199,3 +199,28 @@ func TestCheckDeliverability(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckLanguages: check names a message an offered language lacks,
+// also one a templates.dir catalogue leaves out, and passes when the
+// catalogues are complete.
+func TestCheckLanguages(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "locales"), 0o755)
+	// A new language with one message, and a Swedish fix of one word.
+	os.WriteFile(filepath.Join(dir, "locales", "it.yaml"), []byte("subscribe.button: \"Iscriviti\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "locales", "sv.yaml"), []byte("subscribe.button: \"Prenumerera nu\"\n"), 0o644)
+	p := writeConfig(t, "site:\n  languages: [en, sv, it]\ntemplates:\n  dir: "+dir+"\n")
+	code, _, stderr := runCLI(t, map[string]string{}, "check", "--config", p)
+	if code != 1 || !strings.Contains(stderr, "locales/it.yaml: subscribe.email: missing") || strings.Contains(stderr, "locales/it.yaml: subscribe.button") ||
+		strings.Contains(stderr, "locales/sv.yaml") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	p = writeConfig(t, "site:\n  languages: [en, sv]\ntemplates:\n  dir: "+dir+"\n")
+	if code, _, stderr := runCLI(t, map[string]string{}, "check", "--config", p); code != 0 {
+		t.Fatalf("complete catalogues: exit %d:\n%s", code, stderr)
+	}
+	p = writeConfig(t, "site:\n  languages: [en, pt]\n")
+	if code, _, stderr := runCLI(t, map[string]string{}, "check", "--config", p); code != 1 || !strings.Contains(stderr, `"pt": no catalogue`) {
+		t.Fatalf("unknown language: exit %d:\n%s", code, stderr)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/mail"
 	"net/netip"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
 
 	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/media"
 )
 
 // Duration is a time.Duration that YAML and the environment write as a Go
@@ -72,6 +75,53 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
+// Size is a number of bytes that YAML and the environment write with one
+// of the units B, KiB, MiB or GiB ("10MiB", "512 KiB").
+type Size int64
+
+var sizeUnits = []struct {
+	name  string
+	bytes int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// parseSize reads a whole number and a unit; nothing else is a size.
+func parseSize(s string) (Size, error) {
+	t := strings.TrimSpace(s)
+	for _, u := range sizeUnits {
+		num, ok := strings.CutSuffix(t, u.name)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 0 || n > math.MaxInt64/u.bytes {
+			break
+		}
+		return Size(n * u.bytes), nil
+	}
+	return 0, fmt.Errorf("invalid size %q (use a whole number and B, KiB, MiB or GiB, e.g. 10MiB)", s)
+}
+
+// String writes the size in the largest unit that divides it.
+func (z Size) String() string {
+	for _, u := range sizeUnits {
+		if z != 0 && int64(z)%u.bytes == 0 {
+			return strconv.FormatInt(int64(z)/u.bytes, 10) + u.name
+		}
+	}
+	return "0B"
+}
+
+func (z *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseSize(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	*z = v
+	return nil
+}
+
+func (z Size) MarshalYAML() (any, error) { return z.String(), nil }
+
 // Config is Herald's whole configuration (see docs/ARCHITECTURE.md,
 // "Configuration and CLI").
 type Config struct {
@@ -116,11 +166,14 @@ type SiteConfig struct {
 	Description string `yaml:"description"`
 	BaseURL     string `yaml:"base_url"`
 	Language    string `yaml:"language"`
-	Timezone    string `yaml:"timezone"`
-	Author      string `yaml:"author"`
-	Address     string `yaml:"address"`
-	Logo        string `yaml:"logo"`   // image URL or site path for mail and page mastheads; "": the title
-	Accent      string `yaml:"accent"` // #rrggbb of links and buttons
+	// Languages the subscriber pages and mails offer; empty: every
+	// shipped catalogue (docs/ARCHITECTURE.md, "Languages").
+	Languages []string `yaml:"languages"`
+	Timezone  string   `yaml:"timezone"`
+	Author    string   `yaml:"author"`
+	Address   string   `yaml:"address"`
+	Logo      string   `yaml:"logo"`   // image URL or site path for mail and page mastheads; "": the title
+	Accent    string   `yaml:"accent"` // #rrggbb of links and buttons
 }
 
 type HTTPConfig struct {
@@ -255,6 +308,8 @@ type Newsletter struct {
 	// the lead story's title and the next one's.
 	Preheader string              `yaml:"preheader"`
 	Sections  []NewsletterSection `yaml:"sections"`
+	// Language of its issues for subscribers who chose none; "": site.language.
+	Language string `yaml:"language"`
 }
 
 // NewsletterSection groups a digest's articles by tag: an article goes
@@ -294,6 +349,8 @@ type AdminConfig struct {
 	// Require2FA makes every admin user enrol a second factor (TOTP) at
 	// their next sign-in; off, an owner can require it in the UI.
 	Require2FA bool `yaml:"require_2fa"`
+	// MaxUpload is the largest image an editor may upload.
+	MaxUpload Size `yaml:"max_upload"`
 }
 
 type AdminToken struct {
@@ -323,6 +380,7 @@ func DefaultConfig() Config {
 			Description: "News from the Nordic–North Sea Cluster Bridge project",
 			BaseURL:     "http://localhost:8080",
 			Language:    "en",
+			Languages:   []string{},
 			Timezone:    "UTC",
 			Author:      "Cluster Bridge Secretariat",
 			Address:     "Cluster Bridge Secretariat, Lindholmspiren 5, 417 56 Göteborg, Sweden",
@@ -381,7 +439,7 @@ func DefaultConfig() Config {
 		}},
 		Embed: EmbedConfig{AllowedOrigins: []string{"*"}},
 		Admin: AdminConfig{Tokens: []AdminToken{{Name: "default", Token: ""}},
-			SessionIdle: Duration(12 * time.Hour), SessionMax: Duration(7 * 24 * time.Hour)},
+			SessionIdle: Duration(12 * time.Hour), SessionMax: Duration(7 * 24 * time.Hour), MaxUpload: media.DefaultLimit},
 		Metrics: MetricsConfig{Listen: "", Public: false},
 		Log:     LogConfig{Format: "text", Level: "info", Access: true},
 	}
@@ -768,7 +826,10 @@ func applyEnv(cfg *Config, env map[string]string, set map[string]string) ConfigE
 	return errs
 }
 
-var durationType = reflect.TypeOf(Duration(0))
+var (
+	durationType = reflect.TypeOf(Duration(0))
+	sizeType     = reflect.TypeOf(Size(0))
+)
 
 func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env, set map[string]string, errs *ConfigErrors) {
 	t := v.Type()
@@ -800,12 +861,20 @@ func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env, set map[string]s
 }
 
 func setFromString(v reflect.Value, s string) error {
-	if v.Type() == durationType {
+	switch v.Type() {
+	case durationType:
 		d, err := ParseDuration(s)
 		if err != nil {
 			return err
 		}
 		v.SetInt(int64(d))
+		return nil
+	case sizeType:
+		z, err := parseSize(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(z))
 		return nil
 	}
 	switch v.Kind() {
@@ -865,6 +934,11 @@ func (c *Config) Validate() ConfigErrors {
 	}
 	if c.Site.Language == "" {
 		bad("site.language", "must not be empty (e.g. en, sv)")
+	}
+	for _, l := range c.Site.Languages {
+		if _, err := language.Parse(l); err != nil {
+			bad("site.languages", "%q is not a language tag (e.g. en, sv, nb)", l)
+		}
 	}
 	if _, err := time.LoadLocation(c.Site.Timezone); err != nil {
 		bad("site.timezone", "unknown time zone %q", c.Site.Timezone)
@@ -1044,6 +1118,9 @@ func (c *Config) Validate() ConfigErrors {
 		if len(k) < 32 {
 			bad(fmt.Sprintf("secrets.token_keys[%d]", i), "must be at least 32 characters (e.g. openssl rand -hex 32)")
 		}
+	}
+	if c.Admin.MaxUpload <= 0 {
+		bad("admin.max_upload", "must be more than 0 bytes, got %s", c.Admin.MaxUpload)
 	}
 	for i, t := range c.Admin.Tokens {
 		if t.Name == "" {

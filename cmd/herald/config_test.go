@@ -42,6 +42,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ErrUnknownKey", "site:\n  title: x\n  colour: red\nhttp:\n  lissen: x\n", []string{":3: site.colour: unknown key", ":5: http.lissen: unknown key"}},
 		{"ErrBadDuration", "http:\n  shutdown_grace: soon\n", []string{":2:", "http.shutdown_grace", "invalid duration"}},
 		{"ErrBadType", "feed:\n  items: many\n", []string{":2:", "feed.items"}},
+		{"ErrBadSize", "admin:\n  max_upload: 10MB\n", []string{":2:", "admin.max_upload", `invalid size "10MB"`, "B, KiB, MiB or GiB"}},
+		{"ErrZeroSize", "admin:\n  max_upload: 0B\n", []string{":2: admin.max_upload: must be more than 0 bytes"}},
 		{"ErrBadURL", "site:\n  base_url: localhost\n", []string{":2: site.base_url: must be an absolute"}},
 		{"ErrBadSchedule", "newsletters:\n  - id: m\n    title: M\n    schedule: \"CRON_TZ=UTC\"\n    timezone: UTC\n    max_articles: 5\n", []string{":4: newsletters[0].schedule"}},
 		{"ErrBadCron", "newsletters:\n  - id: m\n    title: M\n    schedule: \"61 * * * *\"\n    timezone: UTC\n    max_articles: 5\n", []string{"newsletters[0].schedule: invalid cron spec"}},
@@ -103,6 +105,7 @@ func TestEnvOverrides(t *testing.T) {
 		"HERALD_ADMIN_TOKEN":           "0123456789abcdef0123",
 		"HERALD_CONTENT_WATCH":         "false",
 		"HERALD_SUBSCRIBE_CONFIRM_TTL": "2d",
+		"HERALD_ADMIN_MAX_UPLOAD":      "512KiB",
 	}
 	cfg, err := LoadConfig("", env)
 	if err != nil {
@@ -120,6 +123,9 @@ func TestEnvOverrides(t *testing.T) {
 	if cfg.Admin.Tokens[0].Name != "default" || cfg.Admin.Tokens[0].Token != "0123456789abcdef0123" {
 		t.Errorf("admin token = %+v", cfg.Admin.Tokens)
 	}
+	if cfg.Admin.MaxUpload != 512<<10 {
+		t.Errorf("max_upload = %v", cfg.Admin.MaxUpload)
+	}
 	if cfg.Content.Watch || cfg.Subscribe.ConfirmTTL.D() != 48*time.Hour {
 		t.Errorf("watch=%v ttl=%v", cfg.Content.Watch, cfg.Subscribe.ConfirmTTL)
 	}
@@ -127,6 +133,37 @@ func TestEnvOverrides(t *testing.T) {
 	var ces ConfigErrors
 	if !errors.As(err, &ces) || !strings.Contains(err.Error(), "feed.items") || !strings.Contains(err.Error(), "HERALD_FEED_ITEMS") {
 		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Size
+		ok   bool
+	}{
+		{"10MiB", 10 << 20, true},
+		{"512 KiB", 512 << 10, true},
+		{"2GiB", 2 << 30, true},
+		{"100B", 100, true},
+		{"0B", 0, true},
+		{"10MB", 0, false},
+		{"10", 0, false},
+		{"1.5MiB", 0, false},
+		{"-1KiB", 0, false},
+		{"10mib", 0, false},
+		{"MiB", 0, false},
+		{"99999999999GiB", 0, false},
+	} {
+		got, err := parseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSize(%q) = %v, %v", tt.in, got, err)
+		}
+		if tt.ok && tt.want > 0 {
+			if back, err := parseSize(got.String()); err != nil || back != got {
+				t.Errorf("%q: String %q reads back as %v, %v", tt.in, got.String(), back, err)
+			}
+		}
 	}
 }
 

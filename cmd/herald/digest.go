@@ -127,7 +127,7 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 		}
 		dn := digest.Newsletter{ID: n.ID, Title: n.Title, Schedule: n.Schedule, Location: loc, Tags: n.Tags,
 			MaxArticles: n.MaxArticles, SendIfEmpty: n.SendIfEmpty, FirstWindow: n.FirstWindow.D(), CatchUp: n.CatchUp.D(),
-			Subject: n.Subject, Preheader: n.Preheader}
+			Subject: n.Subject, Preheader: n.Preheader, Language: n.Language}
 		for _, sec := range n.Sections {
 			dn.Sections = append(dn.Sections, digest.Section{Title: sec.Title, Tags: sec.Tags})
 		}
@@ -165,6 +165,7 @@ func newDigest(ctx context.Context, cfg *Config, st backend.Store, m digest.Mail
 		Site: digest.Site{Title: cfg.Site.Title, Description: cfg.Site.Description, BaseURL: cfg.Site.BaseURL,
 			Language: cfg.Site.Language, Address: cfg.Site.Address, Logo: cfg.Site.Logo, Accent: cfg.Site.Accent},
 		Templates:   templates.FS(cfg.Templates.Dir),
+		Languages:   cfg.Site.Languages,
 		From:        from,
 		ReturnPath:  returnPath,
 		Store:       st,

@@ -188,7 +188,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		Store:            st,
 		Feeds:            feeds,
 		Templates:        templates.FS(cfg.Templates.Dir),
+		Languages:        cfg.Site.Languages,
 		ContentDir:       cfg.Content.Dir,
+		Media:            st,
 		MediaExclude:     mediaExclude(cfg),
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
@@ -239,6 +241,13 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	d.wg.Go(func() { d.retention(bg) })
+	if dash, err := newDashboard(cfg, st, log); err != nil {
+		log.Error("dashboard counts off", slog.Any("err", err))
+	} else {
+		// Daily subscriber counts: at start, then whenever they change
+		// (checked each minute).
+		d.wg.Go(func() { dash.RunSnapshots(bg, time.Minute) })
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	d.wg.Add(1)

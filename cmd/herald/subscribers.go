@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -66,7 +67,8 @@ func newSubscribeService(ctx context.Context, cfg *Config, st backend.Store, mai
 		SiteLogo: cfg.Site.Logo, SiteAccent: cfg.Site.Accent, SiteLocation: siteLoc,
 		Newsletters: nls, ConfirmTTL: cfg.Subscribe.ConfirmTTL.D(), ResendInterval: cfg.Subscribe.ResendInterval.D(),
 		StoreIP: cfg.Subscribe.StoreIP, DomainPerHour: cfg.Subscribe.DomainPerHour, ConsentText: cfg.Subscribe.ConsentText, Welcome: cfg.Subscribe.Welcome,
-		Templates: templates.FS(cfg.Templates.Dir), Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
+		Templates: templates.FS(cfg.Templates.Dir), Languages: cfg.Site.Languages, Language: cfg.Site.Language,
+		Tokens: subscribe.NewTokens(keys), Store: st, Mailer: mailer, Logger: log,
 		MailAfterAnswer: afterAnswer, Suppression: storeSuppression{st, suppressionHasher{keys}},
 	})
 }
@@ -126,7 +128,7 @@ const subscribersUsage = `herald subscribers list [--status S] [--newsletter ID]
        herald subscribers remove EMAIL
        herald subscribers erase EMAIL
        herald subscribers export-data EMAIL
-       herald subscribers import [--confirmed] [--send-optin] FILE.csv
+       herald subscribers import [--dry-run] [--confirmed] [--send-optin] FILE.csv
        herald subscribers export [FILE.csv]`
 
 type multiFlag []string
@@ -146,6 +148,7 @@ func cmdSubscribers(e *env, args []string) error {
 	var (
 		status, newsletter, name string
 		asJSON, confirmed, optin bool
+		dryRun                   bool
 		newsletters              multiFlag
 		define                   func(*flag.FlagSet)
 		usage                    string
@@ -169,10 +172,11 @@ func cmdSubscribers(e *env, args []string) error {
 	case "remove", "erase", "export-data":
 		usage, wantArgs = "herald subscribers "+sub+" EMAIL", [2]int{1, 1}
 	case "import":
-		usage, wantArgs = "herald subscribers import [--confirmed] [--send-optin] FILE.csv", [2]int{1, 1}
+		usage, wantArgs = "herald subscribers import [--dry-run] [--confirmed] [--send-optin] FILE.csv", [2]int{1, 1}
 		define = func(fs *flag.FlagSet) {
 			fs.BoolVar(&confirmed, "confirmed", false, "rows without status are active")
 			fs.BoolVar(&optin, "send-optin", false, "mail a confirmation link to pending rows")
+			fs.BoolVar(&dryRun, "dry-run", false, "report what the import would do; change nothing")
 		}
 	case "export":
 		usage, wantArgs = "herald subscribers export [FILE.csv]", [2]int{0, 1}
@@ -195,7 +199,7 @@ func cmdSubscribers(e *env, args []string) error {
 		}
 	}
 	open := e.openStore
-	if sub == "add" || sub == "import" {
+	if sub == "add" || (sub == "import" && !dryRun) {
 		open = e.openOrCreateStore
 	}
 	cfg, log, st, err := open()
@@ -203,7 +207,7 @@ func cmdSubscribers(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if mails := (sub == "add" && !confirmed) || (sub == "import" && optin); mails {
+	if mails := (sub == "add" && !confirmed) || (sub == "import" && optin && !dryRun); mails {
 		if err := checkSigningKey(e.ctx, cfg, st); err != nil {
 			return fmt.Errorf("subscribers %s: %w", sub, err)
 		}
@@ -288,7 +292,11 @@ func cmdSubscribers(e *env, args []string) error {
 			return err
 		}
 		defer f.Close()
-		rep, err := svc.Import(ctx, f, subscribe.ImportOptions{Confirmed: confirmed, SendOptin: optin, Source: filepath.Base(arg(0))})
+		opt := subscribe.ImportOptions{Confirmed: confirmed, SendOptin: optin, Source: filepath.Base(arg(0))}
+		if dryRun {
+			return importDryRun(e, svc, f, arg(0), opt)
+		}
+		rep, err := svc.Import(ctx, f, opt)
 		if err != nil {
 			return fmt.Errorf("%s:%w", arg(0), err)
 		}
@@ -325,4 +333,25 @@ func cliError(email string, err error) error {
 		return fmt.Errorf("%s: no such subscriber", email)
 	}
 	return fmt.Errorf("%s: %w", email, err)
+}
+
+// importDryRun prints what importing the file would do (PlanImport) and
+// changes nothing; bad rows and suppressed addresses are listed by line
+// on stderr, and make the exit status 1 as they do for import.
+func importDryRun(e *env, svc *subscribe.Service, r io.Reader, name string, opt subscribe.ImportOptions) error {
+	plan, err := svc.PlanImport(e.ctx, r, opt)
+	if err != nil {
+		return fmt.Errorf("%s:%w", name, err)
+	}
+	bad := append(append([]*subscribe.RowError{}, plan.Errors...), plan.Suppressed...)
+	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Line < bad[j].Line })
+	for _, re := range bad {
+		fmt.Fprintln(e.stderr, re.Error())
+	}
+	fmt.Fprintf(e.stdout, "%d rows: %d would be added, %d already present (left as they are), %d suppressed, %d bad; nothing changed (dry run)\n",
+		plan.Rows, len(plan.Add), len(plan.Present), len(plan.Suppressed), len(plan.Errors))
+	if len(bad) > 0 {
+		return errReported
+	}
+	return nil
 }

@@ -298,3 +298,41 @@ func TestSubscribeInBrowser(t *testing.T) {
 	}
 
 }
+
+// TestSubscribeSwedish: a browser asking for Swedish gets the Swedish
+// form, and the confirmation comes over SMTP in Swedish.
+func TestSubscribeSwedish(t *testing.T) {
+	smtpd := mailtest.NewServer(t, mailtest.Options{})
+	d, _ := startSubsDaemon(t, "https://news.example.org", "HERALD_MAIL_TRANSPORT", "smtp", "HERALD_MAIL_SMTP_HOST", smtpd.Host,
+		"HERALD_MAIL_SMTP_PORT", strconv.Itoa(smtpd.Port), "HERALD_MAIL_SMTP_TLS", "none")
+	srv := "http://" + d.Addr()
+	req, _ := http.NewRequest("GET", srv+"/subscribe", nil)
+	req.Header.Set("Accept-Language", "sv-SE,sv;q=0.9,en;q=0.8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `<html lang="sv">`) || !strings.Contains(string(page), "Prenumerera via e-post") ||
+		!strings.Contains(string(page), `<option value="sv" lang="sv" selected>`) {
+		t.Fatalf("form not Swedish:\n%s", page)
+	}
+	req, _ = http.NewRequest("POST", srv+"/subscribe", strings.NewReader(url.Values{"email": {"sven@example.org"}, "language": {"sv"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Language", "sv")
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("subscribe: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	msgs := smtpd.WaitMessages(1, 10*time.Second)
+	if len(msgs) < 1 {
+		t.Fatal("no confirmation mail")
+	}
+	c := parseMail(t, msgs[0].Data)
+	subject, _ := new(mime.WordDecoder).DecodeHeader(c.Header.Get("Subject"))
+	if !strings.HasPrefix(subject, "Bekräfta din prenumeration på ") || !strings.Contains(c.Text, "Hej!") ||
+		!strings.Contains(c.HTML, "Bekräfta min prenumeration") || !strings.Contains(c.HTML, `<html lang="sv">`) {
+		t.Fatalf("confirmation not Swedish: %q\n%s", subject, c.Text)
+	}
+}

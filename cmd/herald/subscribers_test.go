@@ -65,7 +65,16 @@ func TestSubscribersCLI(t *testing.T) {
 	t.Run("Import", func(t *testing.T) {
 		csv := filepath.Join(dir, "people.csv")
 		os.WriteFile(csv, []byte("email,name,newsletters\nimp1@example.org,One,\nbad,Two,\nimp2@example.org,Three,daily\nimp3@example.org,,monthly\n"), 0o644)
-		code, out, stderr := runCLI(t, env, "subscribers", "import", "--confirmed", csv)
+		// A dry run reports the same rows and changes nothing.
+		code, out, stderr := runCLI(t, env, "subscribers", "import", "--dry-run", "--confirmed", csv)
+		if code != 1 || stderr != "3: invalid email address: no @\n4: unknown newsletter \"daily\"\n" ||
+			!strings.Contains(out, "4 rows: 2 would be added, 0 already present (left as they are), 0 suppressed, 2 bad; nothing changed") {
+			t.Fatalf("import --dry-run: %d %q %q", code, out, stderr)
+		}
+		if _, out, _ := runCLI(t, env, "subscribers", "list"); strings.Contains(out, "imp1@") {
+			t.Fatalf("the dry run imported: %q", out)
+		}
+		code, out, stderr = runCLI(t, env, "subscribers", "import", "--confirmed", csv)
 		if code != 1 || stderr != "3: invalid email address: no @\n4: unknown newsletter \"daily\"\n" || !strings.Contains(out, "2 added") {
 			t.Fatalf("import: %d %q %q", code, out, stderr)
 		}
@@ -73,13 +82,16 @@ func TestSubscribersCLI(t *testing.T) {
 		if code != 1 || !strings.Contains(out, "0 added, 2 unchanged") {
 			t.Fatalf("re-import: %d %q", code, out)
 		}
+		if code, out, _ = runCLI(t, env, "subscribers", "import", "--dry-run", csv); code != 1 || !strings.Contains(out, "0 would be added, 2 already present") {
+			t.Fatalf("dry run after import: %d %q", code, out)
+		}
 		exp := filepath.Join(dir, "out.csv")
 		if code, _, _ := runCLI(t, env, "subscribers", "export", exp); code != 0 {
 			t.Fatal("export")
 		}
 		_, out, _ = runCLI(t, env, "subscribers", "export")
 		b, _ := os.ReadFile(exp)
-		if string(b) != out || !strings.HasPrefix(out, "email,name,newsletters,tags,status,subscribed_at\n") || !strings.Contains(out, "imp1@example.org,One,monthly,,active,") {
+		if string(b) != out || !strings.HasPrefix(out, "email,name,newsletters,tags,status,subscribed_at,language\n") || !strings.Contains(out, "imp1@example.org,One,monthly,,active,") {
 			t.Fatalf("export:\n%s", out)
 		}
 	})

@@ -128,6 +128,22 @@ type ImageFailure struct {
 	Err error
 }
 
+// Upload reports whether the image is an uploaded one (MediaPath under
+// u/, served from the store at UploadPrefix).
+func (img *Image) Upload() bool { return strings.HasPrefix(img.MediaPath, "u/") }
+
+// Ref is the image as front matter writes it: its URL, an upload's
+// address, or its path from the content folder's root.
+func (img *Image) Ref() string {
+	switch {
+	case img.URL != "":
+		return img.URL
+	case img.Upload():
+		return "/media/" + img.MediaPath
+	}
+	return "/" + img.MediaPath
+}
+
 // Source kinds say where an article came from, so a sync of the content
 // folder only touches what it created.
 const (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // image sizes for /media
@@ -88,6 +89,16 @@ var frontMatterKeys = map[string]bool{
 }
 
 var datePrefix = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}-`)
+
+// UploadPrefix is where uploaded images are served (internal/media): an
+// image there is an upload, and the content folder's u/ is reserved.
+const UploadPrefix = "/media/u/"
+
+// errReserved: a content-folder path in u/.
+var errReserved = errors.New("the content folder's u/ is reserved for uploaded images (" + UploadPrefix + "…): move the file to another folder")
+
+// uploadURL is the path of an upload or of one of its derivatives.
+var uploadURL = regexp.MustCompile(`^/media/u/[0-9a-f]{32}(-[1-9][0-9]*)?\.(jpg|png|gif|webp)$`)
 
 // Parse reads one article. rel is the file's path relative to the content
 // folder (slash-separated): it names the file in errors and gives the slug.
@@ -249,6 +260,11 @@ func (p *Parser) Parse(rel string, data []byte) (*Article, error) {
 			a.Image = &Image{}
 			if absoluteHTTP(sv) {
 				a.Image.URL = sv
+			} else if strings.HasPrefix(sv, UploadPrefix) {
+				if !uploadURL.MatchString(sv) {
+					return nil, errAt(line, "image: %q is not the address of an uploaded image (%s{hash}.{ext})", sv, UploadPrefix)
+				}
+				a.Image.MediaPath = strings.TrimPrefix(sv, "/media/")
 			} else {
 				mp, err := mediaPath(rel, sv)
 				if err != nil {
@@ -272,7 +288,7 @@ func (p *Parser) Parse(rel string, data []byte) (*Article, error) {
 	if a.Image != nil && a.Image.URL == "" && a.Image.MediaPath == "" {
 		return nil, errAt(seen["image_alt"], "image_alt without image")
 	}
-	if a.Image != nil && a.Image.MediaPath != "" && p.media != nil {
+	if a.Image != nil && a.Image.MediaPath != "" && p.media != nil && !a.Image.Upload() {
 		f, err := p.media.Open(a.Image.MediaPath)
 		if err != nil {
 			return nil, errAt(imageLine, "image %s: file not found in the content folder", a.Image.MediaPath)
@@ -313,6 +329,7 @@ func (p *Parser) RenderBody(body string) (string, string, error) {
 
 func (p *Parser) render(rel string, body []byte) (htmlOut, firstPara string, err error) {
 	doc := p.md.Parser().Parse(text.NewReader(body))
+	var refErr error
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -321,8 +338,12 @@ func (p *Parser) render(rel string, body []byte) (htmlOut, firstPara string, err
 		case *ast.Image:
 			dest := string(n.Destination)
 			if !absoluteHTTP(dest) && !strings.HasPrefix(dest, "/") && !strings.HasPrefix(dest, "data:") {
-				if mp, err := mediaPath(rel, dest); err == nil {
+				mp, err := mediaPath(rel, dest)
+				switch {
+				case err == nil:
 					n.Destination = []byte("/media/" + mp)
+				case refErr == nil && errors.Is(err, errReserved):
+					refErr = fmt.Errorf("image %w", err)
 				}
 			}
 		case *ast.Paragraph:
@@ -332,6 +353,9 @@ func (p *Parser) render(rel string, body []byte) (htmlOut, firstPara string, err
 		}
 		return ast.WalkContinue, nil
 	})
+	if refErr != nil {
+		return "", "", refErr
+	}
 	var buf bytes.Buffer
 	if err := p.md.Renderer().Render(&buf, body, doc); err != nil {
 		return "", "", fmt.Errorf("markdown: %w", err)
@@ -419,6 +443,9 @@ func mediaPath(rel, ref string) (string, error) {
 	}
 	if p == "." || strings.HasPrefix(p, "../") || p == ".." {
 		return "", fmt.Errorf("%q points outside the content folder", ref)
+	}
+	if p == "u" || strings.HasPrefix(p, "u/") {
+		return "", fmt.Errorf("%s: %w", p, errReserved)
 	}
 	return p, nil
 }

@@ -127,6 +127,10 @@ func TestParseErrors(t *testing.T) {
 		{"ErrRepeatedKey", "---\ntitle: x\ntitle: y\ndate: 2026-01-01\n---\n", 3, "repeated"},
 		{"ErrNotMapping", "---\n- a\n- b\n---\n", 2, "mapping"},
 		{"ErrImageMissing", "---\ntitle: x\ndate: 2026-01-01\nimage: nope.png\n---\n", 4, "file not found"},
+		{"ErrImageReserved", "---\ntitle: x\ndate: 2026-01-01\nimage: ../u/pic.png\n---\n", 4, "u/pic.png: the content folder's u/ is reserved for uploaded images"},
+		{"ErrImageReservedRoot", "---\ntitle: x\ndate: 2026-01-01\nimage: /u/pic.png\n---\n", 4, "reserved"},
+		{"ErrBodyImageReserved", "---\ntitle: x\ndate: 2026-01-01\n---\nSee ![pic](../u/pic.png)\n", 5, "image u/pic.png: the content folder's u/ is reserved"},
+		{"ErrNotAnUpload", "---\ntitle: x\ndate: 2026-01-01\nimage: /media/u/pic.png\n---\n", 4, "not the address of an uploaded image"},
 	}
 	p := NewParser(time.UTC, fstest.MapFS{})
 	for _, tt := range tests {
@@ -140,6 +144,25 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got %q (line %d), want line %d containing %q", err, pe.Line, tt.line, tt.msg)
 			}
 		})
+	}
+}
+
+// TestParseUpload: an image at /media/u/ is an upload kept in the store,
+// so the content folder is not asked for it.
+func TestParseUpload(t *testing.T) {
+	const hash = "0123456789abcdef0123456789abcdef"
+	p := NewParser(time.UTC, fstest.MapFS{})
+	for _, ref := range []string{"/media/u/" + hash + ".jpg", "/media/u/" + hash + "-600.jpg"} {
+		a, err := p.Parse("news/file.md", []byte("---\ntitle: x\ndate: 2026-01-01\nimage: "+ref+"\nimage_alt: Quay\n---\n![x]("+ref+")\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.Image.Upload() || a.Image.MediaPath != strings.TrimPrefix(ref, "/media/") || a.Image.Ref() != ref {
+			t.Errorf("image = %+v (ref %s), want the upload %s", a.Image, a.Image.Ref(), ref)
+		}
+		if !strings.Contains(a.BodyHTML, `src="`+ref+`"`) {
+			t.Errorf("body %s", a.BodyHTML)
+		}
 	}
 }
 

@@ -315,10 +315,7 @@ func (s *Service) InputOf(ar *article.Article) Input {
 		in.Tags = append(in.Tags, t.Name)
 	}
 	if ar.Image != nil {
-		in.Image, in.ImageAlt = ar.Image.URL, ar.Image.Alt
-		if in.Image == "" && ar.Image.MediaPath != "" {
-			in.Image = "/" + ar.Image.MediaPath
-		}
+		in.Image, in.ImageAlt = ar.Image.Ref(), ar.Image.Alt
 	}
 	if _, first, err := s.Parser.RenderBody(ar.Body); err == nil && article.Excerpt(first, 300) == ar.Summary {
 		in.Summary = ""

@@ -17,7 +17,7 @@ import (
 // CSVColumns are the columns of the subscriber CSV (docs/ARCHITECTURE.md,
 // "Subscribers"), in the order Export writes them. Import takes them in
 // any order; only email is required.
-var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at"}
+var CSVColumns = []string{"email", "name", "newsletters", "tags", "status", "subscribed_at", "language"}
 
 // RowError is a problem with one CSV row; it prints as "LINE: problem".
 type RowError struct {
@@ -46,12 +46,55 @@ type ImportReport struct {
 // maxCSVRows bounds one import so a runaway file cannot exhaust memory.
 const maxCSVRows = 5_000_000
 
+// ImportPlan is what importing a CSV would do, worked out without
+// changing anything (PlanImport); ApplyImport carries it out.
+type ImportPlan struct {
+	Options ImportOptions
+	// Rows is how many data rows the file has (blank lines not counted).
+	Rows int
+	// Add are the rows whose address is not stored: they would be added.
+	Add []PlannedRow
+	// Present are the rows whose address is stored already: they are
+	// left exactly as they are (with --send-optin a pending one never
+	// mailed gets its confirmation mail, as Import does).
+	Present []PlannedRow
+	// Suppressed are rows whose address is on the suppression list
+	// (bounced or complained): never imported.
+	Suppressed []*RowError
+	// Errors are the bad rows, by line, each with its reason.
+	Errors []*RowError
+	now    time.Time
+}
+
+// PlannedRow is one good row of an import plan.
+type PlannedRow struct {
+	Line       int
+	Subscriber *Subscriber
+}
+
 // Import reads a subscriber CSV (RFC 4180, UTF-8 with an optional BOM,
 // header row) and adds every valid row not stored yet; a row naming an
 // address already stored changes nothing, so importing twice is a no-op.
 // Bad rows are reported (RowError) without stopping. The returned error
 // is for failures of the whole import (unreadable header, store error).
+// It is PlanImport and ApplyImport in one.
 func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*ImportReport, error) {
+	plan, err := s.PlanImport(ctx, r, opt)
+	if err != nil {
+		if plan != nil {
+			return &ImportReport{Rows: plan.Rows, Errors: plan.allErrors()}, err
+		}
+		return nil, err
+	}
+	return s.ApplyImport(ctx, plan)
+}
+
+// PlanImport reads a subscriber CSV as Import does and reports what
+// importing it would do, changing nothing: the rows it would add, those
+// already present, the suppressed addresses and every bad row with its
+// line and reason. The error is for the whole file (unreadable header,
+// store error), with what was planned so far.
+func (s *Service) PlanImport(ctx context.Context, r io.Reader, opt ImportOptions) (*ImportPlan, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
@@ -87,8 +130,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		return nil, errors.New("1: no email column")
 	}
 	width := len(header)
-	rep := &ImportReport{}
-	now := s.cfg.Now().UTC()
+	plan := &ImportPlan{Options: opt, now: s.cfg.Now().UTC()}
 	source := "import"
 	if opt.Source != "" {
 		source = "import:" + cleanSource(opt.Source)
@@ -110,45 +152,93 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 				line = pe.StartLine
 				err = pe.Err
 			}
-			rep.Rows++
-			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
-			if rep.Rows > maxCSVRows {
-				return rep, fmt.Errorf("more than %d rows", maxCSVRows)
+			plan.Rows++
+			plan.Errors = append(plan.Errors, &RowError{line, err.Error()})
+			if plan.Rows > maxCSVRows {
+				return plan, fmt.Errorf("more than %d rows", maxCSVRows)
 			}
 			continue
 		}
-		rep.Rows++
-		if rep.Rows > maxCSVRows {
-			return rep, fmt.Errorf("more than %d rows", maxCSVRows)
+		plan.Rows++
+		if plan.Rows > maxCSVRows {
+			return plan, fmt.Errorf("more than %d rows", maxCSVRows)
 		}
 		if len(rec) == 1 && rec[0] == "" && width > 1 {
-			rep.Rows--
+			plan.Rows--
 			continue // a blank line
 		}
 		if len(rec) != width {
-			rep.Errors = append(rep.Errors, &RowError{line, fmt.Sprintf("%d fields, the header has %d", len(rec), width)})
+			plan.Errors = append(plan.Errors, &RowError{line, fmt.Sprintf("%d fields, the header has %d", len(rec), width)})
 			continue
 		}
-		sub, err := s.parseRow(rec, col, opt, now, source)
+		sub, err := s.parseRow(rec, col, opt, plan.now, source)
 		if err != nil {
-			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
+			plan.Errors = append(plan.Errors, &RowError{line, err.Error()})
 			continue
 		}
 		key := strings.ToLower(sub.Email)
 		if first, dup := firstLine[key]; dup {
-			rep.Errors = append(rep.Errors, &RowError{line, fmt.Sprintf("%s is also on line %d", sub.Email, first)})
+			plan.Errors = append(plan.Errors, &RowError{line, fmt.Sprintf("%s is also on line %d", sub.Email, first)})
 			continue
 		}
 		firstLine[key] = line
-		if err := s.checkSuppressed(ctx, sub.Email); err != nil {
-			rep.Errors = append(rep.Errors, &RowError{line, err.Error()})
+		if err := s.checkSuppressed(ctx, sub.Email); errors.Is(err, ErrSuppressed) {
+			plan.Suppressed = append(plan.Suppressed, &RowError{line, err.Error()})
 			continue
+		} else if err != nil {
+			return plan, err
 		}
 		subs = append(subs, sub)
 	}
+	rep := &ImportReport{}
 	subs, err = s.dropUnknownTags(ctx, subs, firstLine, rep)
 	if err != nil {
-		return rep, err
+		return plan, err
+	}
+	plan.Errors = append(plan.Errors, rep.Errors...)
+	slices.SortStableFunc(plan.Errors, func(a, b *RowError) int { return a.Line - b.Line })
+	addrs := make([]string, len(subs))
+	for i, sub := range subs {
+		addrs[i] = sub.Email
+	}
+	have, err := s.cfg.Store.SubscribersExist(ctx, addrs)
+	if err != nil {
+		return plan, err
+	}
+	for i, sub := range subs {
+		row := PlannedRow{Line: firstLine[strings.ToLower(sub.Email)], Subscriber: sub}
+		if have[i] {
+			plan.Present = append(plan.Present, row)
+		} else {
+			plan.Add = append(plan.Add, row)
+		}
+	}
+	return plan, nil
+}
+
+// allErrors are the plan's bad and suppressed rows, by line.
+func (p *ImportPlan) allErrors() []*RowError {
+	out := append(append([]*RowError{}, p.Errors...), p.Suppressed...)
+	slices.SortStableFunc(out, func(a, b *RowError) int { return a.Line - b.Line })
+	return out
+}
+
+// ApplyImport carries out plan: it adds the rows the plan would add (an
+// address stored since the plan was made is left as it is and counted
+// unchanged), leaves the present ones as they are, and with --send-optin
+// mails pending rows never mailed. The report's Errors are the plan's
+// bad and suppressed rows plus any mail that failed.
+func (s *Service) ApplyImport(ctx context.Context, plan *ImportPlan) (*ImportReport, error) {
+	rep := &ImportReport{Rows: plan.Rows, Errors: plan.allErrors()}
+	rows := append(append([]PlannedRow{}, plan.Add...), plan.Present...)
+	slices.SortStableFunc(rows, func(a, b PlannedRow) int { return a.Line - b.Line })
+	subs := make([]*Subscriber, len(rows))
+	for i, r := range rows {
+		subs[i] = r.Subscriber
+	}
+	now := plan.now
+	if now.IsZero() {
+		now = s.cfg.Now().UTC()
 	}
 	created, err := s.cfg.Store.ImportSubscribers(ctx, subs, now)
 	if err != nil {
@@ -160,7 +250,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		} else {
 			rep.Unchanged++
 		}
-		if opt.SendOptin && sub.Status == StatusPending && sub.ConfirmSentAt.IsZero() {
+		if plan.Options.SendOptin && sub.Status == StatusPending && sub.ConfirmSentAt.IsZero() {
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
@@ -171,7 +261,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 			}
 			if err := s.sendConfirm(ctx, sub, now); err != nil {
 				s.log.ErrorContext(ctx, "confirmation mail failed", slog.String("email", sub.Email), slog.Any("err", err))
-				rep.Errors = append(rep.Errors, &RowError{firstLine[strings.ToLower(sub.Email)], "confirmation mail: " + err.Error()})
+				rep.Errors = append(rep.Errors, &RowError{rows[i].Line, "confirmation mail: " + err.Error()})
 				continue
 			}
 			if err := s.cfg.Store.MarkConfirmSent(ctx, sub.ID, now); err != nil {
@@ -272,7 +362,11 @@ func (s *Service) parseRow(rec []string, col map[string]int, opt ImportOptions, 
 		}
 		at = t.UTC()
 	}
-	return &Subscriber{Email: email, Name: name, Status: status, Newsletters: nls, Tags: tags,
+	language, err := s.checkLanguage(get("language"))
+	if err != nil {
+		return nil, err
+	}
+	return &Subscriber{Email: email, Name: name, Status: status, Newsletters: nls, Tags: tags, Language: language,
 		Consent: Consent{At: at, Source: source}}, nil
 }
 
@@ -288,7 +382,17 @@ func clip(s string) string {
 // Export writes every subscriber as CSV with the header of CSVColumns;
 // Import reads it back to the same subscribers.
 func (s *Service) Export(ctx context.Context, w io.Writer) error {
-	subs, err := s.cfg.Store.ListSubscribers(ctx, Filter{})
+	return s.ExportFilter(ctx, w, Filter{})
+}
+
+// ExportFilter writes the subscribers matching f (as Search takes it) in
+// Export's format: the admin list's "export this filter".
+func (s *Service) ExportFilter(ctx context.Context, w io.Writer, f Filter) error {
+	f, err := s.CheckFilter(f)
+	if err != nil {
+		return err
+	}
+	subs, err := s.cfg.Store.ListSubscribers(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -302,7 +406,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer) error {
 			at = sub.CreatedAt
 		}
 		row := []string{sub.Email, sub.Name, strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";"),
-			string(sub.Status), at.UTC().Format(time.RFC3339)}
+			string(sub.Status), at.UTC().Format(time.RFC3339), sub.Language}
 		// Every cell, not just the name: an address may start with "=" too.
 		for i := range row {
 			row[i] = guardCell(row[i])

@@ -12,6 +12,14 @@ import (
 // confirmation mail went out now; one a guard holds back goes out later).
 // Unknown topic tags are refused.
 func (s *Service) Add(ctx context.Context, email, name string, newsletters, tags []string, confirmed bool) (sub *Subscriber, sent bool, err error) {
+	return s.AddIn(ctx, "", email, name, newsletters, tags, confirmed)
+}
+
+// AddIn is Add with the subscriber's language ("": keep, or the default).
+func (s *Service) AddIn(ctx context.Context, language, email, name string, newsletters, tags []string, confirmed bool) (sub *Subscriber, sent bool, err error) {
+	if language, err = s.checkLanguage(language); err != nil {
+		return nil, false, err
+	}
 	email, err = NormalizeEmail(email)
 	if err != nil {
 		return nil, false, err
@@ -27,7 +35,7 @@ func (s *Service) Add(ctx context.Context, email, name string, newsletters, tags
 		return nil, false, err
 	}
 	now := s.cfg.Now().UTC()
-	c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: "cli"}}
+	c := Choice{Name: name, Newsletters: nls, Tags: tags, Language: language, Consent: Consent{At: now, Source: "cli"}}
 	if confirmed {
 		if err := s.checkSuppressed(ctx, email); err != nil {
 			return nil, false, err

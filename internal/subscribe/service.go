@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/templates"
 )
 
@@ -37,6 +38,11 @@ type Store interface {
 	EraseSubscriber(ctx context.Context, email string, now time.Time) error
 	ImportSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) ([]bool, error)
 	SubscriberDeliveries(ctx context.Context, id int64) ([]Delivery, error)
+	SetLanguage(ctx context.Context, id int64, language string, now time.Time) error
+	// SubscribersExist reports, for each address, whether a subscriber
+	// has it (ignoring case): an import plan's "already present".
+	SubscribersExist(ctx context.Context, emails []string) ([]bool, error)
+	SearchStore
 }
 
 // Mail is one message subscribe sends: a confirmation or a welcome. The
@@ -81,11 +87,15 @@ type Config struct {
 	ConsentText    string
 	Welcome        bool
 	Templates      fs.FS // holds email/confirm.txt, .html, email/welcome.txt, .html
-	Tokens         *Tokens
-	Store          Store
-	Mailer         Mailer
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// Languages (site.languages) and Language (site.language, the
+	// default) pick the catalogue of each subscriber's mails.
+	Languages []string
+	Language  string
+	Tokens    *Tokens
+	Store     Store
+	Mailer    Mailer
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// MailAfterAnswer records the request and sends the confirmation mail
 	// of Subscribe after it has returned: before the answer there is only
 	// the same queue write for every address, so how long the answer takes
@@ -115,6 +125,7 @@ type Service struct {
 	log   *slog.Logger
 	text  map[string]*texttemplate.Template
 	html  map[string]*htmltemplate.Template
+	lang  *lang.Catalog
 	https bool
 	host  string
 }
@@ -142,6 +153,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, https: u.Scheme == "https", host: u.Hostname(),
 		text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	if s.lang, err = lang.Load(cfg.Templates, cfg.Languages, cfg.Language); err != nil {
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
 	for _, name := range []string{"confirm", "welcome"} {
 		tt, err := texttemplate.ParseFS(cfg.Templates, "email/"+name+".txt")
 		if err != nil {
@@ -298,7 +312,11 @@ type Request struct {
 	IP          string // the client IP (kept only with store_ip)
 	Source      string // the form's page URL, Origin or Referer; "cli"
 	Honeypot    string // a field people leave empty; filled: pretend success
+	Language    string // the language chosen on the form ("": keep, or the default)
 }
+
+// Languages returns the catalogues subscribers may choose from.
+func (s *Service) Languages() *lang.Catalog { return s.lang }
 
 // Subscribe handles a request: validate, record, and mail a confirmation
 // link when one is due. Its result is the same whatever the address's
@@ -328,6 +346,9 @@ func (s *Service) Subscribe(ctx context.Context, req Request) error {
 	c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: cleanSource(req.Source), Text: s.cfg.ConsentText}}
 	if s.cfg.StoreIP {
 		c.Consent.IP = req.IP
+	}
+	if c.Language, err = s.checkLanguage(req.Language); err != nil {
+		return err
 	}
 	// The same single write for every address: what the address's state
 	// means is worked out after the answer (MailAfterAnswer).
@@ -406,6 +427,9 @@ func cleanSource(src string) string {
 
 // mailData is what the mail templates get.
 type mailData struct {
+	L                               *lang.Localizer // the subscriber's language
+	NewsletterList                  string          // the titles, joined the language's way
+	NewslettersHTML                 htmltemplate.HTML
 	SiteTitle, SiteAddress, BaseURL string
 	Name, Email                     string // Name: never in the confirmation mail (anyone can type it)
 	ConfirmURL                      string
@@ -454,6 +478,31 @@ func (s *Service) newslettersOf(ids []string) []Newsletter {
 	return out
 }
 
+// checkLanguage accepts an offered language ("de-AT" becomes "de"); ""
+// stays "".
+func (s *Service) checkLanguage(code string) (string, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", nil
+	}
+	if !s.lang.Has(code) {
+		return "", fmt.Errorf("%w: language %q is not offered (site.languages)", ErrInvalidInput, code)
+	}
+	return s.lang.Resolve(code), nil
+}
+
+// localize fills d's language fields for sub's language.
+func (s *Service) localize(d *mailData, code string) {
+	d.L = s.lang.L(code)
+	var titles, strong []string
+	for _, n := range d.Newsletters {
+		titles = append(titles, n.Title)
+		strong = append(strong, "<strong>"+htmltemplate.HTMLEscapeString(n.Title)+"</strong>")
+	}
+	d.NewsletterList = d.L.List(titles)
+	d.NewslettersHTML = htmltemplate.HTML(d.L.List(strong))
+}
+
 func (s *Service) compose(kind string, d *mailData) (subject, text, html string, err error) {
 	var b strings.Builder
 	if err := s.text[kind].ExecuteTemplate(&b, "subject", d); err != nil {
@@ -484,6 +533,11 @@ func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Tim
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL, Brand: s.brand(),
 		Email: sub.Email, Expires: expires.In(s.expiryZone(nls)), Newsletters: s.newslettersOf(nls),
 		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, expires)}
+	code := sub.Language
+	if sub.Pending != nil && sub.Pending.Language != "" {
+		code = sub.Pending.Language
+	}
+	s.localize(d, code)
 	subject, text, html, err := s.compose("confirm", d)
 	if err != nil {
 		return err
@@ -523,6 +577,7 @@ func (s *Service) sendWelcome(ctx context.Context, sub *Subscriber) error {
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL, Brand: s.brand(),
 		Name: sub.Name, Email: sub.Email, Newsletters: s.newslettersOf(sub.Newsletters),
 		PreferencesURL: s.cfg.Tokens.PreferencesURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret), UnsubscribeURL: unsub}
+	s.localize(d, sub.Language)
 	subject, text, html, err := s.compose("welcome", d)
 	if err != nil {
 		return err
@@ -614,6 +669,7 @@ type PreferencesUpdate struct {
 	Newsletters []string // none: unsubscribe from everything
 	Tags        []string
 	IP, Source  string
+	Language    string // "": unchanged
 }
 
 // UpdatePreferences applies u for the subscriber the token names. An
@@ -638,9 +694,18 @@ func (s *Service) UpdatePreferences(ctx context.Context, token string, u Prefere
 	if err != nil {
 		return nil, false, err
 	}
+	code, err := s.checkLanguage(u.Language)
+	if err != nil {
+		return nil, false, err
+	}
 	now := s.cfg.Now().UTC()
+	if code != "" && code != cur.Language {
+		if err := s.cfg.Store.SetLanguage(ctx, cur.ID, code, now); err != nil {
+			return nil, false, err
+		}
+	}
 	if (cur.Status == StatusUnsubscribed || cur.Status == StatusBounced) && len(nls) > 0 {
-		c := Choice{Name: name, Newsletters: nls, Tags: tags, Consent: Consent{At: now, Source: cleanSource(u.Source), Text: s.cfg.ConsentText}}
+		c := Choice{Name: name, Newsletters: nls, Tags: tags, Language: code, Consent: Consent{At: now, Source: cleanSource(u.Source), Text: s.cfg.ConsentText}}
 		if s.cfg.StoreIP {
 			c.Consent.IP = u.IP
 		}

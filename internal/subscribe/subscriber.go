@@ -43,12 +43,14 @@ type Consent struct {
 
 // Subscriber is one address and what it receives.
 type Subscriber struct {
-	ID             int64     `json:"id"`
-	Email          string    `json:"email"`
-	Name           string    `json:"name"`
-	Status         Status    `json:"status"`
-	Newsletters    []string  `json:"newsletters"`
-	Tags           []string  `json:"tags"`
+	ID          int64    `json:"id"`
+	Email       string   `json:"email"`
+	Name        string   `json:"name"`
+	Status      Status   `json:"status"`
+	Newsletters []string `json:"newsletters"`
+	Tags        []string `json:"tags"`
+	// Language of pages and mails ("sv"); "": the newsletter's language.
+	Language       string    `json:"language"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`
@@ -85,6 +87,7 @@ type Choice struct {
 	Name        string   `json:"name"`
 	Newsletters []string `json:"newsletters"`
 	Tags        []string `json:"tags"`
+	Language    string   `json:"language,omitempty"` // "": keep the stored one
 	Consent     Consent  `json:"consent"`
 }
 
@@ -124,10 +127,15 @@ var (
 	ErrUnknownTag = errors.New("unknown topic tag")
 )
 
-// Filter selects subscribers to list; zero fields match all.
+// Filter selects subscribers to list, search or export; zero fields
+// match all.
 type Filter struct {
 	Status     Status
 	Newsletter string
+	Tag        string // a topic tag's slug
+	// Query is a substring of the address or the name, folded (Fold):
+	// Service.CheckFilter folds what a person typed.
+	Query string
 }
 
 // NotFound is a store's answer for a missing subscriber (email "" when

@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/newsroom"
+	"github.com/herald-news/herald/internal/media"
 )
 
 // APIStore is what the admin API needs of the article store: what the
@@ -49,6 +50,10 @@ type APIConfig struct {
 	// Images keeps the remote image of an article written through the
 	// API at once; nil: the content sync fetches it.
 	Images newsroom.Images
+	// Media enables /api/v1/media…; nil: 404. MaxUpload is
+	// admin.max_upload, in bytes.
+	Media     APIMedia
+	MaxUpload int64
 }
 
 const defaultAPIMaxBody = 1 << 20
@@ -64,6 +69,13 @@ type api struct {
 	doc    []byte // the OpenAPI document, built once
 	news   *newsroom.Service
 	ip     func(*http.Request) string // the client's address (http.trusted_proxies applied)
+}
+
+// actor is who makes an API write, for the media service's audit entries:
+// "api:" and the token's name, from the client's address.
+func (a *api) actor(r *http.Request) media.Actor {
+	who := actorOf(r)
+	return media.Actor{Email: "api:" + who.Token, IP: who.IP}
 }
 
 type apiToken struct {

@@ -68,7 +68,10 @@ func (a *api) articleOut(ar *article.Article, full bool) apiArticleOut {
 	}
 	if ar.Image != nil {
 		o.Image, o.ImageAlt = ar.Image.URL, ar.Image.Alt
-		if o.Image == "" && ar.Image.MediaPath != "" {
+		switch {
+		case ar.Image.Upload():
+			o.Image = ar.Image.Ref()
+		case o.Image == "" && ar.Image.MediaPath != "":
 			o.Image = ar.Image.MediaPath
 		}
 	}

@@ -18,7 +18,7 @@ import (
 type APIDigest interface {
 	Runs(ctx context.Context, newsletter string, limit int) ([]digest.RunInfo, error)
 	RunInfo(ctx context.Context, runID int64) (*digest.RunInfo, error)
-	DeliveryPage(ctx context.Context, runID int64, status digest.DeliveryStatus, after int64, limit int) ([]digest.DeliveryRow, error)
+	DeliveryPage(ctx context.Context, runID int64, f digest.DeliveryFilter, after int64, limit int) ([]digest.DeliveryRow, error)
 	Preview(ctx context.Context, newsletter, as, format string) (subject, body string, err error)
 	SendTest(ctx context.Context, newsletter, to string) (*digest.Run, error)
 	SendNow(ctx context.Context, newsletter string) (*digest.Run, error)
@@ -221,7 +221,7 @@ func listDeliveries(a *api, w http.ResponseWriter, r *http.Request) error {
 			return &HTTPError{Status: http.StatusBadRequest, Field: "cursor", Msg: "cursor is not one this API gave out (use next_cursor as it is)"}
 		}
 	}
-	rows, err := d.DeliveryPage(r.Context(), id, status, after, limit+1)
+	rows, err := d.DeliveryPage(r.Context(), id, digest.DeliveryFilter{Status: status}, after, limit+1)
 	if err != nil {
 		return err
 	}

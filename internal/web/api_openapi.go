@@ -12,6 +12,7 @@ type apiOperation struct {
 	ID, Tag, Summary, Description string
 	Params                        []apiParam
 	Request                       string // schema of the JSON body; "" none
+	Body                          obj    // a body that is not JSON (an upload), as OpenAPI writes it
 	Responses                     []apiResponse
 }
 
@@ -87,6 +88,9 @@ func openAPIDocument(site Site) []byte {
 			add(http.StatusRequestEntityTooLarge, "The body is larger than the limit (1 MiB by default).", "Error")
 			add(http.StatusUnsupportedMediaType, "The body is not application/json.", "Error")
 			add(http.StatusUnprocessableEntity, "A field fails validation (as the same front matter in a file would); `field` names it.", "Error")
+		}
+		if op.Body != nil {
+			o["requestBody"] = op.Body
 		}
 		add(http.StatusUnauthorized, "No bearer token, another scheme, or an unknown token.", "Error")
 		add(http.StatusNotFound, "Nothing there, or the API is off (no admin.tokens configured).", "Error")
@@ -167,6 +171,7 @@ func openAPIDocument(site Site) []byte {
 					"id": obj{"type": "integer"}, "email": str, "name": str,
 					"status":      obj{"type": "string", "enum": []string{"pending", "active", "unsubscribed", "bounced"}},
 					"newsletters": strs, "tags": with(strs, "Topic tag slugs: with any, only matching articles are sent."),
+					"language":   with(str, "Language of pages and mails (en, sv, da, nb, fi, de, nl, fr or one a templates.dir catalogue adds); empty: the newsletter's."),
 					"created_at": dateTime, "updated_at": dateTime, "confirmed_at": dateTime, "unsubscribed_at": dateTime,
 					"confirm_sent_at": dateTime,
 					"consent":         obj{"type": "object", "properties": obj{"at": dateTime, "ip": str, "source": str, "text": str}},
@@ -181,6 +186,7 @@ func openAPIDocument(site Site) []byte {
 					"email": str, "name": str,
 					"newsletters": with(strs, "Newsletter ids; empty: those marked default."),
 					"tags":        with(strs, "Topic tags; each must be a tag of a stored article or of a newsletter."),
+					"language":    with(str, "One of site.languages; empty: the newsletter's language."),
 					"confirmed":   with(obj{"type": "boolean"}, "true: active at once (you vouch for consent); false: a confirmation mail goes out (double opt-in)."),
 				}},
 				"SubscriberAdded": obj{"type": "object", "properties": obj{
@@ -248,6 +254,24 @@ func openAPIDocument(site Site) []byte {
 				}},
 				"TestSendInput": obj{"type": "object", "additionalProperties": false, "required": []string{"to"}, "properties": obj{
 					"to": with(str, "The one address to send the test to."),
+				}},
+				"MediaFile": obj{"type": "object", "properties": obj{
+					"url":   with(str, "Absolute; immutable, cached for a year."),
+					"width": obj{"type": "integer"}, "height": obj{"type": "integer"},
+					"content_type": obj{"type": "string", "enum": []string{"image/jpeg", "image/png", "image/gif", "image/webp"}},
+					"size":         with(obj{"type": "integer"}, "Bytes."),
+				}},
+				"Media": obj{"allOf": []obj{ref("MediaFile"), {"type": "object", "properties": obj{
+					"hash": with(str, "Content hash of the stored original (32 hex characters): its id."),
+					"name": with(str, "The file name it was uploaded under."),
+					"derivatives": with(obj{"type": "array", "items": ref("MediaFile")},
+						"Resized copies 600 and 1200 px wide, narrowest first (JPEG, or PNG with transparency); none wider than the original."),
+					"created_at": dateTime, "created_by": with(str, "Who uploaded it: a user's address or api:TOKEN-NAME."),
+					"used_by": with(obj{"type": "array", "items": obj{"type": "object", "properties": obj{"slug": str, "title": str, "url": str}}},
+						"The articles whose image or body uses it (in lists)."),
+				}}}},
+				"MediaList": obj{"type": "object", "required": []string{"media"}, "properties": obj{
+					"media": obj{"type": "array", "items": ref("Media")},
 				}},
 				"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{
 					"error": obj{"type": "object", "required": []string{"message", "request_id"}, "properties": obj{

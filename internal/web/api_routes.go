@@ -127,6 +127,36 @@ func apiRoutes() []apiRoute {
 			Params:      []apiParam{email},
 			Responses:   []apiResponse{{204, "Lifted.", "", ""}, {404, "The address is not suppressed.", "Error", ""}},
 		}},
+		{http.MethodGet, apiPrefix + "/media", listMedia, apiOperation{
+			ID: "listMedia", Tag: "media", Summary: "Uploaded images, newest first, with the articles using each",
+			Responses: []apiResponse{{200, "The uploads.", "MediaList", ""}},
+		}},
+		{http.MethodPost, apiPrefix + "/media", uploadMedia, apiOperation{
+			ID: "uploadMedia", Tag: "media", Summary: "Upload an image (JPEG, PNG, WebP or GIF)",
+			Description: "Send the image as the part `file` of multipart/form-data, or as the body itself with its type (name it with `?name=`). " +
+				"Its EXIF orientation is applied and all metadata (EXIF with GPS positions, XMP, ICC, comments) removed before it is stored; " +
+				"derivatives 600 and 1200 px wide are made. The same image uploaded again is not stored twice. At most `admin.max_upload` (10 MiB by default). " +
+				"Use it in an article as `image: /media/u/{hash}.{ext}` (the `url` without the site).",
+			Params: []apiParam{{Name: "name", In: "query", Description: "The file name, for a raw body."}},
+			Body: obj{"required": true, "content": obj{
+				"multipart/form-data": obj{"schema": obj{"type": "object", "required": []string{"file"},
+					"properties": obj{"file": obj{"type": "string", "contentMediaType": "application/octet-stream"}}}},
+				"image/*": obj{"schema": obj{"type": "string", "contentMediaType": "application/octet-stream"}},
+			}},
+			Responses: []apiResponse{
+				{201, "Stored; Location names the original.", "Media", ""},
+				{200, "The same image was uploaded before: that upload.", "Media", ""},
+				{400, "A multipart body without a part named file.", "Error", ""},
+				{413, "Larger than admin.max_upload.", "Error", ""},
+				{415, "Not a JPEG, PNG, WebP or GIF (whatever its name says), or an animated WebP.", "Error", ""},
+				{422, "A damaged image, or one over 64 megapixels.", "Error", ""},
+			},
+		}},
+		{http.MethodDelete, apiPrefix + "/media/{hash}", deleteMedia, apiOperation{
+			ID: "deleteMedia", Tag: "media", Summary: "Delete an upload no article uses",
+			Params:    []apiParam{{Name: "hash", In: "path", Required: true, Description: "The upload's hash."}},
+			Responses: []apiResponse{{204, "Deleted, with its derivatives.", "", ""}, {409, "An article uses it; the message names them.", "Error", ""}},
+		}},
 		{http.MethodGet, apiPrefix + "/newsletters/{id}/runs", listRuns, apiOperation{
 			ID: "listRuns", Tag: "digests", Summary: "A newsletter's digest runs, newest first, with counts",
 			Description: "Every run (scheduled, manual and test) by slot, newest first, each with its deliveries counted by status.",

@@ -18,6 +18,7 @@ import (
 // of the store.
 type APISubscribers interface {
 	Add(ctx context.Context, email, name string, newsletters, tags []string, confirmed bool) (*subscribe.Subscriber, bool, error)
+	AddIn(ctx context.Context, language, email, name string, newsletters, tags []string, confirmed bool) (*subscribe.Subscriber, bool, error)
 	Remove(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	Erase(ctx context.Context, email string) error
 	ExportData(ctx context.Context, email string) (*subscribe.DataExport, error)
@@ -37,6 +38,7 @@ type apiSubscriberIn struct {
 	Name        string   `json:"name"`
 	Newsletters []string `json:"newsletters"`
 	Tags        []string `json:"tags"`
+	Language    string   `json:"language"`
 	Confirmed   bool     `json:"confirmed"`
 }
 
@@ -171,7 +173,7 @@ func addSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	sub, sent, err := subs.Add(r.Context(), in.Email, in.Name, in.Newsletters, in.Tags, in.Confirmed)
+	sub, sent, err := subs.AddIn(r.Context(), in.Language, in.Email, in.Name, in.Newsletters, in.Tags, in.Confirmed)
 	if err != nil {
 		return subscriberErr(err)
 	}

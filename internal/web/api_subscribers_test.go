@@ -24,7 +24,8 @@ type apiSubs struct {
 }
 
 func (a apiSubs) Search(ctx context.Context, f subscribe.Filter, q string, after int64, limit int) ([]*subscribe.Subscriber, error) {
-	return a.st.SearchSubscribers(ctx, f, q, after, limit)
+	f.Query = subscribe.Fold(q)
+	return a.st.SearchSubscribers(ctx, f, after, limit)
 }
 
 func newSubsAPIFixture(t *testing.T) (*apiFixture, *subscribetest.Mailer) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/lang"
 )
 
 // The partner-site embed (docs/ARCHITECTURE.md, "HTTP surfaces", issue 5):
@@ -169,7 +170,7 @@ func compactJS(s string) string {
 
 // loadEmbed builds the embed's assets from the templates and adds the
 // builder page to pages; ReloadTemplates (SIGHUP) runs it again.
-func (s *Server) loadEmbed(pages map[string]*template.Template) (*embedAssets, error) {
+func (s *Server) loadEmbed(pages map[string]*template.Template, cat *lang.Catalog) (*embedAssets, error) {
 	fsys := s.cfg.Templates
 	read := func(name string) (string, error) {
 		b, err := fs.ReadFile(fsys, "embed/"+name)
@@ -196,6 +197,7 @@ func (s *Server) loadEmbed(pages map[string]*template.Template) (*embedAssets, e
 	}
 	cssJSON, _ := json.Marshal(e.css)
 	widget = strings.ReplaceAll(compactJS(widget), "HONEYPOT", HoneypotField)
+	widget = strings.Replace(widget, "HERALD_I18N", string(widgetMessages(cat)), 1)
 	bundle := []byte(strings.Replace(widget, "HERALD_CSS", string(cssJSON), 1))
 	bsum := sha256.Sum256(bundle)
 	e.bundleHash = hex.EncodeToString(bsum[:8])
@@ -231,6 +233,25 @@ func (s *Server) loadEmbed(pages map[string]*template.Template) (*embedAssets, e
 	pages["embed"] = page
 	e.ancestors = frameAncestors(s.cfg.Embed.AllowedOrigins)
 	return e, nil
+}
+
+// widgetKeys are the catalogue messages the script widget shows.
+var widgetKeys = []string{"widget.label", "subscribe.button", "widget.thanks", "widget.check", "widget.failed", "embed.empty"}
+
+// widgetMessages is the widget's messages in every offered language, as
+// a JS object literal (JSON) for the bundle.
+func widgetMessages(cat *lang.Catalog) []byte {
+	all := map[string]map[string]string{}
+	for _, code := range cat.Offered() {
+		l := cat.L(code)
+		m := map[string]string{}
+		for _, k := range widgetKeys {
+			m[k] = l.T(k)
+		}
+		all[code] = m
+	}
+	b, _ := json.Marshal(all)
+	return b
 }
 
 // frameAncestors is the CSP frame-ancestors source list for the allowed
@@ -363,17 +384,6 @@ func (o embedOptions) query() string {
 	return strings.Join(parts, "&")
 }
 
-// Month names for the languages Herald ships; others get ISO 8601 dates.
-var monthNames = map[string][12]string{
-	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-	"sv": {"januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"},
-	"da": {"januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"},
-	"nb": {"januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember"},
-	"de": {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
-	"nl": {"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-}
-
 // embedLangs are the languages the builder offers, with their names.
 var embedLangs = []struct{ Code, Name string }{
 	{"en", "English"}, {"sv", "Svenska"}, {"da", "Dansk"}, {"nb", "Norsk bokmål"},
@@ -384,22 +394,19 @@ var embedLangs = []struct{ Code, Name string }{
 // "numeric", month: "long", year: "numeric"}) writes in the widget, so
 // the frame and the widget agree: "September 24, 2026" (en), "24
 // September 2026" (en-GB), "24. September 2026" (de), "1 août 2026" (fr).
-// Languages without a dateLocale get ISO 8601: the frame has no CLDR.
-func formatDate(t time.Time, lang string) string {
+// Month names and day order come from the catalogues (docs/ARCHITECTURE.md,
+// "Languages"); languages without a dateLocale get ISO 8601.
+func (s *Server) formatDate(t time.Time, lang string) string {
 	loc := dateLocale(lang)
-	base, _, _ := strings.Cut(loc, "-")
-	names, ok := monthNames[base]
-	if !ok {
+	if loc == "" {
 		return t.Format("2006-01-02")
 	}
-	day, month, year := t.Day(), names[t.Month()-1], t.Year()
-	switch loc {
-	case "en":
-		return fmt.Sprintf("%s %d, %d", month, day, year)
-	case "da", "nb", "de":
-		return fmt.Sprintf("%d. %s %d", day, month, year)
+	base, _, _ := strings.Cut(loc, "-")
+	l := s.catalog().L(base)
+	if loc == "en" {
+		return fmt.Sprintf("%s %d, %d", l.Month(t.Month()), t.Day(), t.Year())
 	}
-	return fmt.Sprintf("%d %s %d", day, month, year)
+	return l.Date(t)
 }
 
 // enMonthFirst are the regions whose English writes the month first
@@ -452,6 +459,7 @@ type frameData struct {
 	Opts  embedOptions
 	Items []frameItem
 	CSS   template.CSS
+	Empty string // "No news yet." in the frame's language
 }
 
 // articleURL is where a widget item links: the canonical link when it is
@@ -475,11 +483,12 @@ func (s *Server) handleEmbedFrame(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := s.embed.Load()
-	d := frameData{Site: s.cfg.Site, Opts: o, CSS: template.CSS(e.css)}
+	l := s.catalog().L(o.Lang)
+	d := frameData{Site: s.cfg.Site, Opts: o, CSS: template.CSS(e.css), Empty: l.T("embed.empty")}
 	for i := range list {
 		a := &list[i]
 		it := frameItem{Title: a.Title, URL: s.articleURL(a), ISO: a.Published.UTC().Format(time.RFC3339),
-			Date: formatDate(a.Published.In(s.cfg.Site.Location), o.Lang)}
+			Date: s.formatDate(a.Published.In(s.cfg.Site.Location), o.Lang)}
 		if o.Summaries {
 			it.Summary = a.Summary
 		}

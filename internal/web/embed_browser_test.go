@@ -687,7 +687,7 @@ func TestSubscribeEmbeds(t *testing.T) {
 		if post.accept != "application/json" || post.origin != p.srv.URL || !strings.HasPrefix(post.contentType, "application/json") {
 			t.Errorf("request: %+v", *post)
 		}
-		if got := fmt.Sprint(post.json); got != "map[email:ada@partner.example newsletters:[monthly] tags:[wp4 wp2] website:]" {
+		if got := fmt.Sprint(post.json); got != "map[email:ada@partner.example language:en newsletters:[monthly] tags:[wp4 wp2] website:]" {
 			t.Errorf("JSON sent: %s", got)
 		}
 		screenshot(t, ctx, "widget-subscribed.png")
@@ -731,4 +731,36 @@ func TestSubscribeEmbeds(t *testing.T) {
 			t.Errorf("origin %q", last.origin)
 		}
 	})
+}
+
+// TestWidgetGerman: the widget with lang=de shows German text (its
+// subscribe form) and German dates in chromium, and the no-script frame
+// with lang=de agrees.
+func TestWidgetGerman(t *testing.T) {
+	f := newEmbedFixture(t, embedSetup{})
+	p := newPartner(t)
+	ctx := browsertest.New(t, browsertest.Options{Timeout: 120 * time.Second})
+	navigate(t, ctx, p.page("/de", "", widget(f.srv.URL, `data-tags="wp4" data-limit="1" data-lang="de" data-subscribe="on"`), ""))
+	if s := widgetState(t, ctx); s != "live" {
+		t.Fatalf("state %q", s)
+	}
+	root := `document.querySelector("#w").shadowRoot`
+	if date := evalJS[string](t, ctx, root+`.querySelector(".date").textContent`); date != "27. November 2026" {
+		t.Errorf("German date %q", date)
+	}
+	if label := evalJS[string](t, ctx, root+`.querySelector("form label").textContent`); label != "Den Newsletter per E-Mail erhalten" {
+		t.Errorf("German label %q", label)
+	}
+	if button := evalJS[string](t, ctx, root+`.querySelector("form button").textContent`); button != "Abonnieren" {
+		t.Errorf("German button %q", button)
+	}
+	screenshot(t, ctx, "widget-de.png")
+	navigate(t, ctx, f.srv.URL+"/embed/frame?tags=wp4&limit=1&lang=de")
+	if date := evalJS[string](t, ctx, `document.querySelector(".date").textContent`); date != "27. November 2026" {
+		t.Errorf("frame's German date %q", date)
+	}
+	navigate(t, ctx, f.srv.URL+"/embed/frame?tags=nothing-here&lang=de")
+	if empty := evalJS[string](t, ctx, `document.querySelector(".empty").textContent`); empty != "Noch keine Nachrichten." {
+		t.Errorf("frame's German empty text %q", empty)
+	}
 }

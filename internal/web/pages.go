@@ -21,6 +21,7 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/confined"
+	"github.com/herald-news/herald/internal/lang"
 )
 
 // pageCSP is the Content-Security-Policy of every HTML page.
@@ -33,7 +34,11 @@ func (s *Server) ReloadTemplates() error { return s.loadTemplates() }
 
 // pageData is what every page template gets.
 type pageData struct {
-	Site           Site
+	Site Site
+	// L speaks the reader's language (render fills it from
+	// Accept-Language when the handler has not chosen); Lang is its code.
+	L              *lang.Localizer
+	Lang           string
 	Title          string
 	Description    string
 	Canonical      string
@@ -82,10 +87,38 @@ func (s *Server) alternates(prefix, title string) []alternate {
 	return out
 }
 
+// pageSet is the page templates once per language, and the catalogue
+// they were made with.
+type pageSet struct {
+	byLang map[string]map[string]*template.Template
+	cat    *lang.Catalog
+}
+
+func (s *Server) catalog() *lang.Catalog { return s.pages.Load().cat }
+
+// localizer speaks the language the reader's Accept-Language picks among
+// site.languages (docs/ARCHITECTURE.md, "Languages").
+func (s *Server) localizer(r *http.Request) *lang.Localizer {
+	c := s.catalog()
+	return c.L(c.Match(r.Header.Get("Accept-Language")))
+}
+
+// strong marks a value up as <strong> for a translated sentence around it.
+func strong(v string) template.HTML {
+	return template.HTML("<strong>" + template.HTMLEscapeString(v) + "</strong>")
+}
+
 func (s *Server) loadTemplates() error {
+	cat, err := lang.Load(s.cfg.Templates, s.cfg.Languages, s.cfg.Site.Language)
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
 	funcs := template.FuncMap{
-		"date": func(t time.Time) string { return t.In(s.cfg.Site.Location).Format("2 January 2006") },
-		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// t and date are bound to a language per clone below.
+		"t":      func(string, ...any) template.HTML { return "" },
+		"date":   func(time.Time) string { return "" },
+		"strong": strong,
+		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"imageURL": func(img *article.Image) string {
 			switch {
 			case img.Kept != nil:
@@ -113,7 +146,7 @@ func (s *Server) loadTemplates() error {
 		}
 		pages[name] = t
 	}
-	embed, err := s.loadEmbed(pages)
+	embed, err := s.loadEmbed(pages, cat)
 	if err != nil {
 		return err
 	}
@@ -122,8 +155,24 @@ func (s *Server) loadTemplates() error {
 			return err
 		}
 	}
+	set := &pageSet{byLang: map[string]map[string]*template.Template{}, cat: cat}
+	for _, code := range append(cat.Offered(), lang.Pseudo) {
+		l := cat.L(code)
+		lf := template.FuncMap{
+			"t":    l.HTML,
+			"date": func(t time.Time) string { return l.Date(t.In(s.cfg.Site.Location)) },
+		}
+		set.byLang[code] = map[string]*template.Template{}
+		for name, t := range pages {
+			c, err := t.Clone()
+			if err != nil {
+				return fmt.Errorf("templates: pages/%s.html: %w", name, err)
+			}
+			set.byLang[code][name] = c.Funcs(lf)
+		}
+	}
 	s.embed.Store(embed)
-	s.pages.Store(&pages)
+	s.pages.Store(set)
 	return nil
 }
 
@@ -131,6 +180,11 @@ func (s *Server) loadTemplates() error {
 // a clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	d.Site = s.cfg.Site
+	if d.L == nil {
+		d.L = s.localizer(r)
+	}
+	d.Lang = d.L.Lang()
+	w.Header().Add("Vary", "Accept-Language")
 	d.HasNewsletters = s.cfg.HasNewsletters
 	d.HasArchive = s.cfg.Archive != nil
 	s.addSubscribeForm(r, name, d)
@@ -138,7 +192,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		d.Alternates = s.alternates("/", s.cfg.Site.Title)
 	}
 	var buf bytes.Buffer
-	if err := (*s.pages.Load())[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+	if err := s.pages.Load().byLang[d.Lang][name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		s.log.ErrorContext(r.Context(), "template failed", slog.String("page", name), slog.Any("err", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -254,7 +308,7 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !a.Visible(s.cfg.Now()) {
-		s.fail(w, r, Errorf(http.StatusNotFound, "This article is not published."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.not_found"))
 		return
 	}
 	if img := a.Image; img != nil && img.Kept == nil && img.MediaPath == "" {
@@ -314,7 +368,8 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	notFound := func() { s.fail(w, r, Errorf(http.StatusNotFound, "No such image.")) }
 	p := path.Clean("/" + r.PathValue("path"))[1:]
 	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
-	if !ok || s.cfg.ContentDir == "" || hiddenPath(p) {
+	// u/ is the uploads' (handleUpload), whatever the content folder holds.
+	if !ok || s.cfg.ContentDir == "" || hiddenPath(p) || strings.HasPrefix(p, "u/") {
 		notFound()
 		return
 	}

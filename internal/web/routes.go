@@ -10,6 +10,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /tags/{slug}", s.handleTag)
 	mux.HandleFunc("GET /feeds", s.handleFeeds)
 	mux.HandleFunc("GET /media/{path...}", s.handleMedia)
+	mux.HandleFunc("GET /media/u/{file...}", s.handleUpload)
 	mux.HandleFunc("GET /assets/{name}", s.handleAsset)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -66,6 +67,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.not_found"))
 	})
 }

@@ -7,11 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,15 +44,21 @@ type Site struct {
 
 // Config wires a Server.
 type Config struct {
-	Site       Site
-	Store      Store
-	Feeds      Feeds
-	Templates  fs.FS  // templates.FS(dir)
+	Site      Site
+	Store     Store
+	Feeds     Feeds
+	Templates fs.FS // templates.FS(dir)
+	// Languages are the languages the subscriber pages offer
+	// (site.languages; empty: every catalogue); Site.Language is the default.
+	Languages  []string
 	ContentDir string // served under /media/
-	PageSize   int
-	MaxItems   int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Media serves uploads under /media/u/ (media.go); nil: none, and
+	// /media/u/ still answers 404, never the content folder's u/.
+	Media    MediaFiles
+	PageSize int
+	MaxItems int
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	// MediaExclude are files and folders /media never serves even when
 	// the content folder holds them: the store, its folder, the outbox.
@@ -108,7 +115,7 @@ type RequestObserver interface {
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	pages atomic.Pointer[map[string]*template.Template] // swapped by ReloadTemplates
+	pages atomic.Pointer[pageSet] // swapped by ReloadTemplates
 	mux   *http.ServeMux
 	ids   *requestIDs
 	h     http.Handler // mux behind the middleware, built once
@@ -167,6 +174,9 @@ func statusOf(err error) int {
 	if he, ok := newsroomError(err); ok {
 		return he.Status
 	}
+	if st := mediaStatus(err); st != 0 {
+		return st
+	}
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
@@ -188,6 +198,13 @@ type HTTPError struct {
 	Status int
 	Msg    string
 	Field  string
+	Key    string // catalogue message for pages, when set (keyErr)
+}
+
+// keyErr is an HTTPError whose page text is the catalogue message key,
+// in the reader's language; JSON answers carry it in English.
+func keyErr(status int, key string) error {
+	return &HTTPError{Status: status, Msg: key, Key: key}
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }
@@ -199,15 +216,44 @@ func Errorf(status int, format string, args ...any) error {
 
 // fail writes an error page for err.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := s.failText(r, err, publicMessage, "There is no page at this address. It may have moved or been unpublished.")
+	status := statusOf(err)
 	if status == 499 {
 		return
 	}
+	msg, key := http.StatusText(status), ""
+	var he *HTTPError
+	switch {
+	case errors.As(err, &he):
+		msg, key = he.Msg, he.Key
+	case publicMessage(err) != "":
+		msg, key = publicMessage(err), publicKey(err)
+	case status == http.StatusRequestEntityTooLarge:
+		key = "error.too_large"
+	case status == http.StatusNotFound:
+		key = "error.not_found"
+	case status >= 500:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		key = "error.internal"
+	}
+	l := s.localizer(r)
 	if wantsJSON(r) {
+		if key != "" && publicMessage(err) == "" {
+			msg = l.T(key) // subscriber errors keep their English detail
+		}
 		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
 		return
 	}
-	s.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Message: msg, RequestID: RequestID(r.Context())})
+	title := l.T("error.title")
+	if t := l.T("status." + strconv.Itoa(status)); !strings.HasPrefix(t, "status.") {
+		title = t
+	}
+	switch {
+	case key != "":
+		msg = l.T(key)
+	case he == nil:
+		msg = title // no message of its own: the status says it
+	}
+	s.render(w, r, status, "error", &pageData{L: l, Title: title, Message: msg, RequestID: RequestID(r.Context())})
 }
 
 // failText is err's status and the message safe to show for it: an

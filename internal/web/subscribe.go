@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/subscribe"
 )
 
@@ -80,14 +81,15 @@ type subscribeForm struct {
 	Newsletters []option
 	Multiple    bool
 	Tags        []option
+	Languages   []option // site.languages, the reader's preselected
 	ConsentText string
 	Email, Name string
 	Error       string
 }
 
-func (s *Server) newSubscribeForm(ctx context.Context, chosenNL, chosenTags []string) *subscribeForm {
+func (s *Server) newSubscribeForm(ctx context.Context, l *lang.Localizer, chosenNL, chosenTags []string) *subscribeForm {
 	svc := s.cfg.Subscribe.Service
-	f := &subscribeForm{ConsentText: svc.ConsentText()}
+	f := &subscribeForm{ConsentText: svc.ConsentText(), Languages: s.languageOptions(l.Lang())}
 	nls := svc.Newsletters()
 	f.Multiple = len(nls) > 1
 	for _, n := range nls {
@@ -99,6 +101,16 @@ func (s *Server) newSubscribeForm(ctx context.Context, chosenNL, chosenTags []st
 	}
 	f.Tags = s.tagOptions(ctx, chosenTags)
 	return f
+}
+
+// languageOptions lists site.languages for a chooser, each in its own
+// language, chosen checked.
+func (s *Server) languageOptions(chosen string) []option {
+	var out []option
+	for _, code := range s.catalog().Offered() {
+		out = append(out, option{ID: code, Name: lang.Name(code), Checked: code == chosen})
+	}
+	return out
 }
 
 // tagOptions lists the site's tags (and any chosen tag no longer used) as
@@ -127,11 +139,12 @@ func (s *Server) addSubscribeForm(r *http.Request, name string, d *pageData) {
 	if s.cfg.Subscribe == nil || d.Subscribe != nil || name != "index" {
 		return
 	}
-	d.Subscribe = s.newSubscribeForm(r.Context(), nil, nil)
+	d.Subscribe = s.newSubscribeForm(r.Context(), d.L, nil, nil)
 }
 
 func (s *Server) handleSubscribeForm(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Subscribe", Canonical: s.abs("/subscribe"), Subscribe: s.newSubscribeForm(r.Context(), nil, nil)}
+	l := s.localizer(r)
+	d := &pageData{L: l, Title: l.T("subscribe.title"), Canonical: s.abs("/subscribe"), Subscribe: s.newSubscribeForm(r.Context(), l, nil, nil)}
 	s.render(w, r, http.StatusOK, "subscribe", d)
 }
 
@@ -236,6 +249,7 @@ type subscribeJSON struct {
 	Name        string   `json:"name"`
 	Newsletters []string `json:"newsletters"`
 	Tags        []string `json:"tags"`
+	Language    string   `json:"language"`
 	Website     string   `json:"website"` // the honeypot
 }
 
@@ -253,13 +267,14 @@ func readSubscribeRequest(w http.ResponseWriter, r *http.Request) (subscribe.Req
 			}
 			return subscribe.Request{}, Errorf(http.StatusBadRequest, "The request is not valid JSON: want {\"email\": \"…\"}.")
 		}
-		return subscribe.Request{Email: j.Email, Name: j.Name, Newsletters: j.Newsletters, Tags: j.Tags, Honeypot: j.Website}, nil
+		return subscribe.Request{Email: j.Email, Name: j.Name, Newsletters: j.Newsletters, Tags: j.Tags, Honeypot: j.Website, Language: j.Language}, nil
 	}
 	if err := parseForm(r); err != nil {
 		return subscribe.Request{}, err
 	}
 	f := r.PostForm
-	return subscribe.Request{Email: f.Get("email"), Name: f.Get("name"), Newsletters: f["newsletter"], Tags: f["tag"], Honeypot: f.Get("website")}, nil
+	return subscribe.Request{Email: f.Get("email"), Name: f.Get("name"), Newsletters: f["newsletter"], Tags: f["tag"], Honeypot: f.Get("website"),
+		Language: f.Get("language")}, nil
 }
 
 // parseForm parses an urlencoded or multipart body (within the size limit
@@ -277,7 +292,7 @@ func parseForm(r *http.Request) error {
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return Errorf(http.StatusBadRequest, "The form could not be read.")
+		return keyErr(http.StatusBadRequest, "error.form")
 	}
 	return nil
 }
@@ -297,19 +312,17 @@ func (s *Server) consentSource(r *http.Request) string {
 	return s.abs("/subscribe")
 }
 
-const checkInbox = "If the address can receive our newsletters, a message with a confirmation link is on its way. Open it to confirm your subscription; the link works for a limited time."
-
 func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	s.corsHeaders(w, r)
 	w.Header().Set("Cache-Control", "no-store")
 	if !s.formPostAllowed(r) {
-		s.fail(w, r, Errorf(http.StatusForbidden, "Subscribe forms on other sites are not accepted here. Please use the form on our site."))
+		s.fail(w, r, keyErr(http.StatusForbidden, "error.cross_site"))
 		return
 	}
 	ip := s.clientIP(r)
 	if ok, retry := s.limiter.Allow(r.Context(), ip, s.cfg.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-		s.fail(w, r, Errorf(http.StatusTooManyRequests, "Too many requests from your address. Please wait a minute and try again."))
+		s.fail(w, r, keyErr(http.StatusTooManyRequests, "error.too_many"))
 		return
 	}
 	req, err := readSubscribeRequest(w, r)
@@ -319,21 +332,31 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	req.IP = ip
 	req.Source = s.consentSource(r)
+	l := s.localizer(r)
+	if req.Language == "" && r.Header.Get("Accept-Language") != "" {
+		req.Language = l.Lang() // a form without a chooser (the widget's): the browser's language
+	}
+	if req.Language == lang.Pseudo {
+		req.Language = "" // the test pseudo-language is never stored
+	}
 	if err := s.cfg.Subscribe.Service.Subscribe(r.Context(), req); err != nil {
 		if !wantsJSON(r) && statusOf(err) == http.StatusBadRequest {
-			f := s.newSubscribeForm(r.Context(), req.Newsletters, req.Tags)
-			f.Email, f.Name, f.Error = clipField(req.Email), clipField(req.Name), publicMessage(err)
-			s.render(w, r, http.StatusBadRequest, "subscribe", &pageData{Title: "Subscribe", Subscribe: f})
+			f := s.newSubscribeForm(r.Context(), l, req.Newsletters, req.Tags)
+			f.Email, f.Name, f.Error = clipField(req.Email), clipField(req.Name), l.T(publicKey(err))
+			if l.Lang() == "en" {
+				f.Error = publicMessage(err) // the source language keeps the detail (which tag, which field)
+			}
+			s.render(w, r, http.StatusBadRequest, "subscribe", &pageData{L: l, Title: l.T("subscribe.title"), Subscribe: f})
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "message": checkInbox})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "message": l.T("subscribe.check")})
 		return
 	}
-	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Check your inbox", Message: checkInbox})
+	s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: l.T("subscribe.check_title"), Message: l.T("subscribe.check")})
 }
 
 // clipField bounds a value echoed back into the form.
@@ -359,7 +382,8 @@ func (s *Server) handleConfirmPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm", &pageData{Title: "Confirm your subscription", Extra: struct{ Token string }{tok}})
+	l := s.localizer(r)
+	s.render(w, r, http.StatusOK, "confirm", &pageData{L: l, Title: l.T("confirm.title"), Extra: struct{ Token string }{tok}})
 }
 
 func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
@@ -374,12 +398,13 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	title, msg := "Subscribed", "Thank you: your subscription is confirmed."
+	l := s.subscriberLocalizer(r, sub)
+	title, msg := l.T("confirm.done_title"), l.T("confirm.done")
 	if sub.Status != subscribe.StatusActive {
-		title, msg = "Unsubscribed", "This link is no longer needed: you have unsubscribed since. To subscribe again, use the form."
+		title, msg = l.T("confirm.gone_title"), l.T("confirm.gone")
 	}
-	s.render(w, r, http.StatusOK, "notice", &pageData{Title: title, Message: msg,
-		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: "Choose newsletters and topics"}}})
+	s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: title, Message: msg,
+		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: l.T("preferences.link")}}})
 }
 
 type noticeLink struct{ URL, Text string }
@@ -399,7 +424,8 @@ func (s *Server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "unsubscribe", &pageData{Title: "Unsubscribe", Extra: unsubscribePage{
+	l := s.subscriberLocalizer(r, u.Subscriber)
+	s.render(w, r, http.StatusOK, "unsubscribe", &pageData{L: l, Title: l.T("unsubscribe.title"), Extra: unsubscribePage{
 		Email: u.Subscriber.Email, Token: tok, Newsletter: u.Newsletter, PreferencesURL: s.cfg.Subscribe.Service.PreferencesURL(u.Subscriber)}})
 }
 
@@ -419,16 +445,17 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	msg := "You are unsubscribed and will get no more newsletters from us."
+	l := s.subscriberLocalizer(r, sub)
+	msg := l.T("unsubscribe.done_all")
 	if len(sub.Newsletters) > 0 {
-		msg = "You are unsubscribed from that newsletter. You still receive the others you chose."
+		msg = l.T("unsubscribe.done_one")
 	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": sub.Status, "newsletters": sub.Newsletters})
 		return
 	}
-	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Unsubscribed", Message: msg,
-		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: "Changed your mind? Choose newsletters and topics"}}})
+	s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: l.T("unsubscribe.done_title"), Message: msg,
+		Extra: noticeExtra{Link: &noticeLink{URL: s.cfg.Subscribe.Service.PreferencesURL(sub), Text: l.T("unsubscribe.changed_mind")}}})
 }
 
 type preferencesPage struct {
@@ -436,10 +463,12 @@ type preferencesPage struct {
 	Status             subscribe.Status
 	Newsletters        []option
 	Tags               []option
+	Languages          []option
 }
 
-func (s *Server) preferencesPage(ctx context.Context, sub *subscribe.Subscriber, tok string) preferencesPage {
-	p := preferencesPage{Email: sub.Email, Name: sub.Name, Token: tok, Status: sub.Status, Tags: s.tagOptions(ctx, sub.Tags)}
+func (s *Server) preferencesPage(ctx context.Context, l *lang.Localizer, sub *subscribe.Subscriber, tok string) preferencesPage {
+	p := preferencesPage{Email: sub.Email, Name: sub.Name, Token: tok, Status: sub.Status, Tags: s.tagOptions(ctx, sub.Tags),
+		Languages: s.languageOptions(l.Lang())}
 	for _, n := range s.cfg.Subscribe.Service.Newsletters() {
 		p.Newsletters = append(p.Newsletters, option{ID: n.ID, Title: n.Title, Checked: sub.Has(n.ID)})
 	}
@@ -454,7 +483,8 @@ func (s *Server) handlePreferencesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "preferences", &pageData{Title: "Your subscription", Extra: s.preferencesPage(r.Context(), sub, tok)})
+	l := s.subscriberLocalizer(r, sub)
+	s.render(w, r, http.StatusOK, "preferences", &pageData{L: l, Title: l.T("preferences.title"), Extra: s.preferencesPage(r.Context(), l, sub, tok)})
 }
 
 func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
@@ -466,7 +496,7 @@ func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := token(r)
 	u := subscribe.PreferencesUpdate{Name: r.PostFormValue("name"), Newsletters: r.PostForm["newsletter"], Tags: r.PostForm["tag"],
-		IP: s.clientIP(r), Source: s.abs("/preferences")}
+		IP: s.clientIP(r), Source: s.abs("/preferences"), Language: r.PostFormValue("language")}
 	if r.PostFormValue("action") == "unsubscribe" {
 		u.Newsletters = nil
 	}
@@ -475,15 +505,16 @@ func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	l := s.subscriberLocalizer(r, sub)
 	if confirm {
-		s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Check your inbox", Message: checkInbox})
+		s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: l.T("subscribe.check_title"), Message: l.T("subscribe.check")})
 		return
 	}
-	msg := "Saved."
+	msg := l.T("preferences.saved")
 	if sub.Status == subscribe.StatusUnsubscribed {
-		msg = "Saved. You are unsubscribed from everything."
+		msg = l.T("preferences.saved_unsubscribed")
 	}
-	s.render(w, r, http.StatusOK, "preferences", &pageData{Title: "Your subscription", Message: msg, Extra: s.preferencesPage(r.Context(), sub, tok)})
+	s.render(w, r, http.StatusOK, "preferences", &pageData{L: l, Title: l.T("preferences.title"), Message: msg, Extra: s.preferencesPage(r.Context(), l, sub, tok)})
 }
 
 // publicMessage is the text shown for a subscriber error: what the
@@ -500,6 +531,31 @@ func publicMessage(err error) string {
 		return strings.ToUpper(msg[:1]) + msg[1:] + "."
 	}
 	return ""
+}
+
+// publicKey is the catalogue message shown on a page for a subscriber
+// error (publicMessage's text in the reader's language).
+func publicKey(err error) string {
+	switch {
+	case errors.Is(err, subscribe.ErrExpiredToken):
+		return "error.expired"
+	case errors.Is(err, subscribe.ErrInvalidToken):
+		return "error.invalid_token"
+	case errors.Is(err, subscribe.ErrInvalidEmail):
+		return "error.invalid_email"
+	case errors.Is(err, subscribe.ErrInvalidInput), errors.Is(err, subscribe.ErrUnknownNewsletter), errors.Is(err, subscribe.ErrUnknownTag):
+		return "error.invalid_input"
+	}
+	return ""
+}
+
+// subscriberLocalizer speaks the subscriber's stored language, else the
+// one the reader's browser asks for.
+func (s *Server) subscriberLocalizer(r *http.Request, sub *subscribe.Subscriber) *lang.Localizer {
+	if sub != nil && sub.Language != "" && r.Header.Get("Accept-Language") != lang.Pseudo {
+		return s.catalog().L(sub.Language)
+	}
+	return s.localizer(r)
 }
 
 // subscribeStatus maps the subscriber errors for statusOf.

@@ -69,6 +69,7 @@ func newFixture(t testing.TB) *fixture {
 		Store:      st,
 		Templates:  templates.FS(""),
 		ContentDir: dir,
+		Media:      st,
 		PageSize:   20,
 		MaxItems:   100,
 		Now:        func() time.Time { return now },
@@ -83,7 +84,13 @@ func newFixture(t testing.TB) *fixture {
 
 func (f *fixture) get(t testing.TB, path string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Get(f.srv.URL + path)
+	req, err := http.NewRequest("GET", f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The site's language is sv: English assertions ask for English.
+	req.Header.Set("Accept-Language", "en")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +108,7 @@ func TestPages(t *testing.T) {
 		notWant    []string
 	}{
 		{"Index", "/", 200, []string{
-			`<html lang="sv">`,
+			`<html lang="en">`, // the reader's language (site.language is sv)
 			`<link rel="alternate" type="application/atom&#43;xml" title="Herald Test (Atom)" href="https://news.example.org/feed.atom">`,
 			`type="application/rss&#43;xml"`, `type="application/feed&#43;json"`,
 			`Why &lt;br&gt; tags matter in Göteborg`, `href="/tags/goteborg"`, `href="/?page=2"`, `Lindholmspiren 5`,

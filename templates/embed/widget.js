@@ -12,6 +12,14 @@
   // Herald's origin is where this script came from, not the partner page.
   var origin = new URL(me.src).origin;
   var CSS = HERALD_CSS;
+  // The catalogues' widget messages by language (templates/locales).
+  var I18N = HERALD_I18N;
+  function tr(lang, k) {
+    var b = String(lang).toLowerCase().split("-")[0];
+    if (b === "no" || b === "nn") b = "nb";
+    var en = I18N.en || {}, m = I18N[b] || en;
+    return m[k] || en[k] || k;
+  }
   var sheet = null;
   var KEEP = ["id", "url", "title", "summary", "image", "date_published"];
 
@@ -94,7 +102,7 @@
   function subscribeForm(o, lang) {
     var f = el("form", "subscribe");
     var id = "herald-email-" + Math.random().toString(36).slice(2);
-    var label = el("label", "", "Get the newsletter by email");
+    var label = el("label", "", tr(lang, "widget.label"));
     label.htmlFor = id;
     var row = el("div", "row");
     var input = el("input");
@@ -109,7 +117,7 @@
     hp.tabIndex = -1;
     hp.autocomplete = "off";
     hp.setAttribute("aria-hidden", "true");
-    var button = el("button", "", "Subscribe");
+    var button = el("button", "", tr(lang, "subscribe.button"));
     button.type = "submit";
     var msg = el("p", "msg");
     msg.setAttribute("role", "status");
@@ -118,22 +126,22 @@
     f.append(label, row, hp, msg);
     f.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      var body = { email: input.value, newsletters: o.newsletters, tags: o.tags ? o.tags.split(",") : [] };
+      var body = { email: input.value, newsletters: o.newsletters, tags: o.tags ? o.tags.split(",") : [], language: lang };
       body.HONEYPOT = hp.value;
       button.disabled = true;
       msg.textContent = "…";
       fetch(origin + "/subscribe", {
         method: "POST", body: JSON.stringify(body), credentials: "omit",
-        headers: { "Content-Type": "application/json", Accept: "application/json" }
+        headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang }
       }).then(function (r) {
         return r.json().then(function (j) { return { ok: r.ok, j: j || {} }; });
       }).then(function (res) {
         var text = res.j.message || res.j.error;
         msg.textContent = typeof text === "string" && text ? text :
-          res.ok ? "Thank you. Please check your inbox to confirm." : "Please check the address and try again.";
+          res.ok ? tr(lang, "widget.thanks") : tr(lang, "widget.check");
         if (res.ok) input.value = "";
       }).catch(function () {
-        msg.textContent = "Sorry, that did not work. Please try again later.";
+        msg.textContent = tr(lang, "widget.failed");
       }).then(function () { button.disabled = false; });
     });
     f.lang = lang;
@@ -184,7 +192,7 @@
       list.appendChild(li);
     });
     if (list.firstChild) wrap.appendChild(list);
-    else wrap.appendChild(el("p", "empty", "No news yet."));
+    else wrap.appendChild(el("p", "empty", tr(o.lang, "embed.empty")));
     if (o.subscribe) wrap.appendChild(subscribeForm(o, o.lang));
     root.appendChild(wrap);
     host.setAttribute("data-herald-state", state);

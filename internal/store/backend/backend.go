@@ -14,6 +14,8 @@ import (
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/dashboard"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -36,6 +38,9 @@ type Store interface {
 	web.APIStore
 	web.Archive
 	web.AdminStore
+	dashboard.Store
+	media.Store
+	web.MediaFiles
 	Admin
 }
 
@@ -58,7 +63,6 @@ type Admin interface {
 	TokenKey(ctx context.Context) ([]byte, error)
 	SetServingKeyPrints(ctx context.Context, prints []string) error
 	ServingKeyPrints(ctx context.Context) (prints []string, ok bool, err error)
-	SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error)
 	ArticleStateCounts(ctx context.Context, now time.Time) (map[string]int, error)
 	SubscriberStatusCounts(ctx context.Context) (map[string]int, error)
 	DeliveryStatusCounts(ctx context.Context) (map[string]int, error)

@@ -3,9 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // SubscriberStatusCounts counts subscribers by status; every status is
@@ -29,26 +26,4 @@ func (s *Store) SubscriberStatusCounts(ctx context.Context) (map[string]int, err
 		return nil, fmt.Errorf("postgres: counts: %w", err)
 	}
 	return out, nil
-}
-
-// SearchSubscribers pages through subscribers matching f whose email or
-// name contains query (case-insensitive; "" matches all), by id after
-// afterID, at most limit (0: all): what the admin API lists.
-func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
-	args := []any{afterID}
-	conds := []string{"id > $1"}
-	fc, args := filterConds(f, args)
-	conds = append(conds, fc...)
-	if query != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(query)) + "%"
-		args = append(args, like)
-		n := len(args)
-		conds = append(conds, fmt.Sprintf(`(lower(email) LIKE $%d ESCAPE '\' OR lower(name) LIKE $%d ESCAPE '\')`, n, n))
-	}
-	q := `SELECT ` + subscriberCols + ` FROM subscribers WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY id`
-	if limit > 0 {
-		args = append(args, limit)
-		q += fmt.Sprintf(` LIMIT $%d`, len(args))
-	}
-	return s.querySubscribers(ctx, q, args...)
 }

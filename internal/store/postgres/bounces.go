@@ -87,8 +87,11 @@ func (s *Store) ApplyFeedback(ctx context.Context, f digest.Feedback, hash func(
 			}
 		case digest.FeedbackComplaint, digest.FeedbackUnsubscribe:
 			if status != "" {
-				all := f.Kind == digest.FeedbackComplaint || f.Newsletter == ""
-				if _, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = $1 AND ($2 OR newsletter = $3)`, subID, all, f.Newsletter); err != nil {
+				nl := f.Newsletter
+				if f.Kind == digest.FeedbackComplaint {
+					nl = ""
+				}
+				if err := leave(ctx, tx, subID, nl, f.At); err != nil {
 					return err
 				}
 				if _, err := tx.Exec(ctx, `UPDATE subscribers SET

@@ -17,6 +17,9 @@ func TestDigest(t *testing.T) { runDigestFixture(t, storetest.RunDigest) }
 // TestConformanceBounces runs the bounce suite the same way.
 func TestConformanceBounces(t *testing.T) { runDigestFixture(t, storetest.RunBounces) }
 
+// TestConformanceDashboard runs the dashboard suite the same way.
+func TestConformanceDashboard(t *testing.T) { runDigestFixture(t, storetest.RunDashboard) }
+
 func runDigestFixture(t *testing.T, suite func(*testing.T, func(*testing.T) storetest.DigestFixture)) {
 	ctx := context.Background()
 	dsn := testenv.PostgresDSN(t)
@@ -24,7 +27,7 @@ func runDigestFixture(t *testing.T, suite func(*testing.T, func(*testing.T) stor
 	suite(t, func(t *testing.T) storetest.DigestFixture {
 		if _, err := a.pool.Exec(ctx, `TRUNCATE articles, tags, article_tags, subscribers, subscriptions, subscriber_tags,
 			newsletter_state, digest_runs, digest_run_articles, newsletter_articles, digest_variants, digest_deliveries,
-			bounce_events, bounce_kept, suppressions RESTART IDENTITY CASCADE`); err != nil {
+			bounce_events, bounce_kept, suppressions, subscriber_counts, unsubscribes RESTART IDENTITY CASCADE`); err != nil {
 			t.Fatal(err)
 		}
 		return storetest.DigestFixture{
@@ -121,4 +124,9 @@ func TestConformanceUsers(t *testing.T) {
 func TestConformanceRemoteImages(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return open(t) })
+}
+
+func TestConformanceMedia(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return open(t) })
 }

@@ -505,7 +505,7 @@ func fillClaims(ctx context.Context, tx pgx.Tx, runID int64, newsletter string, 
 		ids[i] = c.SubscriberID
 		reason[c.SubscriberID] = "subscriber erased"
 	}
-	rows, err := tx.Query(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret,
+	rows, err := tx.Query(ctx, `SELECT s.id, s.email, s.name, s.status, s.link_secret, s.language,
 			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = $1 AND sub.subscriber_id = s.id)
 		FROM subscribers s WHERE s.id = ANY($2)`, newsletter, ids)
 	if err != nil {
@@ -513,15 +513,15 @@ func fillClaims(ctx context.Context, tx pgx.Tx, runID int64, newsletter string, 
 	}
 	for rows.Next() {
 		var id int64
-		var email, name, status string
+		var email, name, status, language string
 		var secret []byte
 		var subscribed bool
-		if err := rows.Scan(&id, &email, &name, &status, &secret, &subscribed); err != nil {
+		if err := rows.Scan(&id, &email, &name, &status, &secret, &language, &subscribed); err != nil {
 			rows.Close()
 			return fmt.Errorf("postgres: claim subscribers: %w", err)
 		}
 		i := byID[id]
-		cs[i].Email, cs[i].Name, cs[i].LinkSecret = email, name, secret
+		cs[i].Email, cs[i].Name, cs[i].LinkSecret, cs[i].Language = email, name, secret, language
 		switch {
 		case status != "active":
 			reason[id] = "subscriber " + status

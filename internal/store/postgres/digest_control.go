@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -82,13 +83,23 @@ func (s *Store) transition(ctx context.Context, runID int64, from []digest.RunSt
 }
 
 // ListDeliveries returns up to limit deliveries of the run with subscriber
-// ids above after, by subscriber id; status "" means any.
-func (s *Store) ListDeliveries(ctx context.Context, runID int64, status digest.DeliveryStatus, after int64, limit int) ([]digest.DeliveryRow, error) {
+// ids above after that f matches, by subscriber id.
+func (s *Store) ListDeliveries(ctx context.Context, runID int64, f digest.DeliveryFilter, after int64, limit int) ([]digest.DeliveryRow, error) {
+	if f.Query != "" {
+		if err := s.refold(ctx, subscribe.Filter{Query: f.Query}); err != nil {
+			return nil, err
+		}
+	}
 	q := deliveryRowQuery + ` WHERE d.run_id = $1 AND d.subscriber_id > $2`
 	args := []any{runID, after}
-	if status != "" {
-		args = append(args, string(status))
-		q += ` AND d.status = $3`
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		q += ` AND d.status = $` + strconv.Itoa(len(args))
+	}
+	if f.Query != "" {
+		// The address is the search key's first line.
+		args = append(args, f.Query)
+		q += ` AND strpos(split_part(s.search, E'\n', 1), $` + strconv.Itoa(len(args)) + `) > 0`
 	}
 	args = append(args, limit)
 	q += ` ORDER BY d.subscriber_id LIMIT $` + strconv.Itoa(len(args))

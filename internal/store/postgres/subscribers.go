@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ const legacyMaxKey = "subscribers_legacy_max_id"
 
 const subscriberCols = `id, email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at,
 	consent_at, consent_ip, consent_source, consent_text, confirm_sent_at, hard_failures, soft_failures, pending_choice,
-	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0)`
+	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0), language`
 
 func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, error) {
 	var sub subscribe.Subscriber
@@ -39,7 +40,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, 
 	var pending *string
 	err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &status, &created, &updated, &confirmed, &unsub,
 		&consentAt, &sub.Consent.IP, &sub.Consent.Source, &sub.Consent.Text, &sent, &sub.HardFailures, &sub.SoftFailures, &pending,
-		&sub.LinkSecret, &sub.LegacyLinks)
+		&sub.LinkSecret, &sub.LegacyLinks, &sub.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +143,29 @@ func (s *Store) SubscriberByEmail(ctx context.Context, email string) (*subscribe
 }
 
 // setChoice replaces a subscriber's newsletters and tags.
+// setLanguage stores a chosen language; "" keeps the one stored.
+func setLanguage(ctx context.Context, tx pgx.Tx, id int64, language string) error {
+	if language == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE subscribers SET language = $1 WHERE id = $2`, language, id); err != nil {
+		return fmt.Errorf("postgres: subscriber language: %w", err)
+	}
+	return nil
+}
+
+// SetLanguage sets subscriber id's language (the preferences page).
+func (s *Store) SetLanguage(ctx context.Context, id int64, language string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE subscribers SET language = $1, updated_at = $2 WHERE id = $3`, language, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("postgres: subscriber language: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return subscribe.NotFound("")
+	}
+	return nil
+}
+
 func setChoice(ctx context.Context, tx pgx.Tx, id int64, newsletters, tags []string, now time.Time) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = $1`, id); err != nil {
 		return fmt.Errorf("postgres: subscriptions: %w", err)
@@ -224,6 +248,9 @@ func (s *Store) ConfirmSubscriber(ctx context.Context, id int64, now time.Time) 
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		default:
 			return nil
 		}
@@ -242,7 +269,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 		if _, err := getSubscriberLock(ctx, tx, byIDWhere, id, true); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = $1 AND ($2 = '' OR newsletter = $2)`, id, newsletter); err != nil {
+		if err := leave(ctx, tx, id, newsletter, now); err != nil {
 			return fmt.Errorf("postgres: unsubscribe: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscribers SET
@@ -262,8 +289,18 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 // subscriber. No newsletters left means unsubscribed.
 func (s *Store) UpdatePreferences(ctx context.Context, id int64, name string, newsletters, tags []string, now time.Time) (*subscribe.Subscriber, error) {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := getSubscriberLock(ctx, tx, byIDWhere, id, true); err != nil {
+		old, err := getSubscriberLock(ctx, tx, byIDWhere, id, true)
+		if err != nil {
 			return err
+		}
+		var left []string
+		for _, nl := range old.Newsletters {
+			if !slices.Contains(newsletters, nl) {
+				left = append(left, nl)
+			}
+		}
+		if err := recordUnsubscribes(ctx, tx, left, now); err != nil {
+			return fmt.Errorf("postgres: preferences: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE subscribers SET name = $1, updated_at = $2 WHERE id = $3`, name, micros(now), id); err != nil {
 			return fmt.Errorf("postgres: preferences: %w", err)
@@ -297,6 +334,9 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -311,6 +351,9 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 				return fmt.Errorf("postgres: update subscriber: %w", err)
 			}
 			if err := setChoice(ctx, tx, id, union(old.Newsletters, c.Newsletters), union(old.Tags, c.Tags), now); err != nil {
+				return err
+			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
 				return err
 			}
 		}
@@ -348,7 +391,7 @@ func (s *Store) DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64,
 // ListSubscribers returns the subscribers matching f, in the order they
 // were added, with their newsletters and tags.
 func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*subscribe.Subscriber, error) {
-	return s.SearchSubscribers(ctx, f, "", 0, 0)
+	return s.SearchSubscribers(ctx, f, 0, 0)
 }
 
 // filterConds turns a Filter into SQL conditions on subscribers, numbering
@@ -363,8 +406,20 @@ func filterConds(f subscribe.Filter, args []any) ([]string, []any) {
 		args = append(args, f.Newsletter)
 		conds = append(conds, fmt.Sprintf(`id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = $%d)`, len(args)))
 	}
+	if f.Tag != "" {
+		args = append(args, f.Tag)
+		conds = append(conds, fmt.Sprintf(`id IN (SELECT subscriber_id FROM subscriber_tags WHERE tag_slug = $%d)`, len(args)))
+	}
+	if f.Query != "" {
+		// LIKE with the wildcards escaped, so the trigram index serves
+		// it; the column is folded already (refold).
+		args = append(args, "%"+likeEscaper.Replace(f.Query)+"%")
+		conds = append(conds, fmt.Sprintf(`search LIKE $%d ESCAPE '\'`, len(args)))
+	}
 	return conds, args
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // querySubscribers runs a query selecting subscriberCols and loads their
 // newsletters and tags.
@@ -538,6 +593,7 @@ func importBatchTx(ctx context.Context, tx pgx.Tx, subs []*subscribe.Subscriber,
 	var (
 		added                                    = map[string]*subscribe.Subscriber{}
 		email, name, status, ip, source, text    []string
+		langs                                    []string
 		createdAt, confirmed, unsubAt, consentAt []*int64
 		nlNames                                  []string
 		nlIDs, nlAt, tagIDs                      []int64
@@ -572,15 +628,16 @@ func importBatchTx(ctx context.Context, tx pgx.Tx, subs []*subscribe.Subscriber,
 		email, name, status = append(email, sub.Email), append(name, sub.Name), append(status, string(sub.Status))
 		createdAt, confirmed, unsubAt, consentAt = append(createdAt, nullMicros(at)), append(confirmed, conf), append(unsubAt, unsub), append(consentAt, nullMicros(at))
 		ip, source, text = append(ip, sub.Consent.IP), append(source, sub.Consent.Source), append(text, sub.Consent.Text)
+		langs = append(langs, sub.Language)
 	}
 	if len(order) > 0 {
 		rows, err := tx.Query(ctx, `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-			confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)
-			SELECT e, n, st, ca, $4, co, un, cs, ip, so, tx
-			FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])
-				AS u(e, n, st, ca, co, un, cs, ip, so, tx)
+			confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text, language)
+			SELECT e, n, st, ca, $4, co, un, cs, ip, so, tx, lg
+			FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
+				AS u(e, n, st, ca, co, un, cs, ip, so, tx, lg)
 			RETURNING id, lower(email)`,
-			email, name, status, micros(now), createdAt, confirmed, unsubAt, consentAt, ip, source, text)
+			email, name, status, micros(now), createdAt, confirmed, unsubAt, consentAt, ip, source, text, langs)
 		if err != nil {
 			return fmt.Errorf("postgres: import: %w", storeErr(err))
 		}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/store"
-	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // stateWhere is the SQL condition (over articles aliased a) for a state.
@@ -106,35 +105,4 @@ func (s *Store) countBy(ctx context.Context, out map[string]int, query string, a
 		out[k] = n
 	}
 	return rows.Err()
-}
-
-// SearchSubscribers pages through subscribers matching f whose email or
-// name contains query (case-insensitive; "" matches all), by id after
-// afterID, at most limit (0: all): what the admin API lists.
-func (s *Store) SearchSubscribers(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error) {
-	fc, fa := filterConds(f)
-	conds := append([]string{"id > ?"}, fc...)
-	args := append([]any{afterID}, fa...)
-	if query != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(query)) + "%"
-		conds = append(conds, `(lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like)
-	}
-	q := `SELECT ` + subscriberCols + ` FROM subscribers WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY id`
-	if limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, limit)
-	}
-	out, byID, err := s.querySubscribers(ctx, q, args...)
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	ids := make([]any, len(out))
-	for i, sub := range out {
-		ids[i] = sub.ID
-	}
-	if err := loadSubscriptions(ctx, s.r, byID, `subscriber_id IN (`+placeholders(len(ids))+`)`, ids...); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -114,16 +114,13 @@ func (s *Store) ApplyFeedback(ctx context.Context, f digest.Feedback, hash func(
 // unsubscribeTx takes subscriber id off newsletter ("" or all: every one),
 // as Unsubscribe does.
 func unsubscribeTx(ctx context.Context, tx *sql.Tx, id int64, newsletter string, all bool, now time.Time) error {
-	var err error
-	if all || newsletter == "" {
-		_, err = tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, id)
-	} else {
-		_, err = tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ? AND newsletter = ?`, id, newsletter)
+	if all {
+		newsletter = ""
 	}
-	if err != nil {
+	if err := leave(ctx, tx, id, newsletter, now); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE subscribers SET
+	_, err := tx.ExecContext(ctx, `UPDATE subscribers SET
 		status = CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = ?1) OR status = 'bounced' THEN status ELSE 'unsubscribed' END,
 		unsubscribed_at = CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = ?1) THEN unsubscribed_at ELSE COALESCE(unsubscribed_at, ?2) END,
 		pending_choice = CASE WHEN EXISTS (SELECT 1 FROM subscriptions WHERE subscriber_id = ?1) THEN pending_choice END,

@@ -229,6 +229,9 @@ func recordRequest(ctx context.Context, tx *sql.Tx, email string, c subscribe.Ch
 		if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 			return nil, false, err
 		}
+		if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+			return nil, false, err
+		}
 		sub, err := getSubscriber(ctx, tx, `id = ?`, id)
 		return sub, err == nil, err
 	case err != nil:
@@ -238,6 +241,13 @@ func recordRequest(ctx context.Context, tx *sql.Tx, email string, c subscribe.Ch
 	case subscribe.RequestNoMail:
 		return old, false, nil
 	case subscribe.RequestResend:
+		// Still pending: the language asked for now is the one to mail in.
+		if c.Language != "" && c.Language != old.Language {
+			if err := setLanguage(ctx, tx, old.ID, c.Language); err != nil {
+				return nil, false, err
+			}
+			old.Language = c.Language
+		}
 		return old, true, nil
 	}
 	js, err := json.Marshal(c)

@@ -18,6 +18,9 @@ func TestDigest(t *testing.T) { storetest.RunDigest(t, digestFixture) }
 // TestConformanceBounces runs the bounce suite on the same fixture.
 func TestConformanceBounces(t *testing.T) { storetest.RunBounces(t, digestFixture) }
 
+// TestConformanceDashboard runs the dashboard suite the same way.
+func TestConformanceDashboard(t *testing.T) { storetest.RunDashboard(t, digestFixture) }
+
 func digestFixture(t *testing.T) storetest.DigestFixture {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "herald.db")

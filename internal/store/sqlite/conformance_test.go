@@ -58,3 +58,7 @@ func TestConformanceUsers(t *testing.T) {
 func TestConformanceRemoteImages(t *testing.T) {
 	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return openConformance(t) })
 }
+
+func TestConformanceMedia(t *testing.T) {
+	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return openConformance(t) })
+}

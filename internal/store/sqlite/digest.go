@@ -359,7 +359,7 @@ const (
 			WHERE run_id = ? AND status = 'pending' AND next_attempt <= ? ORDER BY next_attempt, subscriber_id LIMIT ?)
 		AND EXISTS (SELECT 1 FROM digest_runs r WHERE r.id = ? AND r.status IN ('planned', 'sending'))
 		RETURNING subscriber_id, attempts`
-	qClaimSubscribers = `SELECT s.id, s.email, s.name, s.status, s.link_secret,
+	qClaimSubscribers = `SELECT s.id, s.email, s.name, s.status, s.link_secret, s.language,
 			EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.newsletter = ? AND sub.subscriber_id = s.id)
 		FROM subscribers s WHERE s.id IN (SELECT value FROM json_each(?))`
 	qClaimTags = `SELECT subscriber_id, tag_slug FROM subscriber_tags
@@ -458,15 +458,15 @@ func fillClaims(ctx context.Context, tx *sql.Tx, hot []*sql.Stmt, runID int64, n
 	}
 	for rows.Next() {
 		var id int64
-		var email, name, status string
+		var email, name, status, language string
 		var secret []byte
 		var subscribed bool
-		if err := rows.Scan(&id, &email, &name, &status, &secret, &subscribed); err != nil {
+		if err := rows.Scan(&id, &email, &name, &status, &secret, &language, &subscribed); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: claim subscribers: %w", err)
 		}
 		i := byID[id]
-		cs[i].Email, cs[i].Name, cs[i].LinkSecret = email, name, secret
+		cs[i].Email, cs[i].Name, cs[i].LinkSecret, cs[i].Language = email, name, secret, language
 		switch {
 		case status != "active":
 			reason[id] = "subscriber " + status

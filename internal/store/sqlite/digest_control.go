@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/subscribe"
 )
 
 // Run control (docs/ARCHITECTURE.md, "Digest runs"): pause, resume and
@@ -82,14 +83,24 @@ func (s *Store) transition(ctx context.Context, runID int64, from []digest.RunSt
 }
 
 // ListDeliveries returns up to limit deliveries of the run with subscriber
-// ids above after, by subscriber id; status "" means any.
-func (s *Store) ListDeliveries(ctx context.Context, runID int64, status digest.DeliveryStatus, after int64, limit int) ([]digest.DeliveryRow, error) {
+// ids above after that f matches, by subscriber id.
+func (s *Store) ListDeliveries(ctx context.Context, runID int64, f digest.DeliveryFilter, after int64, limit int) ([]digest.DeliveryRow, error) {
+	if f.Query != "" {
+		if err := s.refold(ctx, subscribe.Filter{Query: f.Query}); err != nil {
+			return nil, err
+		}
+	}
 	q := `SELECT d.subscriber_id, COALESCE(s.email, ''), d.status, d.attempts, d.reply, d.message_id, d.sent_at
 		FROM digest_deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE d.run_id = ? AND d.subscriber_id > ?`
 	args := []any{runID, after}
-	if status != "" {
+	if f.Status != "" {
 		q += ` AND d.status = ?`
-		args = append(args, string(status))
+		args = append(args, string(f.Status))
+	}
+	if f.Query != "" {
+		// The address is the search key's first line.
+		q += ` AND instr(substr(s.search, 1, instr(s.search, char(10)) - 1), ?) > 0`
+		args = append(args, f.Query)
 	}
 	q += ` ORDER BY d.subscriber_id LIMIT ?`
 	args = append(args, limit)

@@ -205,7 +205,7 @@ func TestListDeliveries(t *testing.T) {
 		{"None", digest.DeliveryFailed, 0, 10, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows, err := st.ListDeliveries(ctx, run.ID, tc.status, tc.after, tc.limit)
+			rows, err := st.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{Status: tc.status}, tc.after, tc.limit)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ const legacyMaxKey = "subscribers_legacy_max_id"
 
 const subscriberCols = `id, email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at,
 	consent_at, consent_ip, consent_source, consent_text, confirm_sent_at, hard_failures, soft_failures, pending_choice,
-	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0)`
+	link_secret, legacy_links AND id <= COALESCE((SELECT value FROM meta WHERE key = '` + legacyMaxKey + `'), 0), language`
 
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -83,7 +84,7 @@ func scanSubscriber(sc interface{ Scan(...any) error }) (*subscribe.Subscriber, 
 	var pending sql.NullString
 	err := sc.Scan(&sub.ID, &sub.Email, &sub.Name, &status, &created, &updated, &confirmed, &unsub,
 		&consentAt, &sub.Consent.IP, &sub.Consent.Source, &sub.Consent.Text, &sent, &sub.HardFailures, &sub.SoftFailures, &pending,
-		&sub.LinkSecret, &sub.LegacyLinks)
+		&sub.LinkSecret, &sub.LegacyLinks, &sub.Language)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +248,9 @@ func (s *Store) ConfirmSubscriber(ctx context.Context, id int64, now time.Time) 
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		default:
 			return nil
 		}
@@ -265,11 +269,7 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 		if _, err := getSubscriber(ctx, tx, `id = ?`, id); err != nil {
 			return err
 		}
-		if newsletter == "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, id); err != nil {
-				return fmt.Errorf("sqlite: unsubscribe: %w", err)
-			}
-		} else if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ? AND newsletter = ?`, id, newsletter); err != nil {
+		if err := leave(ctx, tx, id, newsletter, now); err != nil {
 			return fmt.Errorf("sqlite: unsubscribe: %w", err)
 		}
 		var left int
@@ -295,8 +295,18 @@ func (s *Store) Unsubscribe(ctx context.Context, id int64, newsletter string, no
 // subscriber. No newsletters left means unsubscribed.
 func (s *Store) UpdatePreferences(ctx context.Context, id int64, name string, newsletters, tags []string, now time.Time) (*subscribe.Subscriber, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getSubscriber(ctx, tx, `id = ?`, id); err != nil {
+		old, err := getSubscriber(ctx, tx, `id = ?`, id)
+		if err != nil {
 			return err
+		}
+		var left []string
+		for _, nl := range old.Newsletters {
+			if !slices.Contains(newsletters, nl) {
+				left = append(left, nl)
+			}
+		}
+		if err := recordUnsubscribes(ctx, tx, left, now); err != nil {
+			return fmt.Errorf("sqlite: preferences: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = ?, updated_at = ? WHERE id = ?`, name, micros(now), id); err != nil {
 			return fmt.Errorf("sqlite: preferences: %w", err)
@@ -329,6 +339,9 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 			if err := setChoice(ctx, tx, id, c.Newsletters, c.Tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		default:
@@ -347,11 +360,37 @@ func (s *Store) UpsertActive(ctx context.Context, email string, c subscribe.Choi
 			if err := setChoice(ctx, tx, id, nls, tags, now); err != nil {
 				return err
 			}
+			if err := setLanguage(ctx, tx, id, c.Language); err != nil {
+				return err
+			}
 		}
 		sub, err = getSubscriber(ctx, tx, `id = ?`, id)
 		return err
 	})
 	return sub, created, err
+}
+
+// setLanguage stores a chosen language; "" keeps the one stored.
+func setLanguage(ctx context.Context, tx *sql.Tx, id int64, language string) error {
+	if language == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscribers SET language = ? WHERE id = ?`, language, id); err != nil {
+		return fmt.Errorf("sqlite: subscriber language: %w", err)
+	}
+	return nil
+}
+
+// SetLanguage sets subscriber id's language (the preferences page).
+func (s *Store) SetLanguage(ctx context.Context, id int64, language string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?`, language, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: subscriber language: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return subscribe.NotFound("")
+	}
+	return nil
 }
 
 func union(a, b []string) []string {
@@ -382,6 +421,9 @@ func (s *Store) DeleteUnconfirmed(ctx context.Context, cutoff time.Time) (int64,
 // ListSubscribers returns the subscribers matching f, in the order they
 // were added, with their newsletters and tags.
 func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*subscribe.Subscriber, error) {
+	if err := s.refold(ctx, f); err != nil {
+		return nil, err
+	}
 	conds, args := filterConds(f)
 	where := "1=1"
 	if len(conds) > 0 {
@@ -398,14 +440,28 @@ func (s *Store) ListSubscribers(ctx context.Context, f subscribe.Filter) ([]*sub
 }
 
 // filterConds turns a Filter into SQL conditions on subscribers.
+// f.Query matches the folded search column, which refold must have
+// brought up to date first.
 func filterConds(f subscribe.Filter) (conds []string, args []any) {
 	if f.Status != "" {
 		conds = append(conds, `status = ?`)
 		args = append(args, string(f.Status))
 	}
+	// The topic's ids (few) drive; the newsletter is probed per row
+	// rather than listed (most subscribers have it).
+	if f.Tag != "" {
+		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriber_tags WHERE tag_slug = ?)`)
+		args = append(args, f.Tag)
+	}
 	if f.Newsletter != "" {
-		conds = append(conds, `id IN (SELECT subscriber_id FROM subscriptions WHERE newsletter = ?)`)
+		conds = append(conds, `EXISTS (SELECT 1 FROM subscriptions WHERE newsletter = ? AND subscriber_id = subscribers.id)`)
 		args = append(args, f.Newsletter)
+	}
+	if f.Query != "" {
+		// instr, not LIKE: the query's % and _ are literal, and the
+		// column is folded already.
+		conds = append(conds, `instr(search, ?) > 0`)
+		args = append(args, f.Query)
 	}
 	return conds, args
 }
@@ -635,8 +691,8 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 	// New rows take ids from the sequence (never one used before); the
 	// stored address maps each back to its sub.
 	added := map[string]*subscribe.Subscriber{}
-	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 11, max: 80, prefix: `INSERT INTO subscribers (email, name, status, created_at, updated_at,
-		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text)`,
+	insSub := &multiInsert{ctx: ctx, tx: tx, cols: 12, max: 80, prefix: `INSERT INTO subscribers (email, name, status, created_at, updated_at,
+		confirmed_at, unsubscribed_at, consent_at, consent_ip, consent_source, consent_text, language)`,
 		returning: "id, email", scan: func(rows *sql.Rows) error {
 			var id int64
 			var email string
@@ -673,7 +729,7 @@ func importBatchTx(ctx context.Context, tx *sql.Tx, subs []*subscribe.Subscriber
 		added[key] = sub
 		created[i] = true
 		if err := insSub.add(sub.Email, sub.Name, string(sub.Status), micros(at), micros(now), confirmed, unsub,
-			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text); err != nil {
+			micros(at), sub.Consent.IP, sub.Consent.Source, sub.Consent.Text, sub.Language); err != nil {
 			return err
 		}
 	}

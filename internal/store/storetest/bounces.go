@@ -84,7 +84,7 @@ func RunBounces(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if rf := must(s.RunFeedback(ctx, run.ID)).get(t); rf != (digest.RunFeedback{Sent: 3, Hard: 1}) {
 			t.Fatalf("run feedback = %+v", rf)
 		}
-		page := must(f.A.ListDeliveries(ctx, run.ID, digest.DeliveryBounced, 0, 10)).get(t)
+		page := must(f.A.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{Status: digest.DeliveryBounced}, 0, 10)).get(t)
 		if len(page) != 1 || page[0].SubscriberID != ids[0] {
 			t.Fatalf("bounced deliveries = %+v", page)
 		}

@@ -330,15 +330,15 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if !eq(rows, want) {
 			t.Fatalf("deliveries:\n%v\nwant\n%v", rows, want)
 		}
-		page := must(f.B.ListDeliveries(ctx, run.ID, "", alice, 1)).get(t)
+		page := must(f.B.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{}, alice, 1)).get(t)
 		if len(page) != 1 || page[0].SubscriberID != bob {
 			t.Fatalf("page after alice = %+v", page)
 		}
-		page = must(f.B.ListDeliveries(ctx, run.ID, digest.DeliverySkipped, 0, 10)).get(t)
+		page = must(f.B.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{Status: digest.DeliverySkipped}, 0, 10)).get(t)
 		if len(page) != 1 || page[0].SubscriberID != erin {
 			t.Fatalf("skipped page = %+v", page)
 		}
-		if page := must(f.B.ListDeliveries(ctx, run.ID, digest.DeliveryPending, 0, 10)).get(t); page == nil || len(page) != 0 {
+		if page := must(f.B.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{Status: digest.DeliveryPending}, 0, 10)).get(t); page == nil || len(page) != 0 {
 			t.Fatalf("empty page = %#v", page)
 		}
 		// The unknown mailbox bounced bob: the next run plans only alice
@@ -582,7 +582,7 @@ func RunDigest(t *testing.T, open func(t *testing.T) DigestFixture) {
 		if r.Status != digest.RunFailed || r.Failure != "smtp gone" || !r.FinishedAt.Equal(d0) {
 			t.Fatalf("run = %+v", r)
 		}
-		page := must(f.A.ListDeliveries(ctx, run.ID, digest.DeliverySkipped, 0, 10)).get(t)
+		page := must(f.A.ListDeliveries(ctx, run.ID, digest.DeliveryFilter{Status: digest.DeliverySkipped}, 0, 10)).get(t)
 		if len(page) != 2 || page[0].Reply != "run failed: smtp gone" {
 			t.Fatalf("skipped = %+v", page)
 		}
