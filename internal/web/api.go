@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
-	"github.com/herald-news/herald/internal/newsroom"
 	"github.com/herald-news/herald/internal/media"
+	"github.com/herald-news/herald/internal/newsroom"
 )
 
 // APIStore is what the admin API needs of the article store: what the

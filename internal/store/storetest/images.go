@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store"
 )
 
@@ -24,6 +25,10 @@ type RemoteImageStore interface {
 	PendingImages(ctx context.Context) ([]article.PendingImage, error)
 	KeepImage(ctx context.Context, url string, k *article.Kept, now time.Time) (int, error)
 	ImageFailed(ctx context.Context, url, msg string, retryAt time.Time) error
+	DeleteArticle(ctx context.Context, slug string) error
+	PutMedia(ctx context.Context, it media.Item) (media.Item, bool, error)
+	MediaUsage(ctx context.Context, hash string) ([]media.Use, error)
+	DeleteMedia(ctx context.Context, hash string) error
 }
 
 func keptFixture(name string) *article.Kept {
@@ -150,6 +155,29 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		upsert(t, s, a, now.Add(2*time.Hour))
 		if got := must(s.GetArticle(ctx, "a")).get(t); got.Image == nil || got.Image.Kept != nil || got.Image.URL != u2 {
 			t.Fatalf("new URL: image %+v", got.Image)
+		}
+	})
+
+	t.Run("KeptCopiesAreInUse", func(t *testing.T) {
+		// An upload holding a kept copy is used by the articles showing
+		// it; once deleted, the URL is fetched again when next named.
+		s := open(t)
+		it, _, err := s.PutMedia(ctx, mediaItem(7, now))
+		ok(t, err)
+		k := &article.Kept{Original: article.Rendition{Path: it.URL(), Width: 2000, Height: 1000}}
+		k.Lead, k.Thumb = k.Original, k.Original
+		must(s.KeepImage(ctx, u1, k, now)).get(t)
+		upsert(t, s, withImage("a", u1), now)
+		if uses := must(s.MediaUsage(ctx, it.Hash)).get(t); len(uses) != 1 || uses[0].Slug != "a" {
+			t.Fatalf("MediaUsage = %+v, want article a", uses)
+		}
+		if err := s.DeleteMedia(ctx, it.Hash); !errors.Is(err, media.ErrInUse) {
+			t.Fatalf("DeleteMedia of a kept copy in use: %v, want ErrInUse", err)
+		}
+		ok(t, s.DeleteArticle(ctx, "a"))
+		ok(t, s.DeleteMedia(ctx, it.Hash))
+		if _, err := s.RemoteImage(ctx, u1); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RemoteImage after its upload was deleted: %v, want ErrNotFound", err)
 		}
 	})
 }
