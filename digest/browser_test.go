@@ -23,15 +23,21 @@ import (
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/browsertest"
+	"github.com/herald-news/herald/internal/imagefetch"
+	"github.com/herald-news/herald/internal/media"
+	"github.com/herald-news/herald/internal/store/sqlite"
 )
 
 // mailPage serves one digest's HTML as mail clients would render it, and
 // the images it names: the shipped example images plus generated ones of
-// other shapes (portrait, square).
+// other shapes (portrait, square), under /media/images/ as a content
+// folder's and under /remote/ as another site's, and the kept copies of
+// the remote ones under /media/u/ from the store.
 type mailPage struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	html string
+	st   *sqlite.Store
 }
 
 func newMailPage(t *testing.T) *mailPage {
@@ -41,6 +47,13 @@ func newMailPage(t *testing.T) *mailPage {
 	gen := map[string][2]int{"portrait.png": {600, 900}, "square.png": {400, 400}, "wide.png": {1600, 500}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/media/images/")
+		if !ok {
+			name, ok = strings.CutPrefix(r.URL.Path, "/remote/")
+		}
+		if file, kept := strings.CutPrefix(r.URL.Path, media.Prefix); kept {
+			p.serveKept(w, r, file)
+			return
+		}
 		switch {
 		case r.URL.Path == "/digest.html":
 			p.mu.Lock()
@@ -69,6 +82,25 @@ func newMailPage(t *testing.T) *mailPage {
 	return p
 }
 
+// serveKept serves a kept image from the store, as serve does.
+func (p *mailPage) serveKept(w http.ResponseWriter, r *http.Request, file string) {
+	hash, width, _, ok := media.ParseName(file)
+	p.mu.Lock()
+	st := p.st
+	p.mu.Unlock()
+	if !ok || st == nil {
+		http.NotFound(w, r)
+		return
+	}
+	f, err := st.MediaBytes(r.Context(), hash, width)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Write(f.Data)
+}
+
 func (p *mailPage) set(html string) {
 	p.mu.Lock()
 	p.html = html
@@ -80,20 +112,27 @@ func (p *mailPage) set(html string) {
 func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Variant {
 	t.Helper()
 	e := newEnv(t)
+	p.mu.Lock()
+	p.st = e.st
+	p.mu.Unlock()
 	now := e.clock.Now()
 	day := 24 * time.Hour
+	// Images with remote set come from another site, fetched and kept
+	// (the lead cropped to 16:9, thumbnails square); the others are the
+	// content folder's, shown as they are.
 	arts := []struct {
 		slug, title, img string
 		w, h             int
 		tags             []string
+		remote           bool
 	}{
-		{"hamburg-study-visit", "Study visit: what Göteborg and Gent learned from Hamburg", "harbour-workshop.png", 1200, 630, []string{"ports"}},
-		{"harbour-workshop-arhus", "Harbour workshop in Århus", "portrait.png", 600, 900, []string{"ports"}},
-		{"partner-meeting-aalborg", "Partner meeting in Aalborg", "aalborg-partner-meeting.png", 1200, 630, []string{"events"}},
-		{"cluster-baseline-report", "The cluster baseline report is out", "baseline-report-cover.png", 1200, 630, nil},
-		{"interview", "Interview: Liesbeth Van den Broeck on matchmaking across the North Sea", "square.png", 400, 400, nil},
-		{"voucher-call", "Innovation voucher call 2026 opens", "wide.png", 1600, 500, nil},
-		{"training", "Cluster manager training", "", 0, 0, []string{"events"}},
+		{"hamburg-study-visit", "Study visit: what Göteborg and Gent learned from Hamburg", "harbour-workshop.png", 1200, 630, []string{"ports"}, true},
+		{"harbour-workshop-arhus", "Harbour workshop in Århus", "portrait.png", 600, 900, []string{"ports"}, true},
+		{"partner-meeting-aalborg", "Partner meeting in Aalborg", "aalborg-partner-meeting.png", 1200, 630, []string{"events"}, false},
+		{"cluster-baseline-report", "The cluster baseline report is out", "baseline-report-cover.png", 1200, 630, nil, false},
+		{"interview", "Interview: Liesbeth Van den Broeck on matchmaking across the North Sea", "square.png", 400, 400, nil, false},
+		{"voucher-call", "Innovation voucher call 2026 opens", "wide.png", 1600, 500, nil, true},
+		{"training", "Cluster manager training", "", 0, 0, []string{"events"}, false},
 	}
 	for i, a := range arts {
 		ar := &article.Article{Slug: a.slug, Title: a.title, Published: now.Add(-time.Duration(i+1) * day), Source: article.SourceAPI,
@@ -102,12 +141,21 @@ func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Varian
 		for _, tg := range a.tags {
 			ar.Tags = append(ar.Tags, article.Tag{Name: tg, Slug: tg})
 		}
-		if a.img != "" {
+		switch {
+		case a.remote:
+			ar.Image = &article.Image{URL: p.srv.URL + "/remote/" + a.img, Alt: "Illustration for " + a.title}
+		case a.img != "":
 			ar.Image = &article.Image{MediaPath: "images/" + a.img, Width: a.w, Height: a.h, Alt: "Illustration for " + a.title}
 		}
 		if _, err := e.st.UpsertArticle(context.Background(), ar, ar.Published); err != nil {
 			t.Fatal(err)
 		}
+	}
+	f := imagefetch.New(imagefetch.Options{AllowPrivate: true})
+	defer f.Close()
+	k := &imagefetch.Keeper{Fetcher: f, Media: &media.Service{Store: e.st}, Store: e.st}
+	if n, failed, err := k.KeepPending(context.Background()); err != nil || n != 3 || len(failed) != 0 {
+		t.Fatalf("keeping the remote images: %d kept, %v, %v", n, failed, err)
 	}
 	e.nl.Sections = []digest.Section{{Title: "Ports and logistics", Tags: []string{"ports"}}, {Title: "Events", Tags: []string{"events"}}}
 	if len(language) > 0 {
@@ -130,6 +178,9 @@ const geometryJS = `(() => {
 		if (img.complete && img.naturalWidth > 0) {
 			const want = img.naturalWidth / img.naturalHeight, got = r.width / r.height;
 			if (Math.abs(got / want - 1) > 0.02) out.push("image " + img.src + " aspect " + got.toFixed(3) + ", source " + want.toFixed(3));
+			// A kept image: the lead no wider than 16:9, none taller than wide.
+			if (img.src.includes("/media/u/") && (got < 0.98 || (img === imgs[0] && got > 16 / 9 * 1.02)))
+				out.push("kept image " + img.src + " has aspect " + got.toFixed(3));
 		} else if (%[1]v) {
 			out.push("image " + img.src + " did not load");
 		}

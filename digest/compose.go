@@ -489,18 +489,29 @@ func (c *composer) emailArticle(l *lang.Localizer, a *article.Article, loc *time
 	if ea.URL == "" {
 		ea.URL = c.base + "/articles/" + url.PathEscape(a.Slug)
 	}
-	if img := a.Image; img != nil && (img.URL != "" || img.MediaPath != "") {
-		src := c.abs(img.URL)
-		if img.MediaPath != "" {
-			src = c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
-		}
-		alt := img.Alt
-		if alt == "" {
-			alt = a.Title
-		}
+	img := a.Image
+	if img == nil {
+		return ea
+	}
+	alt := img.Alt
+	if alt == "" {
+		alt = a.Title
+	}
+	switch {
+	case img.Kept != nil:
+		// A remote image Herald keeps: the lead crop (between 1:1 and
+		// 16:9) and the square thumbnail (docs/ARCHITECTURE.md, "Remote
+		// images").
+		k := img.Kept
+		ea.Image = fitImage(c.base+k.Lead.Path, alt, k.Lead.Width, k.Lead.Height, contentWidth)
+		ea.Thumb = fitImage(c.base+k.Thumb.Path, alt, k.Thumb.Width, k.Thumb.Height, thumbWidth)
+	case img.MediaPath != "":
+		src := c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
 		ea.Image = fitImage(src, alt, img.Width, img.Height, contentWidth)
 		ea.Thumb = fitImage(src, alt, img.Width, img.Height, thumbWidth)
 	}
+	// A remote image not kept yet is left out: the mail loads nothing
+	// from elsewhere.
 	return ea
 }
 

@@ -95,6 +95,52 @@ func TestLayout(t *testing.T) {
 			}
 		}
 	})
+	t.Run("OKKeptRemoteImages", func(t *testing.T) {
+		// Remote images show Herald's kept copies: the lead crop (a
+		// portrait cut square) and the square thumbnail. One not kept
+		// yet is left out.
+		e := newEnv(t)
+		now := e.clock.Now()
+		ctx := context.Background()
+		remote := func(slug, title, url string, published time.Time) {
+			a := &article.Article{Slug: slug, Title: title, Published: published, Source: article.SourceAPI, ContentHash: slug,
+				Image: &article.Image{URL: url, Alt: "Photo for " + title}}
+			if _, err := e.st.UpsertArticle(ctx, a, published); err != nil {
+				t.Fatal(err)
+			}
+		}
+		remote("portrait", "Portrait story", "https://photos.example.net/portrait.jpg", now.Add(-1*day))
+		remote("wide", "Wide story", "https://photos.example.net/wide.jpg", now.Add(-2*day))
+		remote("pending", "Pending story", "https://photos.example.net/never.jpg", now.Add(-3*day))
+		r := func(p string, w, h int) article.Rendition {
+			return article.Rendition{Path: "/media/u/" + p, Width: w, Height: h}
+		}
+		for url, k := range map[string]*article.Kept{
+			"https://photos.example.net/portrait.jpg": {Original: r("p.jpg", 800, 1200), Sizes: []article.Rendition{r("p-600.jpg", 600, 900)},
+				Lead: r("pl.jpg", 800, 800), Thumb: r("pt.jpg", 192, 192)},
+			"https://photos.example.net/wide.jpg": {Original: r("w.jpg", 3000, 1000), Sizes: []article.Rendition{r("w-600.jpg", 600, 200), r("w-1200.jpg", 1200, 400)},
+				Lead: r("wl.jpg", 1200, 675), Thumb: r("wt.jpg", 192, 192)},
+		} {
+			if _, err := e.st.KeepImage(ctx, url, k, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v := planAll(t, e, nil)
+		for _, want := range []string{
+			`<a href="https://news.example.org/articles/portrait"><img src="https://news.example.org/media/u/pl.jpg" alt="Photo for Portrait story" width="552" height="552" style="display:block;width:100%;max-width:552px;height:auto;border:0;"/></a>`,
+			`<a href="https://news.example.org/articles/wide"><img src="https://news.example.org/media/u/wt.jpg" alt="Photo for Wide story" width="96" height="96" style="display:block;width:100%;max-width:96px;height:auto;border:0;"/></a>`,
+		} {
+			if !strings.Contains(v.HTML, want) {
+				t.Errorf("HTML lacks\n%s", want)
+			}
+		}
+		if strings.Contains(v.HTML, "photos.example.net") {
+			t.Error("the mail names a remote image")
+		}
+		if !strings.Contains(v.HTML, "Pending story") {
+			t.Error("the article whose image is pending is missing")
+		}
+	})
 	t.Run("OKLeadIsNewestWithoutImages", func(t *testing.T) {
 		e := newEnv(t)
 		now := e.clock.Now()

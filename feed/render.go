@@ -205,7 +205,12 @@ func (c *renderContext) item(a *article.Article) item {
 	}
 	if img := a.Image; img != nil {
 		ref := &imageRef{alt: cleanText(img.Alt), width: max(img.Width, 0), height: max(img.Height, 0)}
-		if mp := cleanText(img.MediaPath); mp != "" {
+		if k := img.Kept; k != nil {
+			// Herald's own copy of a remote image (docs/ARCHITECTURE.md,
+			// "Remote images"), at most 1200 px wide.
+			r := article.Displayed(k, 1200)
+			ref.url, ref.width, ref.height = c.base+cleanText(r.Path), r.Width, r.Height
+		} else if mp := cleanText(img.MediaPath); mp != "" {
 			ref.url = c.base + (&url.URL{Path: "/media/" + strings.TrimLeft(mp, "/")}).EscapedPath()
 		} else if u, ok := absoluteURL(cleanText(img.URL), ownURL); ok && u != "" && !strings.HasPrefix(u, "mailto:") {
 			ref.url = u

@@ -368,3 +368,24 @@ func TestRenderDates(t *testing.T) {
 		t.Errorf("RSS date not RFC 822 with a four-digit year:\n%s", b)
 	}
 }
+
+// TestRenderKeptImage: an article's remote image is named by Herald's
+// kept copy once there is one, at most 1200 px wide (docs/ARCHITECTURE.md,
+// "Remote images").
+func TestRenderKeptImage(t *testing.T) {
+	a := testArticles()[1:2]
+	r := func(p string, w, h int) article.Rendition {
+		return article.Rendition{Path: "/media/u/" + p, Width: w, Height: h}
+	}
+	a[0].Image.Kept = &article.Kept{Original: r("t.png", 2400, 1800), Sizes: []article.Rendition{r("t-600.png", 600, 450), r("t-1200.png", 1200, 900)},
+		Lead: r("tl.png", 1200, 900), Thumb: r("tt.png", 192, 192)}
+	for _, f := range Formats() {
+		b, err := Render(testSite(), testPage(f), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte("https://news.example.org/media/u/t-1200.png")) || bytes.Contains(b, []byte("cdn.example.com")) {
+			t.Errorf("%s: the kept image is not the one named:\n%s", f, b)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe
 		log.Info("admin API off: no admin.tokens set (HERALD_ADMIN_TOKEN sets the one named default)")
 	}
 	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p, Audit: st, MaxUpload: int64(cfg.Admin.MaxUpload),
-		Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)}}
+		Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)}, Images: newKeeper(cfg, st, log)}
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
 	}

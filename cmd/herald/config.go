@@ -189,8 +189,17 @@ type StoreConfig struct {
 }
 
 type ContentConfig struct {
-	Dir   string `yaml:"dir"`
-	Watch bool   `yaml:"watch"`
+	Dir    string       `yaml:"dir"`
+	Watch  bool         `yaml:"watch"`
+	Images ImagesConfig `yaml:"images"`
+}
+
+// ImagesConfig is content.images: how remote article images are fetched
+// (docs/ARCHITECTURE.md, "Remote images").
+type ImagesConfig struct {
+	Timeout      Duration `yaml:"timeout"`
+	MaxBytes     Size     `yaml:"max_bytes"`
+	AllowPrivate bool     `yaml:"allow_private"`
 }
 
 type FeedConfig struct {
@@ -392,8 +401,9 @@ func DefaultConfig() Config {
 			CacheControl:   "public, max-age=300",
 			ShutdownGrace:  Duration(10 * time.Second),
 		},
-		Store:     StoreConfig{Driver: "sqlite", DSN: "data/herald.db"},
-		Content:   ContentConfig{Dir: "examples/articles", Watch: true},
+		Store: StoreConfig{Driver: "sqlite", DSN: "data/herald.db"},
+		Content: ContentConfig{Dir: "examples/articles", Watch: true,
+			Images: ImagesConfig{Timeout: Duration(10 * time.Second), MaxBytes: 10 << 20}},
 		Feed:      FeedConfig{Items: 20, MaxItems: 100},
 		WebSub:    WebSubConfig{Hubs: []string{}},
 		Templates: TemplatesConfig{Dir: ""},
@@ -976,6 +986,12 @@ func (c *Config) Validate() ConfigErrors {
 		if c.Store.DSN == "" {
 			bad("store.dsn", "must not be empty")
 		}
+	}
+	if c.Content.Images.Timeout <= 0 {
+		bad("content.images.timeout", "must be positive, e.g. 10s")
+	}
+	if c.Content.Images.MaxBytes <= 0 {
+		bad("content.images.max_bytes", "must be positive, e.g. 10MiB")
 	}
 	if c.Feed.Items < 1 {
 		bad("feed.items", "must be at least 1")

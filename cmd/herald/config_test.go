@@ -44,6 +44,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ErrBadType", "feed:\n  items: many\n", []string{":2:", "feed.items"}},
 		{"ErrBadSize", "admin:\n  max_upload: 10MB\n", []string{":2:", "admin.max_upload", `invalid size "10MB"`, "B, KiB, MiB or GiB"}},
 		{"ErrZeroSize", "admin:\n  max_upload: 0B\n", []string{":2: admin.max_upload: must be more than 0 bytes"}},
+		{"ErrBadImageSize", "content:\n  images:\n    max_bytes: 10 megs\n", []string{":3:", "content.images.max_bytes", `invalid size "10 megs"`}},
+		{"ErrZeroImageTimeout", "content:\n  images:\n    timeout: 0s\n", []string{":3: content.images.timeout: must be positive"}},
 		{"ErrBadURL", "site:\n  base_url: localhost\n", []string{":2: site.base_url: must be an absolute"}},
 		{"ErrBadSchedule", "newsletters:\n  - id: m\n    title: M\n    schedule: \"CRON_TZ=UTC\"\n    timezone: UTC\n    max_articles: 5\n", []string{":4: newsletters[0].schedule"}},
 		{"ErrBadCron", "newsletters:\n  - id: m\n    title: M\n    schedule: \"61 * * * *\"\n    timezone: UTC\n    max_articles: 5\n", []string{"newsletters[0].schedule: invalid cron spec"}},
@@ -96,16 +98,17 @@ func TestLoadConfigOK(t *testing.T) {
 
 func TestEnvOverrides(t *testing.T) {
 	env := map[string]string{
-		"HERALD_HTTP_LISTEN":           "127.0.0.1:9999",
-		"HERALD_STORE_DSN":             "/tmp/x.db",
-		"HERALD_MAIL_SMTP_PASSWORD":    "s3cret",
-		"HERALD_MAIL_SMTP_PORT":        "2525",
-		"HERALD_WEBSUB_HUBS":           "https://hub.example/a, https://hub.example/b",
-		"HERALD_SECRETS_TOKEN_KEYS":    "k1-0123456789abcdef0123456789abcdef,k2-0123456789abcdef0123456789abcdef",
-		"HERALD_ADMIN_TOKEN":           "0123456789abcdef0123",
-		"HERALD_CONTENT_WATCH":         "false",
-		"HERALD_SUBSCRIBE_CONFIRM_TTL": "2d",
-		"HERALD_ADMIN_MAX_UPLOAD":      "512KiB",
+		"HERALD_HTTP_LISTEN":              "127.0.0.1:9999",
+		"HERALD_STORE_DSN":                "/tmp/x.db",
+		"HERALD_MAIL_SMTP_PASSWORD":       "s3cret",
+		"HERALD_MAIL_SMTP_PORT":           "2525",
+		"HERALD_WEBSUB_HUBS":              "https://hub.example/a, https://hub.example/b",
+		"HERALD_SECRETS_TOKEN_KEYS":       "k1-0123456789abcdef0123456789abcdef,k2-0123456789abcdef0123456789abcdef",
+		"HERALD_ADMIN_TOKEN":              "0123456789abcdef0123",
+		"HERALD_CONTENT_WATCH":            "false",
+		"HERALD_SUBSCRIBE_CONFIRM_TTL":    "2d",
+		"HERALD_ADMIN_MAX_UPLOAD":         "512KiB",
+		"HERALD_CONTENT_IMAGES_MAX_BYTES": "2MiB", "HERALD_CONTENT_IMAGES_ALLOW_PRIVATE": "true",
 	}
 	cfg, err := LoadConfig("", env)
 	if err != nil {
@@ -125,6 +128,9 @@ func TestEnvOverrides(t *testing.T) {
 	}
 	if cfg.Admin.MaxUpload != 512<<10 {
 		t.Errorf("max_upload = %v", cfg.Admin.MaxUpload)
+	}
+	if im := cfg.Content.Images; im.MaxBytes != 2<<20 || !im.AllowPrivate || im.Timeout.D() != 10*time.Second {
+		t.Errorf("content.images = %+v", im)
 	}
 	if cfg.Content.Watch || cfg.Subscribe.ConfirmTTL.D() != 48*time.Hour {
 		t.Errorf("watch=%v ttl=%v", cfg.Content.Watch, cfg.Subscribe.ConfirmTTL)

@@ -26,6 +26,7 @@ func cmdImport(e *env, args []string) error {
 	}
 	defer st.Close()
 	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), nil)
+	sy.Images = newKeeper(cfg, st, nil)
 	rep, err := sy.Import(e.ctx, paths, dry)
 	if err != nil {
 		return err
@@ -33,11 +34,18 @@ func cmdImport(e *env, args []string) error {
 	for _, perr := range rep.Errors {
 		fmt.Fprintln(e.stderr, perr)
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(e.stderr, "warning: "+w.Error())
+	}
 	prefix := ""
 	if dry {
 		prefix = "dry run: would have "
 	}
-	fmt.Fprintf(e.stdout, "%s%d added, %d updated, %d unchanged, %d failed\n", prefix, rep.Added, rep.Updated, rep.Unchanged, len(rep.Errors))
+	images := ""
+	if rep.Images > 0 || len(rep.Warnings) > 0 {
+		images = fmt.Sprintf("; %d images kept, %d missing", rep.Images, len(rep.Warnings))
+	}
+	fmt.Fprintf(e.stdout, "%s%d added, %d updated, %d unchanged, %d failed%s\n", prefix, rep.Added, rep.Updated, rep.Unchanged, len(rep.Errors), images)
 	if len(rep.Errors) > 0 {
 		return errReported
 	}

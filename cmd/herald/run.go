@@ -249,6 +249,7 @@ func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *
 func newSyncer(cfg *Config, st backend.Store, log *slog.Logger) *content.Syncer {
 	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log)
 	sy.Lease, sy.Holder = st, folderID(cfg.Content.Dir)
+	sy.Images = newKeeper(cfg, st, log)
 	return sy
 }
 

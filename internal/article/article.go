@@ -3,6 +3,8 @@
 package article
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -37,6 +39,93 @@ type Image struct {
 	Alt       string `json:"alt,omitempty"`
 	Width     int    `json:"width,omitempty"`
 	Height    int    `json:"height,omitempty"`
+	// Kept is Herald's own copy of a remote image (URL set); nil until
+	// it has been fetched. Outputs show the copy, never the source.
+	Kept *Kept `json:"kept,omitempty"`
+}
+
+// Kept is a remote image fetched once and kept in the media store, with
+// the versions Herald shows (docs/ARCHITECTURE.md, "Remote images").
+// Paths are site-absolute, under /media/u/.
+type Kept struct {
+	Original Rendition   `json:"original"`        // metadata stripped, full size
+	Sizes    []Rendition `json:"sizes,omitempty"` // narrower copies, narrowest first (srcset)
+	Lead     Rendition   `json:"lead"`            // cropped to between 1:1 and 16:9: the lead story
+	Thumb    Rendition   `json:"thumb"`           // square: compact lists
+}
+
+// EncodeKept is k as the store keeps it: JSON, "" for nil.
+func EncodeKept(k *Kept) string {
+	if k == nil {
+		return ""
+	}
+	b, _ := json.Marshal(k) // plain strings and ints: cannot fail
+	return string(b)
+}
+
+// DecodeKept reads what EncodeKept wrote; "" is nil.
+func DecodeKept(s string) (*Kept, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var k Kept
+	if err := json.Unmarshal([]byte(s), &k); err != nil {
+		return nil, fmt.Errorf("kept image: %w", err)
+	}
+	return &k, nil
+}
+
+// Displayed is the widest version of k at most width px wide, the one
+// to show in a column that wide (there is one: derivatives are made at
+// every width narrower than the original).
+func Displayed(k *Kept, width int) Rendition {
+	best := k.Original
+	for _, r := range k.Sizes {
+		if r.Width <= width && (best.Width > width || r.Width > best.Width) {
+			best = r
+		}
+	}
+	return best
+}
+
+// Srcset lists k's versions for an img srcset: "PATH 600w, …".
+func Srcset(k *Kept) string {
+	var b strings.Builder
+	for _, r := range append(append([]Rendition{}, k.Sizes...), k.Original) {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %dw", r.Path, r.Width)
+	}
+	return b.String()
+}
+
+// Rendition is one stored version of an image.
+type Rendition struct {
+	Path   string `json:"path"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// RemoteImage is what the store knows of one remote image URL: its kept
+// copy, or the failures so far and when to try again.
+type RemoteImage struct {
+	URL         string
+	Kept        *Kept // nil: not fetched yet
+	Attempts    int   // failed fetches since the last success
+	LastError   string
+	NextAttempt time.Time // zero: at once
+}
+
+// PendingImage is a stored article whose remote image is not kept yet.
+type PendingImage struct {
+	URL, Slug, Source, SourcePath string
+}
+
+// ImageFailure is an article whose remote image could not be kept.
+type ImageFailure struct {
+	PendingImage
+	Err error
 }
 
 // Upload reports whether the image is an uploaded one (MediaPath under

@@ -45,11 +45,13 @@ const (
 )
 
 // Report says what a sync or import did. Errors are one per bad file,
-// each "FILE:LINE: what is wrong". Skipped, when set, says why a sync
-// changed nothing at all.
+// each "FILE:LINE: what is wrong". Warnings are articles stored without
+// their remote image, "FILE: image: URL: why". Images counts the remote
+// images kept. Skipped, when set, says why a sync changed nothing at all.
 type Report struct {
 	Added, Updated, Unchanged, Removed int
-	Errors                             []error
+	Images                             int
+	Errors, Warnings                   []error
 	Skipped                            string
 }
 
@@ -61,12 +63,24 @@ const (
 )
 
 func (r Report) String() string {
-	return fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d failed",
+	s := fmt.Sprintf("%d added, %d updated, %d unchanged, %d removed, %d failed",
 		r.Added, r.Updated, r.Unchanged, r.Removed, len(r.Errors))
+	if r.Images > 0 || len(r.Warnings) > 0 {
+		s += fmt.Sprintf("; %d images kept, %d missing", r.Images, len(r.Warnings))
+	}
+	return s
 }
 
 // Changed reports whether the sync wrote anything.
-func (r Report) Changed() bool { return r.Added+r.Updated+r.Removed > 0 }
+func (r Report) Changed() bool { return r.Added+r.Updated+r.Removed+r.Images > 0 }
+
+// Images keeps the remote images of stored articles in the media store
+// (docs/ARCHITECTURE.md, "Remote images"): KeepPending tries every one
+// still missing whose retry is due, and says how many it kept and which
+// articles still lack theirs.
+type Images interface {
+	KeepPending(ctx context.Context) (int, []article.ImageFailure, error)
+}
 
 type parsed struct {
 	path string // display path
@@ -94,6 +108,9 @@ type Syncer struct {
 	// while another holder has it does nothing.
 	Lease  Lease
 	Holder string
+	// Images, if set, fetches the remote images articles lack after each
+	// sync and import.
+	Images Images
 
 	mu       sync.Mutex
 	lastSkip string // what the last sync skipped for, to log changes once
@@ -209,7 +226,32 @@ func (s *Syncer) Sync(ctx context.Context) (Report, error) {
 		s.Log.Info("article unpublished: its file is gone", slog.String("slug", fa.Slug), slog.String("file", fa.SourcePath))
 	}
 	s.write(ctx, files, known, &rep)
+	s.keepImages(ctx, &rep)
 	return rep, nil
+}
+
+// keepImages fetches the remote images stored articles still lack. A
+// failure is a warning naming the article's file: the article is stored
+// and shown without its image, and a later sync tries again.
+func (s *Syncer) keepImages(ctx context.Context, rep *Report) {
+	if s.Images == nil {
+		return
+	}
+	n, failed, err := s.Images.KeepPending(ctx)
+	rep.Images += n
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Errorf("remote images: %w", err))
+	}
+	for _, f := range failed {
+		where := "article " + f.Slug
+		switch f.Source {
+		case article.SourceFile:
+			where = filepath.Join(s.Dir, filepath.FromSlash(f.SourcePath))
+		case article.SourceImport:
+			where = f.SourcePath
+		}
+		rep.Warnings = append(rep.Warnings, fmt.Errorf("%s: image: %s: %w", where, f.URL, f.Err))
+	}
 }
 
 // skip gives the lease up, if this syncer holds it, so an instance that
@@ -261,6 +303,9 @@ func (s *Syncer) SyncLogged(ctx context.Context) (Report, error) {
 	}
 	for _, e := range rep.Errors {
 		s.Log.Warn("article not imported", slog.String("error", e.Error()))
+	}
+	for _, w := range rep.Warnings {
+		s.Log.Warn("article image not kept", slog.String("error", w.Error()))
 	}
 	if rep.Changed() {
 		s.Log.Info("content synced", slog.String("dir", s.Dir), slog.String("result", rep.String()))

@@ -126,6 +126,7 @@ func (s *Syncer) Import(ctx context.Context, paths []string, dryRun bool) (Repor
 			rep.Added++
 		}
 	}
+	s.keepImages(ctx, &rep)
 	return rep, nil
 }
 

@@ -202,5 +202,6 @@ func (s *Service) write(ctx context.Context, by Actor, action string, old *artic
 		return out, nil
 	}
 	s.logWrite(ctx, by, action, ar.Slug)
+	s.keepImage(ctx, ar)
 	return out, nil
 }

@@ -29,8 +29,17 @@ type Store interface {
 type Service struct {
 	Store  Store
 	Parser *article.Parser // the content folder's: articles are validated and sanitised as files are
+	// Images, if set, keeps a written article's remote image at once;
+	// else (or when that fails) the content sync does, later.
+	Images Images
 	Now    func() time.Time
 	Log    *slog.Logger
+}
+
+// Images fetches a remote image once and keeps it in the media store
+// (docs/ARCHITECTURE.md, "Remote images").
+type Images interface {
+	Keep(ctx context.Context, url string) (*article.Kept, error)
 }
 
 // Actor is who makes a write: a signed-in user (UserID, Email) or an API
@@ -180,6 +189,23 @@ func (s *Service) change(ctx context.Context, by Actor, action, slug string, p P
 		return nil, err
 	}
 	return s.write(ctx, by, action, old, store.SaveReplace, p.apply(s.InputOf(old)))
+}
+
+// keepImage fetches the stored article's remote image now, if it is not
+// kept yet. A failure is logged, not returned: the article is stored,
+// and the content sync tries again.
+func (s *Service) keepImage(ctx context.Context, ar *article.Article) {
+	img := ar.Image
+	if s.Images == nil || img == nil || img.URL == "" || img.Kept != nil {
+		return
+	}
+	k, err := s.Images.Keep(ctx, img.URL)
+	if err != nil {
+		s.log().WarnContext(ctx, "article image not kept", slog.String("slug", ar.Slug),
+			slog.String("image", img.URL), slog.Any("err", err))
+		return
+	}
+	img.Kept = k
 }
 
 // Delete deletes an article made in Herald or by herald import, and its

@@ -49,6 +49,9 @@ type APIConfig struct {
 	Digest APIDigest
 	// Suppressions enables /api/v1/suppressions…; nil: 404.
 	Suppressions APISuppressions
+	// Images keeps the remote image of an article written through the
+	// API at once; nil: the content sync fetches it.
+	Images newsroom.Images
 	// Media enables /api/v1/media…; nil: 404. MaxUpload is
 	// admin.max_upload, in bytes.
 	Media     APIMedia
@@ -99,7 +102,7 @@ func newAPI(cfg APIConfig, site Site, log *slog.Logger, now func() time.Time, ip
 		cfg.Parser = article.NewParser(site.Location, nil)
 	}
 	a := &api{cfg: cfg, log: log, now: now, site: site, ip: ip,
-		news: &newsroom.Service{Store: cfg.Store, Parser: cfg.Parser, Now: now, Log: log}}
+		news: &newsroom.Service{Store: cfg.Store, Parser: cfg.Parser, Images: cfg.Images, Now: now, Log: log}}
 	for _, t := range cfg.Tokens {
 		if t.Token != "" {
 			a.tokens = append(a.tokens, apiToken{name: t.Name, sum: sha256.Sum256([]byte(t.Token))})

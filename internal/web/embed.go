@@ -494,8 +494,13 @@ func (s *Server) handleEmbedFrame(w http.ResponseWriter, r *http.Request) {
 		}
 		// Only images Herald serves itself: the frame makes no request
 		// to anyone else.
-		if o.Images && a.Image != nil && a.Image.MediaPath != "" {
-			it.Image = &frameImage{URL: "/media/" + a.Image.MediaPath, Alt: a.Image.Alt, Width: a.Image.Width, Height: a.Image.Height}
+		switch img := a.Image; {
+		case !o.Images || img == nil:
+		case img.Kept != nil:
+			r := article.Displayed(img.Kept, 600)
+			it.Image = &frameImage{URL: r.Path, Alt: img.Alt, Width: r.Width, Height: r.Height}
+		case img.MediaPath != "":
+			it.Image = &frameImage{URL: "/media/" + img.MediaPath, Alt: img.Alt, Width: img.Width, Height: img.Height}
 		}
 		d.Items = append(d.Items, it)
 	}

@@ -120,10 +120,20 @@ func (s *Server) loadTemplates() error {
 		"strong": strong,
 		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"imageURL": func(img *article.Image) string {
-			if img.MediaPath != "" {
+			switch {
+			case img.Kept != nil:
+				return article.Displayed(img.Kept, pageImageWidth).Path
+			case img.MediaPath != "":
 				return "/media/" + img.MediaPath
 			}
 			return img.URL
+		},
+		// srcset offers a kept image's derivatives; "" for other images.
+		"srcset": func(img *article.Image) string {
+			if img.Kept == nil || len(img.Kept.Sizes) == 0 {
+				return ""
+			}
+			return article.Srcset(img.Kept)
 		},
 		"updatedLater": func(a *article.Article) bool { return a.Updated.Sub(a.Published) > time.Hour },
 	}
@@ -287,6 +297,10 @@ func (s *Server) handleTag(w http.ResponseWriter, r *http.Request) {
 	s.listPage(w, r, &tag, "/tags/"+slug)
 }
 
+// pageImageWidth is the widest image an article page shows first: its
+// column is 46rem, and srcset offers the rest.
+const pageImageWidth = 1200
+
 func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 	a, err := s.cfg.Store.GetArticle(r.Context(), r.PathValue("slug"))
 	if err != nil {
@@ -296,6 +310,12 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 	if !a.Visible(s.cfg.Now()) {
 		s.fail(w, r, keyErr(http.StatusNotFound, "error.not_found"))
 		return
+	}
+	if img := a.Image; img != nil && img.Kept == nil && img.MediaPath == "" {
+		// A remote image not kept yet is not shown: the page loads
+		// nothing from elsewhere (docs/ARCHITECTURE.md, "Remote images").
+		cp := *a
+		cp.Image, a = nil, &cp
 	}
 	d := &pageData{
 		Title:       a.Title,

@@ -15,6 +15,7 @@ import (
 	"github.com/herald-news/herald/feed"
 	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/dashboard"
+	"github.com/herald-news/herald/internal/imagefetch"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/postgres"
@@ -41,6 +42,7 @@ type Store interface {
 	dashboard.Store
 	media.Store
 	web.MediaFiles
+	imagefetch.Store
 	Admin
 }
 

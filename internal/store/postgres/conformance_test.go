@@ -121,6 +121,11 @@ func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return open(t) })
 }
 
+func TestConformanceRemoteImages(t *testing.T) {
+	open := freshStores(t)
+	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return open(t) })
+}
+
 func TestConformanceMedia(t *testing.T) {
 	open := freshStores(t)
 	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return open(t) })

@@ -67,16 +67,11 @@ func (s *Store) SelectArticles(ctx context.Context, sel digest.Selection) ([]art
 	return selectArticles(ctx, s.pool, sel, horizon)
 }
 
-// digestArticleCols are the articles columns a digest reads, prefixed a.
-const digestArticleCols = `a.id, a.slug, a.title, a.summary, a.body, a.body_html, a.author_name, a.author_email,
-	a.image_url, a.image_media_path, a.image_alt, a.image_width, a.image_height, a.link,
-	a.published, a.updated, a.draft, a.removed, a.source, a.source_path, a.content_hash, a.first_seen, a.feed_id`
-
 // selectArticles: matching tags, published at or before the slot and after
 // the horizon, not draft or removed, not gone out in this newsletter; the
 // newest max_articles.
 func selectArticles(ctx context.Context, q queryer, sel digest.Selection, horizon time.Time) ([]article.Article, error) {
-	query := `SELECT ` + digestArticleCols + ` FROM articles a
+	query := `SELECT ` + prefixCols("a") + ` FROM articles a
 		WHERE NOT a.draft AND NOT a.removed AND a.published <= $1 AND a.published > $2
 		AND NOT EXISTS (SELECT 1 FROM newsletter_articles na WHERE na.newsletter = $3 AND na.article_id = a.id)`
 	args := []any{micros(sel.SlotAt), micros(horizon), sel.Newsletter}
@@ -93,7 +88,7 @@ func selectArticles(ctx context.Context, q queryer, sel digest.Selection, horizo
 	return digestArticles(ctx, q, query, args...)
 }
 
-// digestArticles runs an articles query (digestArticleCols) and adds each
+// digestArticles runs an articles query (articleCols, prefixed a) and adds each
 // article's tags in order.
 func digestArticles(ctx context.Context, q queryer, query string, args ...any) ([]article.Article, error) {
 	rows, err := q.Query(ctx, query, args...)
@@ -102,21 +97,12 @@ func digestArticles(ctx context.Context, q queryer, query string, args ...any) (
 	}
 	var out []article.Article
 	for rows.Next() {
-		var a article.Article
-		var img article.Image
-		var pub, upd int64
-		var first *int64
-		if err := rows.Scan(&a.ID, &a.Slug, &a.Title, &a.Summary, &a.Body, &a.BodyHTML, &a.AuthorName, &a.AuthorEmail,
-			&img.URL, &img.MediaPath, &img.Alt, &img.Width, &img.Height, &a.Link,
-			&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first, &a.FeedID); err != nil {
+		a, err := scanArticle(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("postgres: articles: %w", err)
 		}
-		if img.URL != "" || img.MediaPath != "" {
-			a.Image = &img
-		}
-		a.Published, a.Updated, a.FirstSeen = fromMicros(pub), fromMicros(upd), fromMicrosPtr(first)
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -757,7 +743,7 @@ func (s *Store) PutVariant(ctx context.Context, runID int64, v digest.Variant) (
 
 // RunArticles returns the run's articles in order, with tags.
 func (s *Store) RunArticles(ctx context.Context, runID int64) ([]article.Article, error) {
-	return digestArticles(ctx, s.pool, `SELECT `+digestArticleCols+` FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
+	return digestArticles(ctx, s.pool, `SELECT `+prefixCols("a")+` FROM digest_run_articles ra JOIN articles a ON a.id = ra.article_id
 		WHERE ra.run_id = $1 ORDER BY ra.position`, runID)
 }
 

@@ -99,7 +99,8 @@ func (s *Store) MediaBytes(ctx context.Context, hash string, variant int) (media
 
 // usesMedia matches the articles that hold media.Ref in their image or
 // body ($1 is the ref).
-const usesMedia = `strpos(image_media_path, $1) > 0 OR strpos(image_url, $1) > 0 OR strpos(body, $1) > 0`
+const usesMedia = `strpos(image_media_path, $1) > 0 OR strpos(image_url, $1) > 0 OR strpos(body, $1) > 0
+	OR strpos(image_kept, $1) > 0`
 
 // MediaUsage lists the articles using upload hash, by slug.
 func (s *Store) MediaUsage(ctx context.Context, hash string) ([]media.Use, error) {
@@ -140,7 +141,10 @@ func (s *Store) DeleteMedia(ctx context.Context, hash string) error {
 		if tag.RowsAffected() == 0 {
 			return store.ErrNotFound
 		}
-		return nil
+		// A remote image kept as this upload is fetched again when an
+		// article names it next (docs/ARCHITECTURE.md, "Remote images").
+		_, err = tx.Exec(ctx, `DELETE FROM remote_images WHERE strpos(kept, $1) > 0`, media.Ref(hash))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete media %s: %w", hash, err)

@@ -18,20 +18,24 @@ func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
 const articleCols = `id, slug, title, summary, body, body_html, author_name, author_email,
 	image_url, image_media_path, image_alt, image_width, image_height, link,
-	published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id`
+	published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, image_kept`
 
 func scanArticle(sc interface{ Scan(...any) error }) (*article.Article, error) {
 	var a article.Article
 	var img article.Image
 	var pub, upd int64
+	var kept string
 	var first sql.NullInt64
 	err := sc.Scan(&a.ID, &a.Slug, &a.Title, &a.Summary, &a.Body, &a.BodyHTML, &a.AuthorName, &a.AuthorEmail,
 		&img.URL, &img.MediaPath, &img.Alt, &img.Width, &img.Height, &a.Link,
-		&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first, &a.FeedID)
+		&pub, &upd, &a.Draft, &a.Removed, &a.Source, &a.SourcePath, &a.ContentHash, &first, &a.FeedID, &kept)
 	if err != nil {
 		return nil, err
 	}
 	if img.URL != "" || img.MediaPath != "" {
+		if img.Kept, err = article.DecodeKept(kept); err != nil {
+			return nil, fmt.Errorf("article %s: %w", a.Slug, err)
+		}
 		a.Image = &img
 	}
 	a.Published, a.Updated = fromMicros(pub), fromMicros(upd)
@@ -162,6 +166,9 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 		}
 		img := article.Image{}
 		if a.Image != nil {
+			if err := keptFor(ctx, tx, a.Image); err != nil {
+				return err
+			}
 			img = *a.Image
 		}
 		if a.Updated.IsZero() {
@@ -202,12 +209,12 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 		args := []any{a.Slug, a.Title, a.Summary, a.Body, a.BodyHTML, a.AuthorName, a.AuthorEmail,
 			img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
 			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first, a.FeedID,
-			article.SearchFold(a.Title)}
+			article.SearchFold(a.Title), article.EncodeKept(img.Kept)}
 		if old == nil {
 			if err := tx.QueryRowContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
 				image_url, image_media_path, image_alt, image_width, image_height, link,
-				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&a.ID); err != nil {
+				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search, image_kept)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlite: insert %s: %w", a.Slug, err)
 			}
 		} else {
@@ -215,7 +222,7 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			if _, err := tx.ExecContext(ctx, `UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, body_html = ?, author_name = ?, author_email = ?,
 				image_url = ?, image_media_path = ?, image_alt = ?, image_width = ?, image_height = ?, link = ?,
 				published = ?, updated = ?, draft = ?, removed = ?, source = ?, source_path = ?, content_hash = ?, first_seen = ?, feed_id = ?,
-				title_search = ? WHERE id = ?`, append(args, a.ID)...); err != nil {
+				title_search = ?, image_kept = ? WHERE id = ?`, append(args, a.ID)...); err != nil {
 				return fmt.Errorf("sqlite: update %s: %w", a.Slug, err)
 			}
 		}

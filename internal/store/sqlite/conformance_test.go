@@ -55,6 +55,10 @@ func TestConformanceUsers(t *testing.T) {
 	storetest.RunUsers(t, func(t *testing.T) storetest.UserStore { return openConformance(t) })
 }
 
+func TestConformanceRemoteImages(t *testing.T) {
+	storetest.RunRemoteImages(t, func(t *testing.T) storetest.RemoteImageStore { return openConformance(t) })
+}
+
 func TestConformanceMedia(t *testing.T) {
 	storetest.RunMedia(t, func(t *testing.T) storetest.MediaStore { return openConformance(t) })
 }

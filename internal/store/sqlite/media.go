@@ -106,7 +106,8 @@ func (s *Store) MediaBytes(ctx context.Context, hash string, variant int) (media
 
 // usesMedia matches the articles that hold media.Ref in their image or
 // body (?1 is the ref).
-const usesMedia = `instr(image_media_path, ?1) > 0 OR instr(image_url, ?1) > 0 OR instr(body, ?1) > 0`
+const usesMedia = `instr(image_media_path, ?1) > 0 OR instr(image_url, ?1) > 0 OR instr(body, ?1) > 0
+	OR instr(image_kept, ?1) > 0`
 
 // MediaUsage lists the articles using upload hash, by slug.
 func (s *Store) MediaUsage(ctx context.Context, hash string) ([]media.Use, error) {
@@ -149,7 +150,10 @@ func (s *Store) DeleteMedia(ctx context.Context, hash string) error {
 		} else if n == 0 {
 			return store.ErrNotFound
 		}
-		return nil
+		// A remote image kept as this upload is fetched again when an
+		// article names it next (docs/ARCHITECTURE.md, "Remote images").
+		_, err = tx.ExecContext(ctx, `DELETE FROM remote_images WHERE instr(kept, ?) > 0`, media.Ref(hash))
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete media %s: %w", hash, err)
