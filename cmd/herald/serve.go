@@ -271,9 +271,6 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 // their runs' counts, at start and then every six hours, until shutdown.
 func (d *daemon) retention(ctx context.Context) {
 	keep := d.cfg.Digest.KeepDeliveries.D()
-	if keep <= 0 {
-		return
-	}
 	t := time.NewTimer(time.Minute) // not in the way of start-up
 	defer t.Stop()
 	for {
@@ -283,12 +280,23 @@ func (d *daemon) retention(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
-		n, err := d.store.PruneDeliveries(ctx, now.Add(-keep), now)
+		if keep > 0 {
+			n, err := d.store.PruneDeliveries(ctx, now.Add(-keep), now)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				d.log.Error("pruning old deliveries failed", slog.Any("err", err))
+			case n > 0:
+				d.log.Info("old deliveries summarised and deleted", slog.Int64("rows", n), slog.String("older_than", d.cfg.Digest.KeepDeliveries.String()))
+			}
+		}
+		// Admin sessions past their idle or absolute limit can never be
+		// used again (admin.Auth.Check refuses them); their rows go.
+		n, err := d.store.PruneSessions(ctx, now.Add(-d.cfg.Admin.SessionIdle.D()), now.Add(-d.cfg.Admin.SessionMax.D()))
 		switch {
 		case err != nil && ctx.Err() == nil:
-			d.log.Error("pruning old deliveries failed", slog.Any("err", err))
+			d.log.Error("pruning ended admin sessions failed", slog.Any("err", err))
 		case n > 0:
-			d.log.Info("old deliveries summarised and deleted", slog.Int64("rows", n), slog.String("older_than", d.cfg.Digest.KeepDeliveries.String()))
+			d.log.Info("ended admin sessions deleted", slog.Int64("rows", n))
 		}
 		t.Reset(6 * time.Hour)
 	}

@@ -74,6 +74,9 @@ type Admin interface {
 	// PruneDeliveries drops delivery rows of runs finished before cutoff
 	// (digest.keep_deliveries).
 	PruneDeliveries(ctx context.Context, cutoff, now time.Time) (int64, error)
+	// PruneSessions deletes admin sessions unused since idleBefore or
+	// made before createdBefore.
+	PruneSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error)
 	// ArticlesGeneration changes whenever any process writes articles, so
 	// serve notices writes it did not make.
 	ArticlesGeneration(ctx context.Context) (int64, error)
