@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
@@ -458,8 +459,14 @@ func filterConds(f subscribe.Filter) (conds []string, args []any) {
 		args = append(args, f.Newsletter)
 	}
 	if f.Query != "" {
-		// instr, not LIKE: the query's % and _ are literal, and the
-		// column is folded already.
+		// A query of three characters or more is looked up in the
+		// trigram index (a quoted phrase: its characters are literal);
+		// shorter ones have no trigram and scan. instr, not LIKE: the
+		// query's % and _ are literal, and the column is folded already.
+		if utf8.RuneCountInString(f.Query) >= 3 {
+			conds = append(conds, `id IN (SELECT rowid FROM subscribers_search_fts WHERE subscribers_search_fts MATCH ?)`)
+			args = append(args, `"`+strings.ReplaceAll(f.Query, `"`, `""`)+`"`)
+		}
 		conds = append(conds, `instr(search, ?) > 0`)
 		args = append(args, f.Query)
 	}
