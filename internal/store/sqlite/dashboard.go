@@ -148,16 +148,35 @@ func (s *Store) CountSubscribers(ctx context.Context, f subscribe.Filter) (int, 
 	if err := s.refold(ctx, f); err != nil {
 		return 0, err
 	}
-	conds, args := filterConds(f)
-	q := `SELECT COUNT(*) FROM subscribers`
-	if len(conds) > 0 {
-		q += ` WHERE ` + strings.Join(conds, " AND ")
-	}
+	q, args := countQuery(f)
 	var n int
 	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count subscribers: %w", err)
 	}
 	return n, nil
+}
+
+// countQuery counts the subscribers matching f. A topic or newsletter
+// filter alone is counted in its own index, without reading subscribers:
+// every row there has its subscriber (foreign key, cascading delete).
+func countQuery(f subscribe.Filter) (string, []any) {
+	if f.Status == "" && f.Query == "" && (f.Tag != "" || f.Newsletter != "") {
+		if f.Tag == "" {
+			return `SELECT COUNT(*) FROM subscriptions WHERE newsletter = ?`, []any{f.Newsletter}
+		}
+		q, args := `SELECT COUNT(*) FROM subscriber_tags t WHERE t.tag_slug = ?`, []any{f.Tag}
+		if f.Newsletter != "" {
+			q += ` AND EXISTS (SELECT 1 FROM subscriptions WHERE newsletter = ? AND subscriber_id = t.subscriber_id)`
+			args = append(args, f.Newsletter)
+		}
+		return q, args
+	}
+	conds, args := filterConds(f)
+	q := `SELECT COUNT(*) FROM subscribers`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	return q, args
 }
 
 // SubscribersExist reports, for each address, whether a subscriber has

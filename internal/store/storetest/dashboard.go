@@ -51,6 +51,9 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DigestFixture) {
 		asa := add("asa@example.org", "Åsa Öberg", "wp4")
 		add("jurgen@example.org", "JÜRGEN", "wp4")
 		add("oy@example.org", "Øyvind")
+		// Quotes and wildcards in a query are literal (SQLite: the
+		// trigram index's phrase syntax; PostgreSQL: LIKE).
+		add("q@example.org", `Ann "Q" 50%`)
 		// Rows written behind the store's back (no fold yet) are found too.
 		f.AddSubscriber(t, "Raw.Row@Example.org", "active", []string{"weekly"})
 		for _, tc := range []struct {
@@ -66,6 +69,14 @@ func RunDashboard(t *testing.T, open func(t *testing.T) DigestFixture) {
 			{"", subscribe.Filter{Tag: "wp4"}, []string{"asa@example.org", "jurgen@example.org"}},
 			{"ü", subscribe.Filter{Tag: "wp4", Status: subscribe.StatusActive, Newsletter: "monthly"}, []string{"jurgen@example.org"}},
 			{"example", subscribe.Filter{Newsletter: "weekly"}, []string{"Raw.Row@Example.org"}},
+			{`"q" 50%`, subscribe.Filter{}, []string{"q@example.org"}},
+			{`n "q`, subscribe.Filter{}, []string{"q@example.org"}},
+			{`0%`, subscribe.Filter{}, []string{"q@example.org"}},
+			{`q""`, subscribe.Filter{}, nil},
+			// Topic and newsletter alone are counted without the rows.
+			{"", subscribe.Filter{Newsletter: "weekly"}, []string{"Raw.Row@Example.org"}},
+			{"", subscribe.Filter{Tag: "wp4", Newsletter: "monthly"}, []string{"asa@example.org", "jurgen@example.org"}},
+			{"", subscribe.Filter{Tag: "nobody"}, nil},
 		} {
 			fl := tc.f
 			fl.Query = subscribe.Fold(tc.q)
