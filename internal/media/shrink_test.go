@@ -66,11 +66,11 @@ func TestDeriveQuality(t *testing.T) {
 		transparent bool
 		wantBox     bool
 	}{
-		{"JPEG 2000 to 600", 2000, 1500, 600, false, true},
-		{"JPEG 3000 to 600", 3000, 1000, 600, false, true},
-		{"JPEG 1900 to 600", 1900, 1200, 600, false, true},
-		{"PNG with alpha 2000 to 600", 2000, 1500, 600, true, true},
-		{"ratio under 3: CatmullRom alone", 1200, 900, 600, false, false},
+		{"JPEG 1000 to 300", 1000, 750, 300, false, true},
+		{"JPEG 1500 to 300", 1500, 500, 300, false, true},
+		{"JPEG 950 to 300", 950, 600, 300, false, true},
+		{"PNG with alpha 1000 to 300", 1000, 750, 300, true, true},
+		{"ratio under 3: CatmullRom alone", 600, 450, 300, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var src image.Image = photo(c.w, c.h, c.transparent)
