@@ -176,7 +176,8 @@ func encodeOriginal(ct string, img image.Image) ([]byte, string, error) {
 // finish makes the derivatives: one per derivative width narrower than
 // the original, JPEG or, where the image has transparency, PNG. Each is
 // scaled from the next wider one already made, which costs a fraction of
-// scaling from the original again and looks the same at these ratios.
+// scaling from the original again and looks the same at these ratios;
+// derive box-averages first where the ratio is large.
 func (p *prepared) finish(s xdraw.Scaler) (Item, error) {
 	it := Item{Hash: p.hash, Original: p.original}
 	src := p.img
@@ -188,8 +189,7 @@ func (p *prepared) finish(s xdraw.Scaler) (Item, error) {
 			continue
 		}
 		h := max(1, (b.Dy()*w+b.Dx()/2)/b.Dx())
-		dst := image.NewRGBA(image.Rect(0, 0, w, h))
-		s.Scale(dst, dst.Bounds(), src, src.Bounds(), xdraw.Src, nil)
+		dst := derive(src, w, h, s)
 		var buf bytes.Buffer
 		ct := JPEG
 		var err error
