@@ -100,14 +100,14 @@ func newNewsletterFixture(t testing.TB, subscribers int) *nlFixture {
 	db.Close()
 	f.smtp = mailtest.NewServer(t, mailtest.Options{OnData: func(mailtest.Message) *mailtest.Reply { f.gate.wait(); return nil }})
 	m, err := mail.NewSMTP(mail.SMTPConfig{Host: f.smtp.Host, Port: f.smtp.Port, TLS: "none", HELO: "herald.test",
-		Timeout: 5 * time.Second, Connections: 2}, nil)
+		Timeout: 30 * time.Second, Connections: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
 	f.svc, err = digest.New(digest.Config{
 		Newsletters: []digest.Newsletter{{ID: "monthly", Title: "Cluster Bridge Monthly", Schedule: "0 9 1 * *", Location: time.UTC,
-			MaxArticles: 2, FirstWindow: 30 * 24 * time.Hour, CatchUp: 72 * time.Hour, Subject: "{{.Newsletter.Title}} — {{.Period}}"}},
+			MaxArticles: 2, SendIfEmpty: true, FirstWindow: 30 * 24 * time.Hour, CatchUp: 72 * time.Hour, Subject: "{{.Newsletter.Title}} — {{.Period}}"}},
 		Site:      digest.Site{Title: "Herald Test", BaseURL: "https://news.example.org", Language: "en", Address: "Somewhere 1"},
 		Templates: templates.Embedded(),
 		From:      &netmail.Address{Name: "Herald", Address: "news@example.org"},
