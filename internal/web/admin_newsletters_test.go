@@ -334,9 +334,14 @@ func TestAdminRunSendPauseResume(t *testing.T) {
 	resp, _ = do(t, c, "POST", rp+"/pause", url.Values{})
 	wantRedirect(t, resp, fmt.Sprintf("/admin/runs/%d", id), "pause")
 	f.gate.open()
-	f.waitRun(t, id, digest.RunPaused)
-	time.Sleep(300 * time.Millisecond) // messages in hand finish; nothing new starts
-	if info, _ := f.svc.RunInfo(context.Background(), id); info.Counts.Pending < 50 {
+	// The messages in hand (one a connection) finish, the claimed rest go
+	// back to pending, and nothing new starts.
+	info := f.waitRun(t, id, digest.RunPaused)
+	for deadline := time.Now().Add(10 * time.Second); info.Counts.Sending > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		info, _ = f.svc.RunInfo(context.Background(), id)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if info, _ = f.svc.RunInfo(context.Background(), id); info.Counts.Sending > 0 || info.Counts.Sent > 4 || info.Counts.Pending < 50 {
 		t.Errorf("paused run went on: %+v", info.Counts)
 	}
 	resp, body = do(t, c, "GET", rp, nil)
@@ -358,7 +363,7 @@ func TestAdminRunSendPauseResume(t *testing.T) {
 	if e := lastAudit(t, f.st); e.Action != "digest.resume" {
 		t.Errorf("audit %+v", e)
 	}
-	info := f.waitRun(t, id, digest.RunDone)
+	info = f.waitRun(t, id, digest.RunDone)
 	if info.Counts.Sent != 60 {
 		t.Errorf("counts %+v", info.Counts)
 	}
