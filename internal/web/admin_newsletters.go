@@ -174,7 +174,6 @@ func (a *adminUI) newsletterPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.TopicOpts = topicOptions(v.Now, v.Preview.Topics)
-	var errs []fieldError
 	v.Subject, v.Text, err = v.Preview.render(ctx, d, id, "text")
 	switch {
 	case errors.Is(err, digest.ErrNoMatch):
@@ -184,7 +183,7 @@ func (a *adminUI) newsletterPage(w http.ResponseWriter, r *http.Request) error {
 	default:
 		v.FrameURL = "/admin/newsletters/" + url.PathEscape(id) + "/preview?" + v.Preview.query("html")
 	}
-	a.render(w, r, http.StatusOK, "newsletter", adminView{Title: n.Title, Data: v, Errors: errs})
+	a.render(w, r, http.StatusOK, "newsletter", adminView{Title: n.Title, Data: v})
 	return nil
 }
 

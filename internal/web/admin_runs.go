@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,7 +107,7 @@ func (a *adminUI) runPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	var errs []fieldError
 	status := digest.DeliveryStatus(v.Status)
-	if v.Status != "" && !strings.Contains(" "+strings.Join(v.Statuses, " ")+" ", " "+v.Status+" ") {
+	if v.Status != "" && !slices.Contains(v.Statuses, v.Status) {
 		errs = append(errs, fieldError{"status", "Choose a delivery status from the list."})
 		status, v.Status = "", ""
 	}
