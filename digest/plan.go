@@ -87,16 +87,7 @@ func (s *Service) checkPreparable(n *Newsletter, run *Run, v *Variant) error {
 // changing nothing: as the subscriber with the address as (their topics,
 // name and links) when given. format is "html" or "text".
 func (s *Service) Preview(ctx context.Context, newsletter, as, format string) (subject, body string, err error) {
-	n, err := s.Newsletter(newsletter)
-	if err != nil {
-		return "", "", err
-	}
-	if s.comp == nil {
-		return "", "", fmt.Errorf("digest: no templates configured")
-	}
-	now := s.cfg.Now()
-	arts, err := s.cfg.Store.SelectArticles(ctx, Selection{Newsletter: n.ID, Tags: n.Tags, SlotAt: now,
-		FirstWindow: n.FirstWindow, MaxArticles: n.MaxArticles})
+	n, arts, now, err := s.nextArticles(ctx, newsletter)
 	if err != nil {
 		return "", "", err
 	}
@@ -110,9 +101,39 @@ func (s *Service) Preview(ctx context.Context, newsletter, as, format string) (s
 			c = found
 		}
 	}
+	return s.preview(n, arts, now, c, format)
+}
+
+// PreviewTopics is Preview as a subscriber who chose the topic tags
+// (slugs; none: every article), without naming one.
+func (s *Service) PreviewTopics(ctx context.Context, newsletter string, topics []string, format string) (subject, body string, err error) {
+	n, arts, now, err := s.nextArticles(ctx, newsletter)
+	if err != nil {
+		return "", "", err
+	}
+	return s.preview(n, arts, now, Claim{Tags: topics}, format)
+}
+
+// nextArticles is what a run of the newsletter would carry now.
+func (s *Service) nextArticles(ctx context.Context, newsletter string) (*Newsletter, []article.Article, time.Time, error) {
+	n, err := s.Newsletter(newsletter)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if s.comp == nil {
+		return nil, nil, time.Time{}, fmt.Errorf("digest: no templates configured")
+	}
+	now := s.cfg.Now()
+	arts, err := s.cfg.Store.SelectArticles(ctx, Selection{Newsletter: n.ID, Tags: n.Tags, SlotAt: now,
+		FirstWindow: n.FirstWindow, MaxArticles: n.MaxArticles})
+	return n, arts, now, err
+}
+
+// preview composes arts as the recipient c would get them.
+func (s *Service) preview(n *Newsletter, arts []article.Article, now time.Time, c Claim, format string) (subject, body string, err error) {
 	sel, topics, key := topicArticles(arts, c.Tags)
 	if key == "" {
-		return "", "", fmt.Errorf("%w: %s (%s) would be skipped", ErrNoMatch, as, strings.Join(c.Tags, ", "))
+		return "", "", fmt.Errorf("%w: %s (%s) would be skipped", ErrNoMatch, c.Email, strings.Join(c.Tags, ", "))
 	}
 	run := &Run{Newsletter: n.ID, SlotAt: now, Kind: KindTest}
 	v, err := s.comp.compose(n, run, sel, key, false, topics...)

@@ -60,7 +60,21 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
 // the store, timeouts and two-factor policy from admin.*.
-func adminConfig(cfg *Config, st backend.Store) *web.AdminConfig {
-	return &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
+func adminConfig(cfg *Config, st backend.Store, dg *digestRunner) *web.AdminConfig {
+	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA}
+	if dg != nil {
+		// Sends and run control from the pages go through this process's
+		// digest service, as the API's do.
+		ac.Digest, ac.Audience = dg.svc, audience{st}
+	}
+	return ac
+}
+
+// audience counts a newsletter's active subscribers: those a run planned
+// now gets a delivery for.
+type audience struct{ st backend.Store }
+
+func (a audience) Recipients(ctx context.Context, newsletter string) (int, error) {
+	return a.st.CountSubscribers(ctx, subscribe.Filter{Status: subscribe.StatusActive, Newsletter: newsletter})
 }

@@ -60,6 +60,10 @@ type AdminConfig struct {
 	// LoginsPerMinute bounds sign-in attempts (password, code, setup) per
 	// client address; 0: 20.
 	LoginsPerMinute int
+	// Digest enables the newsletter and run pages (admin_newsletters.go);
+	// nil: they answer 404. Audience counts a send's recipients.
+	Digest   AdminDigest
+	Audience AdminAudience
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.

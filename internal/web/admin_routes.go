@@ -33,6 +33,7 @@ func adminRoutes() []adminRoute {
 	const (
 		get, post = http.MethodGet, http.MethodPost
 		editor    = store.RoleEditor
+		manager   = store.RoleManager
 		owner     = store.RoleOwner
 	)
 	return []adminRoute{
@@ -48,6 +49,23 @@ func adminRoutes() []adminRoute {
 		// Signing in, step two, and one's own account (admin_account.go).
 		{get, "/admin/login/code", "", (*adminUI).codePage, 0, ""},
 		{post, "/admin/login/code", "", (*adminUI).code, 0, ""},
+
+		// Newsletters and runs (admin_newsletters.go, admin_runs.go):
+		// editors preview and test; sending and run control need a manager.
+		{get, "/admin/newsletters", editor, (*adminUI).newslettersPage, 0, "Newsletters"},
+		{get, "/admin/newsletters/{id}", editor, (*adminUI).newsletterPage, 0, ""},
+		{get, "/admin/newsletters/{id}/preview", editor, (*adminUI).newsletterPreview, 0, ""},
+		{post, "/admin/newsletters/{id}/test", editor, (*adminUI).newsletterTest, 0, ""},
+		{get, "/admin/newsletters/{id}/send", manager, (*adminUI).newsletterSendConfirm, 0, ""},
+		{post, "/admin/newsletters/{id}/send", manager, (*adminUI).newsletterSend, 0, ""},
+		{get, "/admin/runs/{id}", editor, (*adminUI).runPage, 0, ""},
+		{get, "/admin/runs/{id}/progress", editor, (*adminUI).runProgressJSON, 0, ""},
+		{get, "/admin/runs/{id}/pause", manager, runConfirmPage("pause"), 0, ""},
+		{post, "/admin/runs/{id}/pause", manager, runControl("pause"), 0, ""},
+		{get, "/admin/runs/{id}/resume", manager, runConfirmPage("resume"), 0, ""},
+		{post, "/admin/runs/{id}/resume", manager, runControl("resume"), 0, ""},
+		{get, "/admin/runs/{id}/cancel", manager, runConfirmPage("cancel"), 0, ""},
+		{post, "/admin/runs/{id}/cancel", manager, runControl("cancel"), 0, ""},
 
 		// Owners (admin_users.go, admin_audit.go).
 		{get, "/admin/users", owner, (*adminUI).usersPage, 0, "Users"},

@@ -244,33 +244,16 @@ func previewDigest(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	format := q.Get("format")
-	ctype := "text/html; charset=utf-8"
-	switch format {
-	case "", "html":
-		format = "html"
-	case "text":
-		ctype = "text/plain; charset=utf-8"
-	default:
-		return &HTTPError{Status: http.StatusBadRequest, Field: "format", Msg: "format must be html or text"}
-	}
-	_, body, err := d.Preview(r.Context(), r.PathValue("id"), q.Get("as"), format)
+	format, ctype, err := previewFormat(r)
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	if format == "html" {
-		// The digest's own markup, shown on the API's origin: no scripts.
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox")
+	_, body, err := d.Preview(r.Context(), r.PathValue("id"), r.URL.Query().Get("as"), format)
+	if err != nil {
+		return err
 	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write([]byte(body)) //nolint:errcheck // the client went away
-	}
+	// The digest's own markup, shown on the API's origin: no scripts.
+	writePreview(w, r, ctype, "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox", body)
 	return nil
 }
 
