@@ -59,8 +59,12 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 }
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
-// the store, timeouts and two-factor policy from admin.*.
-func adminConfig(cfg *Config, st backend.Store) *web.AdminConfig {
+// the store, timeouts and two-factor policy from admin.*, and the editor
+// with the content folder's parser p.
+func adminConfig(cfg *Config, st backend.Store, p *article.Parser) *web.AdminConfig {
 	return &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
-		Require2FA: cfg.Admin.Require2FA}
+		Require2FA: cfg.Admin.Require2FA,
+		// The editor's pages: the same newsroom and media services as the API.
+		Articles: st, Parser: p, Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)},
+		MaxUpload: int64(cfg.Admin.MaxUpload)}
 }
