@@ -333,3 +333,22 @@ func formValue(t testing.TB, page, name string) string {
 	rest := page[i+len(`name="`+name+`" value="`):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
+
+// TestAdminEditorRoles: the editor's pages open to every role from
+// editor up; a server without the editor wired answers 404 there.
+func TestAdminEditorRoles(t *testing.T) {
+	f := newEditorFixture(t, 0)
+	for _, role := range []string{"editor", "manager", "owner"} {
+		c, _ := admintest.Login(t, f.store, f.srv.URL, admintest.User{Role: role, At: f.clock.Now()})
+		for _, p := range []string{"/admin/articles", "/admin/articles/new", "/admin/media"} {
+			resp, body := do(t, c, "GET", f.srv.URL+p, nil)
+			wantStatus(t, resp, body, 200, role+" "+p)
+		}
+	}
+	off := newAdminFixture(t, "", web.AdminConfig{})
+	c, _ := admintest.Login(t, off.store, off.srv.URL, admintest.User{At: off.clock.Now()})
+	for _, p := range []string{"/admin/articles", "/admin/media"} {
+		resp, body := do(t, c, "GET", off.srv.URL+p, nil)
+		wantStatus(t, resp, body, 404, "no editor: "+p)
+	}
+}
