@@ -59,10 +59,14 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 }
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
-// the store, timeouts and two-factor policy from admin.*.
-func adminConfig(cfg *Config, st backend.Store, dg *digestRunner) *web.AdminConfig {
+// the store, timeouts and two-factor policy from admin.*, the editor with
+// the content folder's parser p, and the newsletter pages with dg.
+func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, p *article.Parser, log *slog.Logger) *web.AdminConfig {
 	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
-		Require2FA: cfg.Admin.Require2FA}
+		Require2FA: cfg.Admin.Require2FA,
+		// The editor's pages: the same newsroom and media services as the API.
+		Articles: st, Parser: p, Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)},
+		MaxUpload: int64(cfg.Admin.MaxUpload), Images: newKeeper(cfg, st, log)}
 	if dg != nil {
 		// Sends and run control from the pages go through this process's
 		// digest service, as the API's do.

@@ -169,13 +169,26 @@ func (s *Service) Publish(ctx context.Context, by Actor, slug, base string) (*Sa
 
 // Schedule makes the article public at a future time.
 func (s *Service) Schedule(ctx context.Context, by Actor, slug string, at time.Time, base string) (*Saved, error) {
-	if !at.After(s.now()) {
-		return nil, &InvalidError{Errors: []FieldError{{Field: "date",
-			Message: fmt.Sprintf("date %s is not in the future: publish now instead", at.UTC().Format(time.RFC3339))}}}
+	if err := s.CheckSchedule(at); err != nil {
+		return nil, err
 	}
 	date, draft := at.UTC().Format(time.RFC3339Nano), false
 	return s.change(ctx, by, "schedule", slug, Patch{Date: &date, Draft: &draft, Base: &base})
 }
+
+// CheckSchedule is the rule for a schedule's time: in the future. The
+// editor checks a date typed with the other fields before it saves them.
+func (s *Service) CheckSchedule(at time.Time) error {
+	if !at.After(s.now()) {
+		return &InvalidError{Errors: []FieldError{{Field: "date",
+			Message: fmt.Sprintf("date %s is not in the future: publish now instead", at.UTC().Format(time.RFC3339))}}}
+	}
+	return nil
+}
+
+// Parse is the article in would store, as Validate checks it: an
+// *InvalidError with every field problem otherwise. It writes nothing.
+func (s *Service) Parse(in Input) (*article.Article, error) { return s.valid(in) }
 
 // Unpublish takes the article off the feeds and pages: a draft again.
 func (s *Service) Unpublish(ctx context.Context, by Actor, slug, base string) (*Saved, error) {

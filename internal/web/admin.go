@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/admin"
+	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/newsroom"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -64,10 +66,26 @@ type AdminConfig struct {
 	// nil: they answer 404. Audience counts a send's recipients.
 	Digest   AdminDigest
 	Audience AdminAudience
+	// Articles and Parser turn on the editor's pages (admin_articles.go):
+	// the store and parser the API's newsroom service uses; nil Articles:
+	// those pages answer 404.
+	Articles APIStore
+	Parser   *article.Parser
+	// Media is the upload service (/admin/media, the article form's image
+	// upload); nil: uploads answer 404. MaxUpload is admin.max_upload.
+	Media     APIMedia
+	MaxUpload int64
+	// Images keeps a written article's remote image at once, as the
+	// API's does; nil: the content sync keeps it later.
+	Images newsroom.Images
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.
 const adminMaxBody = 64 << 10
+
+// uploadBody as a route's MaxBody bounds its body by admin.max_upload
+// plus what a multipart form adds: forms carrying an image.
+const uploadBody = -1
 
 // adminUI serves /admin/.
 type adminUI struct {
@@ -80,6 +98,7 @@ type adminUI struct {
 	cookie  string                                        // AdminCookieName
 	secure  bool                                          // site.base_url is https
 	routes  []adminRoute
+	news    *newsroom.Service // nil: no editor (AdminConfig.Articles)
 }
 
 // AdminCookieName is the session cookie's name for a site at baseURL:
@@ -116,6 +135,13 @@ func newAdminUI(s *Server, cfg AdminConfig) *adminUI {
 		cookie:  AdminCookieName(s.cfg.Site.BaseURL),
 		secure:  strings.HasPrefix(strings.ToLower(s.cfg.Site.BaseURL), "https://"),
 		routes:  adminRoutes(),
+	}
+	if cfg.Articles != nil {
+		p := cfg.Parser
+		if p == nil {
+			p = article.NewParser(s.cfg.Site.Location, nil)
+		}
+		a.news = &newsroom.Service{Store: cfg.Articles, Parser: p, Images: cfg.Images, Now: s.cfg.Now, Log: s.log}
 	}
 	// Behind a proxy that rewrites Host, the browser's Origin is still the
 	// public one.
@@ -193,7 +219,10 @@ func roleAtLeast(have, want string) bool {
 // the body and turns the handler's error into an error page.
 func (a *adminUI) wrap(rt adminRoute) http.Handler {
 	limit := rt.MaxBody
-	if limit <= 0 {
+	switch {
+	case limit == uploadBody:
+		limit = a.uploadLimit() + multipartSlack
+	case limit <= 0:
 		limit = adminMaxBody
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

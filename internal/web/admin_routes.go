@@ -15,7 +15,8 @@ type adminRoute struct {
 	// pages), without a session.
 	Role    string
 	Handler adminHandler
-	// MaxBody bounds the request body in bytes; 0: adminMaxBody (64 KiB).
+	// MaxBody bounds the request body in bytes; 0: adminMaxBody (64 KiB);
+	// uploadBody: admin.max_upload plus the multipart form around it.
 	MaxBody int64
 	// Nav is the route's label in the layout's navigation ("": none),
 	// shown to the roles it is open to, in the order of this table.
@@ -49,6 +50,21 @@ func adminRoutes() []adminRoute {
 		// Signing in, step two, and one's own account (admin_account.go).
 		{get, "/admin/login/code", "", (*adminUI).codePage, 0, ""},
 		{post, "/admin/login/code", "", (*adminUI).code, 0, ""},
+
+		// The editor (admin_articles.go, admin_media.go).
+		{get, "/admin/articles", editor, (*adminUI).articlesPage, 0, "Articles"},
+		// {slug} "new" is the form of a new article: a literal sibling
+		// of {slug} would clash with the 405 fallback of its path.
+		{get, "/admin/articles/{slug}", editor, (*adminUI).articlePage, 0, ""},
+		{post, "/admin/articles/{slug}", editor, (*adminUI).saveArticle, uploadBody, ""},
+		{post, "/admin/articles/{slug}/preview", editor, (*adminUI).previewArticle, 1 << 20, ""},
+		{post, "/admin/articles/{slug}/unpublish", editor, (*adminUI).unpublishArticle, 0, ""},
+		{post, "/admin/articles/{slug}/delete", editor, (*adminUI).deleteArticle, 0, ""},
+		{get, "/admin/articles/{slug}/revisions/{id}", editor, (*adminUI).revisionPage, 0, ""},
+		{post, "/admin/articles/{slug}/revisions/{id}/restore", editor, (*adminUI).restoreRevision, 0, ""},
+		{get, "/admin/media", editor, (*adminUI).mediaPage, 0, "Media"},
+		{post, "/admin/media", editor, (*adminUI).uploadMediaForm, uploadBody, ""},
+		{post, "/admin/media/{hash}/delete", editor, (*adminUI).deleteMediaForm, 0, ""},
 
 		// Newsletters and runs (admin_newsletters.go, admin_runs.go):
 		// editors preview and test; sending and run control need a manager.
