@@ -60,7 +60,11 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
 // the store, timeouts and two-factor policy from admin.*.
-func adminConfig(cfg *Config, st backend.Store) *web.AdminConfig {
-	return &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
+func adminConfig(cfg *Config, st backend.Store, subs *subscribe.Service) *web.AdminConfig {
+	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA}
+	if subs != nil {
+		ac.Subscribers = subs
+	}
+	return ac
 }

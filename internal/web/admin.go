@@ -60,6 +60,9 @@ type AdminConfig struct {
 	// LoginsPerMinute bounds sign-in attempts (password, code, setup) per
 	// client address; 0: 20.
 	LoginsPerMinute int
+	// Subscribers enables the subscriber pages (admin_subscribers.go);
+	// nil: they answer 404.
+	Subscribers AdminSubscribers
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.
@@ -76,6 +79,7 @@ type adminUI struct {
 	cookie  string                                        // AdminCookieName
 	secure  bool                                          // site.base_url is https
 	routes  []adminRoute
+	plans   importPlans // CSV imports awaiting confirmation
 }
 
 // AdminCookieName is the session cookie's name for a site at baseURL:

@@ -33,6 +33,7 @@ func adminRoutes() []adminRoute {
 	const (
 		get, post = http.MethodGet, http.MethodPost
 		editor    = store.RoleEditor
+		manager   = store.RoleManager
 		owner     = store.RoleOwner
 	)
 	return []adminRoute{
@@ -48,6 +49,20 @@ func adminRoutes() []adminRoute {
 		// Signing in, step two, and one's own account (admin_account.go).
 		{get, "/admin/login/code", "", (*adminUI).codePage, 0, ""},
 		{post, "/admin/login/code", "", (*adminUI).code, 0, ""},
+
+		// Subscribers (admin_subscribers.go). Nothing else sits beside
+		// {email} in its folder: a literal there would clash with it.
+		{get, "/admin/subscribers", manager, (*adminUI).subscribersPage, 0, "Subscribers"},
+		{post, "/admin/subscribers", manager, (*adminUI).addSubscriberForm, 0, ""},
+		{get, "/admin/subscribers.csv", manager, (*adminUI).exportSubscribersCSV, 0, ""},
+		{get, "/admin/subscribers/{email}", manager, (*adminUI).subscriberPage, 0, ""},
+		{post, "/admin/subscribers/{email}/status", manager, (*adminUI).subscriberStatus, 0, ""},
+		{post, "/admin/subscribers/{email}/choice", manager, (*adminUI).subscriberChoice, 0, ""},
+		{get, "/admin/subscribers/{email}/export", manager, (*adminUI).subscriberExport, 0, ""},
+		{post, "/admin/subscribers/{email}/erase", manager, (*adminUI).subscriberErase, 0, ""},
+		{get, "/admin/import", manager, (*adminUI).importPage, 0, ""},
+		{post, "/admin/import", manager, (*adminUI).planImport, importMaxBody, ""},
+		{post, "/admin/import/apply", manager, (*adminUI).applyImport, 0, ""},
 
 		// Owners (admin_users.go, admin_audit.go).
 		{get, "/admin/users", owner, (*adminUI).usersPage, 0, "Users"},
