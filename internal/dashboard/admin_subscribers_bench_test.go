@@ -25,17 +25,7 @@ import (
 // page".
 func BenchmarkAdminSubscriberPage(b *testing.B) {
 	benchmarkBackends(b, func(b *testing.B, st benchStore) {
-		ctx := context.Background()
-		key, err := st.TokenKey(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := subscribe.New(subscribe.Config{BaseURL: "https://news.example.org", Templates: templates.Embedded(),
-			Newsletters: []subscribe.Newsletter{{ID: "monthly", Default: true}, {ID: "weekly", Tags: []string{"wp4"}}},
-			Tokens:      subscribe.NewTokens([][]byte{key}), Store: st, Mailer: subscribetest.NewMailer(), Now: func() time.Time { return benchNow }})
-		if err != nil {
-			b.Fatal(err)
-		}
+		svc := benchSubscribe(b, st)
 		as := st.(web.AdminStore)
 		const base = "https://news.example.org"
 		h, err := web.New(web.Config{Site: web.Site{Title: "Bench", BaseURL: base, Language: "en", Location: time.UTC},
@@ -74,4 +64,21 @@ func BenchmarkAdminSubscriberPage(b *testing.B) {
 			})
 		}
 	})
+}
+
+// benchSubscribe is the subscribe service over the seeded store, with the
+// seed's two newsletters and clock.
+func benchSubscribe(b *testing.B, st benchStore) *subscribe.Service {
+	b.Helper()
+	key, err := st.TokenKey(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := subscribe.New(subscribe.Config{BaseURL: "https://news.example.org", Templates: templates.Embedded(),
+		Newsletters: []subscribe.Newsletter{{ID: "monthly", Default: true}, {ID: "weekly", Tags: []string{"wp4"}}},
+		Tokens:      subscribe.NewTokens([][]byte{key}), Store: st, Mailer: subscribetest.NewMailer(), Now: func() time.Time { return benchNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return svc
 }
