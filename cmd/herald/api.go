@@ -60,8 +60,9 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
 // the store, timeouts and two-factor policy from admin.*, the editor with
-// the content folder's parser p, and the newsletter pages with dg.
-func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, p *article.Parser, log *slog.Logger) *web.AdminConfig {
+// the content folder's parser p, the newsletter pages with dg and the
+// subscriber pages with subs.
+func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscribe.Service, p *article.Parser, log *slog.Logger) *web.AdminConfig {
 	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA,
 		// The editor's pages: the same newsroom and media services as the API.
@@ -71,6 +72,9 @@ func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, p *article.Par
 		// Sends and run control from the pages go through this process's
 		// digest service, as the API's do.
 		ac.Digest, ac.Audience = dg.svc, audience{st}
+	}
+	if subs != nil {
+		ac.Subscribers = subs
 	}
 	return ac
 }

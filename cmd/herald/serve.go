@@ -196,7 +196,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
 		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
-		Admin:            adminConfig(cfg, st, d.digest, d.syncer.Parser, log),
+		Admin:            adminConfig(cfg, st, d.digest, subs, d.syncer.Parser, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
 		MetricsPublic:    cfg.Metrics.Public,

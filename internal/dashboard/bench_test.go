@@ -17,9 +17,7 @@ import (
 	"github.com/herald-news/herald/internal/store/postgres"
 	"github.com/herald-news/herald/internal/store/sqlite"
 	"github.com/herald-news/herald/internal/subscribe"
-	"github.com/herald-news/herald/internal/subscribe/subscribetest"
 	"github.com/herald-news/herald/internal/testenv"
-	"github.com/herald-news/herald/templates"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -266,16 +264,7 @@ func benchmarkBackends(b *testing.B, run func(b *testing.B, st benchStore)) {
 func BenchmarkSubscriberSearch(b *testing.B) {
 	benchmarkBackends(b, func(b *testing.B, st benchStore) {
 		ctx := context.Background()
-		key, err := st.TokenKey(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := subscribe.New(subscribe.Config{BaseURL: "https://news.example.org", Templates: templates.Embedded(),
-			Newsletters: []subscribe.Newsletter{{ID: "monthly", Default: true}, {ID: "weekly", Tags: []string{"wp4"}}},
-			Tokens:      subscribe.NewTokens([][]byte{key}), Store: st, Mailer: subscribetest.NewMailer(), Now: func() time.Time { return benchNow }})
-		if err != nil {
-			b.Fatal(err)
-		}
+		svc := benchSubscribe(b, st)
 		for _, tc := range []struct {
 			name  string
 			f     subscribe.Filter

@@ -152,3 +152,25 @@ func (s *Service) checkSuppressed(ctx context.Context, email string) error {
 	}
 	return nil
 }
+
+// SetChoice sets the newsletters (none: the defaults) and topic tags of
+// the subscriber with the address, as an operator does on the admin
+// subscriber page; the name, status and consent stay. An unsubscribed or
+// bounced subscriber is reactivated first (AddIn, confirmed), never here.
+func (s *Service) SetChoice(ctx context.Context, email string, newsletters, tags []string) (*Subscriber, error) {
+	cur, err := s.byEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Status == StatusUnsubscribed || cur.Status == StatusBounced {
+		return nil, fmt.Errorf("%w: %s is %s: reactivate it first", ErrInvalidInput, cur.Email, cur.Status)
+	}
+	nls, err := s.checkNewsletters(newsletters)
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = s.checkTags(ctx, tags, cur.Tags); err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.UpdatePreferences(ctx, cur.ID, cur.Name, nls, tags, s.cfg.Now().UTC())
+}

@@ -78,6 +78,9 @@ type AdminConfig struct {
 	// Images keeps a written article's remote image at once, as the
 	// API's does; nil: the content sync keeps it later.
 	Images newsroom.Images
+	// Subscribers enables the subscriber pages (admin_subscribers.go);
+	// nil: they answer 404.
+	Subscribers AdminSubscribers
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.
@@ -99,6 +102,7 @@ type adminUI struct {
 	secure  bool                                          // site.base_url is https
 	routes  []adminRoute
 	news    *newsroom.Service // nil: no editor (AdminConfig.Articles)
+	plans   importPlans       // CSV imports awaiting confirmation
 }
 
 // AdminCookieName is the session cookie's name for a site at baseURL:

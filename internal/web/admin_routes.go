@@ -83,6 +83,20 @@ func adminRoutes() []adminRoute {
 		{get, "/admin/runs/{id}/cancel", manager, runConfirmPage("cancel"), 0, ""},
 		{post, "/admin/runs/{id}/cancel", manager, runControl("cancel"), 0, ""},
 
+		// Subscribers (admin_subscribers.go). Nothing else sits beside
+		// {email} in its folder: a literal there would clash with it.
+		{get, "/admin/subscribers", manager, (*adminUI).subscribersPage, 0, "Subscribers"},
+		{post, "/admin/subscribers", manager, (*adminUI).addSubscriberForm, 0, ""},
+		{get, "/admin/subscribers.csv", manager, (*adminUI).exportSubscribersCSV, 0, ""},
+		{get, "/admin/subscribers/{email}", manager, (*adminUI).subscriberPage, 0, ""},
+		{post, "/admin/subscribers/{email}/status", manager, (*adminUI).subscriberStatus, 0, ""},
+		{post, "/admin/subscribers/{email}/choice", manager, (*adminUI).subscriberChoice, 0, ""},
+		{get, "/admin/subscribers/{email}/export", manager, (*adminUI).subscriberExport, 0, ""},
+		{post, "/admin/subscribers/{email}/erase", manager, (*adminUI).subscriberErase, 0, ""},
+		{get, "/admin/import", manager, (*adminUI).importPage, 0, ""},
+		{post, "/admin/import", manager, (*adminUI).planImport, importMaxBody, ""},
+		{post, "/admin/import/apply", manager, (*adminUI).applyImport, 0, ""},
+
 		// Owners (admin_users.go, admin_audit.go).
 		{get, "/admin/users", owner, (*adminUI).usersPage, 0, "Users"},
 		{post, "/admin/users/add", owner, (*adminUI).addUser, 0, ""},
