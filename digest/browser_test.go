@@ -234,7 +234,7 @@ func geometry(t *testing.T, language string, widths []int64, darks []bool, modes
 			t.Fatalf("the digest is not in %s", language)
 		}
 	}
-	ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: false, Timeout: 3 * time.Minute})
+	ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: false, Timeout: 8 * time.Minute})
 	lead := "Study visit: what Göteborg and Gent learned from Hamburg"
 	for _, width := range widths {
 		for _, dark := range darks {

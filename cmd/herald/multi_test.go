@@ -449,8 +449,10 @@ func TestMultiInstanceFeed(t *testing.T) {
 		if _, feed := get(b, "/feed.atom"); bytes.Contains(feed, []byte(title)) {
 			break
 		}
-		if time.Since(published) > 2*time.Second {
-			t.Fatalf("B's feed lacks the article 2 s after A published it")
+		// NOTIFY makes it about instant; the guard is long enough for a
+		// loaded machine (the outcome is asserted, not the time).
+		if time.Since(published) > 15*time.Second {
+			t.Fatalf("B's feed lacks the article 15 s after A published it")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
