@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/dashboard"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
@@ -60,7 +61,11 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
 // the store, timeouts and two-factor policy from admin.*.
-func adminConfig(cfg *Config, st backend.Store) *web.AdminConfig {
-	return &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
+func adminConfig(cfg *Config, st backend.Store, dash *dashboard.Service) *web.AdminConfig {
+	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA}
+	if dash != nil { // a nil *Service in the interface would not be nil
+		ac.Dashboard = dash
+	}
+	return ac
 }

@@ -60,6 +60,8 @@ type AdminConfig struct {
 	// LoginsPerMinute bounds sign-in attempts (password, code, setup) per
 	// client address; 0: 20.
 	LoginsPerMinute int
+	// Dashboard loads what /admin/ shows; nil: the page only greets.
+	Dashboard DashboardLoader
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.
@@ -455,6 +457,7 @@ func (a *adminUI) loadTemplates() error {
 			return t.In(loc).Format("2 Jan 2006 15:04")
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"num": groupDigits,
 		// hasErr and fieldOf find a field's error for its input and the
 		// fieldError template.
 		"hasErr": func(field string, errs []fieldError) bool {
