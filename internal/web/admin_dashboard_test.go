@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/admin"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/browsertest"
 	"github.com/herald-news/herald/internal/dashboard"
@@ -149,4 +151,32 @@ func TestAdminDashboardBrowser(t *testing.T) {
 		t.Errorf("%d runs, want 2", n)
 	}
 	adminPageCheck(t, ctx, "dashboard")
+}
+
+// TestAdminUsersLastLogin: the users page shows each user's last sign-in,
+// "never" before the first.
+func TestAdminUsersLastLogin(t *testing.T) {
+	f := newAdminFixture(t, "", web.AdminConfig{})
+	ctx := context.Background()
+	token, err := admin.AddUser(ctx, f.store, admin.CLI, "ann@example.org", "Ann", store.RoleOwner, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	resp, _ := do(t, b, http.MethodPost, f.srv.URL+"/admin/setup", url.Values{"token": {token}, "password": {testPassword}, "password_confirm": {testPassword}})
+	wantRedirect(t, resp, "/admin/", "setup")
+	resp, body := do(t, b, http.MethodGet, f.srv.URL+"/admin/users", nil)
+	wantStatus(t, resp, body, http.StatusOK, "users")
+	if !strings.Contains(body, "<td>never</td>") {
+		t.Errorf("no \"never\" before the first sign-in:\n%s", body)
+	}
+	f.clock.Add(time.Hour)
+	b = f.browser()
+	resp, _ = do(t, b, http.MethodPost, f.srv.URL+"/admin/login", url.Values{"email": {"ann@example.org"}, "password": {testPassword}})
+	wantRedirect(t, resp, "/admin/", "login")
+	resp, body = do(t, b, http.MethodGet, f.srv.URL+"/admin/users", nil)
+	wantStatus(t, resp, body, http.StatusOK, "users")
+	if want := `<td><time datetime="2026-12-06T11:00:00Z">6 Dec 2026 11:00</time></td>`; !strings.Contains(body, want) {
+		t.Errorf("no %s in:\n%s", want, body)
+	}
 }
