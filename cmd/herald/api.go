@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/dashboard"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
@@ -60,9 +61,9 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 
 // adminConfig wires the admin web UI (/admin/): sessions and accounts in
 // the store, timeouts and two-factor policy from admin.*, the editor with
-// the content folder's parser p, the newsletter pages with dg and the
-// subscriber pages with subs.
-func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscribe.Service, p *article.Parser, log *slog.Logger) *web.AdminConfig {
+// the content folder's parser p, the newsletter pages with dg, the
+// subscriber pages with subs and the dashboard with dash.
+func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscribe.Service, dash *dashboard.Service, p *article.Parser, log *slog.Logger) *web.AdminConfig {
 	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA,
 		// The editor's pages: the same newsroom and media services as the API.
@@ -75,6 +76,9 @@ func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscrib
 	}
 	if subs != nil {
 		ac.Subscribers = subs
+	}
+	if dash != nil { // a nil *Service in the interface would not be nil
+		ac.Dashboard = dash
 	}
 	return ac
 }

@@ -167,6 +167,10 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	if bounces.ln != nil {
 		d.wg.Go(func() { bounces.serve(bg, log) }) // until shutdown cancels bg
 	}
+	dash, err := newDashboard(cfg, st, log)
+	if err != nil {
+		log.Error("dashboard off", slog.Any("err", err))
+	}
 	handler, err := web.New(web.Config{
 		BounceWebhook: bounces.provider,
 		ReadyWarnings: bounces.handler.readyWarnings,
@@ -196,7 +200,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
 		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
-		Admin:            adminConfig(cfg, st, d.digest, subs, d.syncer.Parser, log),
+		Admin:            adminConfig(cfg, st, d.digest, subs, dash, d.syncer.Parser, log),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
 		MetricsPublic:    cfg.Metrics.Public,
@@ -241,9 +245,7 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	d.wg.Go(func() { d.retention(bg) })
-	if dash, err := newDashboard(cfg, st, log); err != nil {
-		log.Error("dashboard counts off", slog.Any("err", err))
-	} else {
+	if dash != nil {
 		// Daily subscriber counts: at start, then whenever they change
 		// (checked each minute).
 		d.wg.Go(func() { dash.RunSnapshots(bg, time.Minute) })

@@ -16,6 +16,7 @@ type AuthStore interface {
 	AddLoginFailure(ctx context.Context, id int64) (int, error)
 	SetNextLogin(ctx context.Context, id int64, at time.Time) error
 	ClearLoginFailures(ctx context.Context, id int64) error
+	SetLastLogin(ctx context.Context, id int64, at time.Time) error
 	CreateSession(ctx context.Context, se store.Session) error
 	Session(ctx context.Context, idHash string) (store.Session, error)
 	TouchSession(ctx context.Context, idHash string, now time.Time) error
@@ -100,6 +101,9 @@ func (a *Auth) signedIn(ctx context.Context, u store.User, userAgent, ip, detail
 	}
 	token, err := a.Start(ctx, u, userAgent, ip)
 	if err != nil {
+		return "", store.User{}, err
+	}
+	if err := a.Store.SetLastLogin(ctx, u.ID, a.Now()); err != nil {
 		return "", store.User{}, err
 	}
 	if _, err := a.Store.AddAudit(ctx, store.AuditEntry{At: a.Now(), UserID: u.ID, Email: u.Email, Action: "login", Detail: detail, IP: ip}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/dashboard/dashboardtest"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/subscribe/subscribetest"
@@ -54,13 +55,13 @@ func BenchmarkAdminSubscriberPage(b *testing.B) {
 					b.Fatalf("status %d, want %q in:\n%s", rec.Code, tc.want, rec.Body)
 				}
 				b.ReportAllocs()
-				cpu := cpuTime()
+				cpu := dashboardtest.CPUTime()
 				for b.Loop() {
 					if rec := get(); rec.Code != 200 {
 						b.Fatalf("status %d", rec.Code)
 					}
 				}
-				reportCPU(b, cpu)
+				dashboardtest.ReportCPU(b, cpu)
 			})
 		}
 	})
@@ -76,7 +77,7 @@ func benchSubscribe(b *testing.B, st benchStore) *subscribe.Service {
 	}
 	svc, err := subscribe.New(subscribe.Config{BaseURL: "https://news.example.org", Templates: templates.Embedded(),
 		Newsletters: []subscribe.Newsletter{{ID: "monthly", Default: true}, {ID: "weekly", Tags: []string{"wp4"}}},
-		Tokens:      subscribe.NewTokens([][]byte{key}), Store: st, Mailer: subscribetest.NewMailer(), Now: func() time.Time { return benchNow }})
+		Tokens:      subscribe.NewTokens([][]byte{key}), Store: st, Mailer: subscribetest.NewMailer(), Now: func() time.Time { return dashboardtest.Now }})
 	if err != nil {
 		b.Fatal(err)
 	}

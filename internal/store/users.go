@@ -29,6 +29,8 @@ type User struct {
 	// TOTPLastStep is the last 30-second step whose code was used.
 	TOTPSecret   string
 	TOTPLastStep int64
+	// LastLoginAt is the last completed sign-in; zero: never.
+	LastLoginAt time.Time
 }
 
 // Session is a signed-in browser. IDHash is the SHA-256 (hex) of the

@@ -81,6 +81,8 @@ type AdminConfig struct {
 	// Subscribers enables the subscriber pages (admin_subscribers.go);
 	// nil: they answer 404.
 	Subscribers AdminSubscribers
+	// Dashboard loads what /admin/ shows; nil: the page only greets.
+	Dashboard DashboardLoader
 }
 
 // adminMaxBody bounds a form unless its route says otherwise.
@@ -492,6 +494,7 @@ func (a *adminUI) loadTemplates() error {
 			return t.In(loc).Format("2 Jan 2006 15:04")
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"num": groupDigits,
 		// hasErr and fieldOf find a field's error for its input and the
 		// fieldError template.
 		"hasErr": func(field string, errs []fieldError) bool {

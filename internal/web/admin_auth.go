@@ -138,9 +138,3 @@ func (a *adminUI) logout(w http.ResponseWriter, r *http.Request) error {
 	a.redirect(w, r, "/admin/login", "You have signed out.")
 	return nil
 }
-
-// dashboard: GET /admin/, a placeholder the dashboard work replaces.
-func (a *adminUI) dashboard(w http.ResponseWriter, r *http.Request) error {
-	a.render(w, r, http.StatusOK, "dashboard", adminView{Title: "Dashboard"})
-	return nil
-}

@@ -14,15 +14,15 @@ import (
 // "HTTP surfaces"). Rules (password policy, lockout delays, session
 // timeouts) live in Go above the store; these methods only keep the rows.
 
-const userCols = `id, email, name, role, password_hash, created_at, COALESCE(setup_hash, ''), setup_expires, failed_logins, next_login_at, totp_secret, totp_last_step`
+const userCols = `id, email, name, role, password_hash, created_at, COALESCE(setup_hash, ''), setup_expires, failed_logins, next_login_at, totp_secret, totp_last_step, last_login_at`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
-	var created, expires, next int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &created, &u.SetupHash, &expires, &u.FailedLogins, &next, &u.TOTPSecret, &u.TOTPLastStep); err != nil {
+	var created, expires, next, last int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &created, &u.SetupHash, &expires, &u.FailedLogins, &next, &u.TOTPSecret, &u.TOTPLastStep, &last); err != nil {
 		return store.User{}, err
 	}
-	u.CreatedAt, u.SetupExpires, u.NextLoginAt = fromMicros(created), fromOptMicros(expires), fromOptMicros(next)
+	u.CreatedAt, u.SetupExpires, u.NextLoginAt, u.LastLoginAt = fromMicros(created), fromOptMicros(expires), fromOptMicros(next), fromOptMicros(last)
 	return u, nil
 }
 
@@ -291,4 +291,12 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEntry) (int64, error)
 // Audit returns up to limit entries, newest first.
 func (s *Store) Audit(ctx context.Context, limit int) ([]store.AuditEntry, error) {
 	return s.AuditBefore(ctx, time.Time{}, 0, limit)
+}
+
+// SetLastLogin records when the user last signed in.
+func (s *Store) SetLastLogin(ctx context.Context, id int64, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, micros(at), id); err != nil {
+		return fmt.Errorf("postgres: set last login: %w", err)
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ type UserStore interface {
 	AddLoginFailure(ctx context.Context, id int64) (int, error)
 	SetNextLogin(ctx context.Context, id int64, at time.Time) error
 	ClearLoginFailures(ctx context.Context, id int64) error
+	SetLastLogin(ctx context.Context, id int64, at time.Time) error
 	CreateSession(ctx context.Context, se store.Session) error
 	Session(ctx context.Context, idHash string) (store.Session, error)
 	Sessions(ctx context.Context) ([]store.Session, error)
@@ -174,6 +175,16 @@ func RunUsers(t *testing.T, open func(t *testing.T) UserStore) {
 		}
 		if got, _ := st.UserByID(ctx, u.ID); got.FailedLogins != 0 || !got.NextLoginAt.IsZero() {
 			t.Fatalf("after clear: %+v", got)
+		}
+		if !u.LastLoginAt.IsZero() {
+			t.Fatalf("a new user has a last login: %v", u.LastLoginAt)
+		}
+		at := next.Add(time.Minute).Round(time.Microsecond)
+		if err := st.SetLastLogin(ctx, u.ID, at); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.UserByID(ctx, u.ID); !got.LastLoginAt.Equal(at) {
+			t.Fatalf("last login %v, want %v", got.LastLoginAt, at)
 		}
 	})
 
