@@ -250,7 +250,7 @@ func (s *Syncer) keepImages(ctx context.Context, rep *Report) {
 		case article.SourceImport:
 			where = f.SourcePath
 		}
-		rep.Warnings = append(rep.Warnings, fmt.Errorf("%s: image: %s: %w", where, f.URL, f.Err))
+		rep.Warnings = append(rep.Warnings, fmt.Errorf("%s: image: %s: %w", where, f.Ref, f.Err))
 	}
 }
 
