@@ -26,6 +26,23 @@ import (
 func TestImportRemoteImage(t *testing.T) {
 	env, dir := testEnv(t)
 	env["HERALD_CONTENT_IMAGES_ALLOW_PRIVATE"] = "true" // the images come from httptest, over loopback
+	srvURL, src := keptAndGone(t, dir)
+
+	code, out, stderr := runCLI(t, env, "import", src)
+	want := filepath.Join(src, "2026-10-02-gone.md") + ": image: " + srvURL + "/gone.png: the server answered 404 Not Found"
+	if code != 0 || !strings.Contains(out, "2 added") || !strings.Contains(out, "1 images kept, 1 missing") || !strings.Contains(stderr, want) {
+		t.Fatalf("import: %d %q %q; want the warning %q", code, out, stderr, want)
+	}
+	code, out, _ = runCLI(t, env, "feed", "--format", "json")
+	if code != 0 || !strings.Contains(out, "/media/u/") || strings.Contains(out, srvURL+"/ok.png") {
+		t.Errorf("the feed does not name the kept image: %d %s", code, out)
+	}
+}
+
+// keptAndGone writes two articles to import into dir/incoming (src):
+// one whose image the test server (at srvURL) serves, one whose image it
+// answers 404 for.
+func keptAndGone(t *testing.T, dir string) (srvURL, src string) {
 	img := image.NewRGBA(image.Rect(0, 0, 800, 450))
 	for i := range img.Pix {
 		img.Pix[i] = uint8(i)
@@ -40,21 +57,12 @@ func TestImportRemoteImage(t *testing.T) {
 		}
 		w.Write(photo.Bytes())
 	}))
-	defer srv.Close()
-	src := filepath.Join(dir, "incoming")
+	t.Cleanup(srv.Close)
+	src = filepath.Join(dir, "incoming")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "2026-10-01-kept.md"), []byte("---\ntitle: Kept\ndate: 2026-10-01\nimage: "+srv.URL+"/ok.png\n---\nHej.\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "2026-10-02-gone.md"), []byte("---\ntitle: Gone\ndate: 2026-10-02\nimage: "+srv.URL+"/gone.png\n---\nHej.\n"), 0o644)
-
-	code, out, stderr := runCLI(t, env, "import", src)
-	want := filepath.Join(src, "2026-10-02-gone.md") + ": image: " + srv.URL + "/gone.png: the server answered 404 Not Found"
-	if code != 0 || !strings.Contains(out, "2 added") || !strings.Contains(out, "1 images kept, 1 missing") || !strings.Contains(stderr, want) {
-		t.Fatalf("import: %d %q %q; want the warning %q", code, out, stderr, want)
-	}
-	code, out, _ = runCLI(t, env, "feed", "--format", "json")
-	if code != 0 || !strings.Contains(out, "/media/u/") || strings.Contains(out, srv.URL+"/ok.png") {
-		t.Errorf("the feed does not name the kept image: %d %s", code, out)
-	}
+	return srv.URL, src
 }
 
 // TestCheckMissingImages: herald check lists each article whose image is
@@ -67,25 +75,12 @@ func TestCheckMissingImages(t *testing.T) {
 	if code, out, stderr := runCLI(t, env, "check"); code != 0 || strings.Contains(out, "Images") {
 		t.Fatalf("check with no store: %d %q %q", code, out, stderr)
 	}
-	var photo bytes.Buffer
-	png.Encode(&photo, image.NewRGBA(image.Rect(0, 0, 320, 180)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/ok.png" {
-			http.Error(w, "gone", http.StatusNotFound)
-			return
-		}
-		w.Write(photo.Bytes())
-	}))
-	defer srv.Close()
-	src := filepath.Join(dir, "incoming")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "2026-10-01-kept.md"), []byte("---\ntitle: Kept\ndate: 2026-10-01\nimage: "+srv.URL+"/ok.png\n---\nHej.\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "2026-10-02-gone.md"), []byte("---\ntitle: Gone\ndate: 2026-10-02\nimage: "+srv.URL+"/gone.png\n---\nHej.\n"), 0o644)
+	srvURL, src := keptAndGone(t, dir)
 	if code, out, stderr := runCLI(t, env, "import", src); code != 0 {
 		t.Fatalf("import: %d %q %q", code, out, stderr)
 	}
 	code, out, stderr := runCLI(t, env, "check")
-	want := "  [warn] " + filepath.Join(src, "2026-10-02-gone.md") + ": image: " + srv.URL + "/gone.png: the server answered 404 Not Found (1 attempts); next try after "
+	want := "  [warn] " + filepath.Join(src, "2026-10-02-gone.md") + ": image: " + srvURL + "/gone.png: the server answered 404 Not Found (1 attempts); next try after "
 	if code != 0 || !strings.Contains(out, "Images not kept yet (1;") || !strings.Contains(out, want) || strings.Contains(out, "ok.png") {
 		t.Fatalf("check: %d\n%s\n%s\nwant the line %q", code, out, stderr, want)
 	}
