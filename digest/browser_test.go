@@ -23,6 +23,7 @@ import (
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/browsertest"
+	"github.com/herald-news/herald/internal/confined"
 	"github.com/herald-news/herald/internal/imagefetch"
 	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store/sqlite"
@@ -44,7 +45,6 @@ func newMailPage(t *testing.T) *mailPage {
 	t.Helper()
 	p := &mailPage{}
 	examples := filepath.Join("..", "examples", "articles", "images")
-	gen := map[string][2]int{"portrait.png": {600, 900}, "square.png": {400, 400}, "wide.png": {1600, 500}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/media/images/")
 		if !ok {
@@ -60,18 +60,10 @@ func newMailPage(t *testing.T) *mailPage {
 			defer p.mu.Unlock()
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte(p.html))
-		case ok && gen[name] != [2]int{}:
-			sz := gen[name]
-			img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
-			for y := 0; y < sz[1]; y++ {
-				for x := 0; x < sz[0]; x++ {
-					img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), 0x80, 255})
-				}
-			}
-			var b bytes.Buffer
-			png.Encode(&b, img)
+		case ok && generated[name] != [2]int{}:
+			sz := generated[name]
 			w.Header().Set("Content-Type", "image/png")
-			w.Write(b.Bytes())
+			w.Write(genPNG(sz[0], sz[1]))
 		case ok:
 			http.ServeFile(w, r, filepath.Join(examples, filepath.Base(name)))
 		default:
@@ -80,6 +72,50 @@ func newMailPage(t *testing.T) *mailPage {
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+// generated are the images of other shapes than the examples', by name.
+var generated = map[string][2]int{"portrait.png": {600, 900}, "square.png": {400, 400}, "wide.png": {1600, 500}}
+
+// genPNG is a w×h PNG with a gradient.
+func genPNG(w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), 0x80, 255})
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+// contentFolder is a content folder holding the images under
+// /media/images/: the shipped examples and the generated ones.
+func contentFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	imgs := filepath.Join(dir, "images")
+	if err := os.MkdirAll(imgs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for name, sz := range generated {
+		files[name] = genPNG(sz[0], sz[1])
+	}
+	for _, name := range []string{"aalborg-partner-meeting.png", "baseline-report-cover.png", "harbour-workshop.png"} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", "articles", "images", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(imgs, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // serveKept serves a kept image from the store, as serve does.
@@ -110,6 +146,19 @@ func (p *mailPage) set(html string) {
 // browserDigest composes the example-like digest with images served by
 // p, in the newsletter's language (en, or language[0]).
 func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Variant {
+	return browserDigestLed(t, p, "", language...)
+}
+
+// Kinds of article image in the browser digest.
+const (
+	remoteImage = "remote" // from another site, fetched
+	fileImage   = "file"   // the content folder's
+	uploadImage = "upload" // uploaded in the editor
+)
+
+// browserDigestLed is browserDigest whose lead story has an image of
+// the kind lead ("": the remote landscape), and the lead's title.
+func browserDigestLed(t *testing.T, p *mailPage, lead string, language ...string) *digest.Variant {
 	t.Helper()
 	e := newEnv(t)
 	p.mu.Lock()
@@ -117,35 +166,54 @@ func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Varian
 	p.mu.Unlock()
 	now := e.clock.Now()
 	day := 24 * time.Hour
-	// Images with remote set come from another site, fetched and kept
-	// (the lead cropped to 16:9, thumbnails square); the others are the
-	// content folder's, shown as they are.
+	ms := &media.Service{Store: e.st}
+	// Every image is kept (the lead cropped to at most 16:9 and never
+	// taller than wide, thumbnails square): fetched from another site,
+	// read from the content folder, or an upload's original.
+	up, _, err := ms.Upload(context.Background(), "tall-upload.png", bytes.NewReader(genPNG(700, 1100)), media.Actor{Email: "editor@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	arts := []struct {
 		slug, title, img string
-		w, h             int
 		tags             []string
-		remote           bool
+		kind             string
 	}{
-		{"hamburg-study-visit", "Study visit: what Göteborg and Gent learned from Hamburg", "harbour-workshop.png", 1200, 630, []string{"ports"}, true},
-		{"harbour-workshop-arhus", "Harbour workshop in Århus", "portrait.png", 600, 900, []string{"ports"}, true},
-		{"partner-meeting-aalborg", "Partner meeting in Aalborg", "aalborg-partner-meeting.png", 1200, 630, []string{"events"}, false},
-		{"cluster-baseline-report", "The cluster baseline report is out", "baseline-report-cover.png", 1200, 630, nil, false},
-		{"interview", "Interview: Liesbeth Van den Broeck on matchmaking across the North Sea", "square.png", 400, 400, nil, false},
-		{"voucher-call", "Innovation voucher call 2026 opens", "wide.png", 1600, 500, nil, true},
-		{"training", "Cluster manager training", "", 0, 0, []string{"events"}, false},
+		{"hamburg-study-visit", "Study visit: what Göteborg and Gent learned from Hamburg", "harbour-workshop.png", []string{"ports"}, remoteImage},
+		{"harbour-workshop-arhus", "Harbour workshop in Århus", "portrait.png", []string{"ports"}, remoteImage},
+		{"local-portrait", "A portrait from the content folder", "portrait.png", nil, fileImage},
+		{"uploaded-portrait", "An uploaded portrait", strings.TrimPrefix(up.URL(), "/media/"), []string{"events"}, uploadImage},
+		{"partner-meeting-aalborg", "Partner meeting in Aalborg", "aalborg-partner-meeting.png", []string{"events"}, fileImage},
+		{"cluster-baseline-report", "The cluster baseline report is out", "baseline-report-cover.png", nil, fileImage},
+		{"interview", "Interview: Liesbeth Van den Broeck on matchmaking across the North Sea", "square.png", nil, fileImage},
+		{"voucher-call", "Innovation voucher call 2026 opens", "wide.png", nil, remoteImage},
+		{"training", "Cluster manager training", "", []string{"events"}, ""},
+	}
+	leadAt := -1 // the newest article with an image leads
+	for i, a := range arts {
+		if lead != "" && a.kind == lead && leadAt < 0 {
+			leadAt = i
+		}
 	}
 	for i, a := range arts {
-		ar := &article.Article{Slug: a.slug, Title: a.title, Published: now.Add(-time.Duration(i+1) * day), Source: article.SourceAPI,
+		published := now.Add(-time.Duration(i+1) * day)
+		if i == leadAt {
+			published = now.Add(-time.Hour)
+		}
+		ar := &article.Article{Slug: a.slug, Title: a.title, Published: published, Source: article.SourceAPI,
 			ContentHash: a.slug, AuthorName: "Liesbeth Van den Broeck",
 			Summary: "Partners from six regions compared how their ports, universities and companies work together, and what each will try next."}
 		for _, tg := range a.tags {
 			ar.Tags = append(ar.Tags, article.Tag{Name: tg, Slug: tg})
 		}
-		switch {
-		case a.remote:
-			ar.Image = &article.Image{URL: p.srv.URL + "/remote/" + a.img, Alt: "Illustration for " + a.title}
-		case a.img != "":
-			ar.Image = &article.Image{MediaPath: "images/" + a.img, Width: a.w, Height: a.h, Alt: "Illustration for " + a.title}
+		alt := "Illustration for " + a.title
+		switch a.kind {
+		case remoteImage:
+			ar.Image = &article.Image{URL: p.srv.URL + "/remote/" + a.img, Alt: alt}
+		case fileImage:
+			ar.Image = &article.Image{MediaPath: "images/" + a.img, Alt: alt}
+		case uploadImage:
+			ar.Image = &article.Image{MediaPath: a.img, Alt: alt}
 		}
 		if _, err := e.st.UpsertArticle(context.Background(), ar, ar.Published); err != nil {
 			t.Fatal(err)
@@ -153,15 +221,19 @@ func browserDigest(t *testing.T, p *mailPage, language ...string) *digest.Varian
 	}
 	f := imagefetch.New(imagefetch.Options{AllowPrivate: true})
 	defer f.Close()
-	k := &imagefetch.Keeper{Fetcher: f, Media: &media.Service{Store: e.st}, Store: e.st}
-	if n, failed, err := k.KeepPending(context.Background()); err != nil || n != 3 || len(failed) != 0 {
-		t.Fatalf("keeping the remote images: %d kept, %v, %v", n, failed, err)
+	k := &imagefetch.Keeper{Fetcher: f, Media: ms, Store: e.st, Content: confined.FS(contentFolder(t))}
+	if n, failed, err := k.KeepPending(context.Background()); err != nil || n != 8 || len(failed) != 0 {
+		t.Fatalf("keeping the images: %d kept, want 8; %v, %v", n, failed, err)
 	}
 	e.nl.Sections = []digest.Section{{Title: "Ports and logistics", Tags: []string{"ports"}}, {Title: "Events", Tags: []string{"events"}}}
 	if len(language) > 0 {
 		e.nl.Language = language[0]
 	}
-	return planAll(t, e, func(c *digest.Config) { c.Site.BaseURL = p.srv.URL })
+	v := planAll(t, e, func(c *digest.Config) { c.Site.BaseURL = p.srv.URL })
+	if strings.Contains(v.HTML, "/media/images/") || strings.Contains(v.HTML, strings.TrimSuffix(up.URL(), ".png")+"-") {
+		t.Error("a content-folder image or an upload is mailed as it is, not as its kept crop")
+	}
+	return v
 }
 
 var styleRe = regexp.MustCompile(`(?is)<style[^>]*>.*?</style>`)
@@ -214,28 +286,40 @@ const geometryJS = `(() => {
 // column and desktop widths, light and dark, with and without its <style>
 // (as clients that drop it do), and with images blocked.
 func TestBrowserDigestGeometry(t *testing.T) {
-	geometry(t, "", []int64{375, 600, 800}, []bool{false, true}, []string{"full", "nostyle", "noimages"})
+	geometry(t, "", "", []int64{375, 600, 800}, []bool{false, true}, []string{"full", "nostyle", "noimages"})
+}
+
+// TestBrowserDigestGeometryLocalLeads: a content-folder portrait and an
+// uploaded portrait as the lead story are cut square, never taller than
+// wide, like a remote one (they are list items in the test above).
+func TestBrowserDigestGeometryLocalLeads(t *testing.T) {
+	for _, kind := range []string{fileImage, uploadImage} {
+		t.Run(kind, func(t *testing.T) {
+			geometry(t, "", kind, []int64{375, 600, 800}, []bool{false}, []string{"full"})
+		})
+	}
 }
 
 // TestBrowserDigestGeometryGerman: German's long words ("Weiterlesen",
 // "Einstellungen", compound titles) keep the 375 px layout whole.
 func TestBrowserDigestGeometryGerman(t *testing.T) {
-	geometry(t, "de", []int64{375}, []bool{false}, []string{"full", "nostyle"})
+	geometry(t, "de", "", []int64{375}, []bool{false}, []string{"full", "nostyle"})
 }
 
-func geometry(t *testing.T, language string, widths []int64, darks []bool, modes []string) {
+func geometry(t *testing.T, language, leadKind string, widths []int64, darks []bool, modes []string) {
 	p := newMailPage(t)
 	var v *digest.Variant
 	if language == "" {
-		v = browserDigest(t, p)
+		v = browserDigestLed(t, p, leadKind)
 	} else {
-		v = browserDigest(t, p, language)
+		v = browserDigestLed(t, p, leadKind, language)
 		if !strings.Contains(v.HTML, `lang="`+language+`"`) {
 			t.Fatalf("the digest is not in %s", language)
 		}
 	}
 	ctx := browsertest.New(t, browsertest.Options{DisableJavaScript: false, Timeout: 8 * time.Minute})
-	lead := "Study visit: what Göteborg and Gent learned from Hamburg"
+	lead := map[string]string{"": "Study visit: what Göteborg and Gent learned from Hamburg",
+		fileImage: "A portrait from the content folder", uploadImage: "An uploaded portrait"}[leadKind]
 	for _, width := range widths {
 		for _, dark := range darks {
 			for _, mode := range modes {

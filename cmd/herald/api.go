@@ -6,7 +6,6 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/dashboard"
-	"github.com/herald-news/herald/internal/media"
 	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/web"
@@ -15,7 +14,7 @@ import (
 // apiConfig wires the admin API: the tokens of admin.tokens, the store,
 // the digest service (when newsletters are configured), and the content folder's parser, so API articles are validated and
 // sanitised as files are. With no token set the API is off (404).
-func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe.Service, dg *digestRunner, log *slog.Logger) *web.APIConfig {
+func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe.Service, dg *digestRunner, im imageServices, log *slog.Logger) *web.APIConfig {
 	var tokens []web.APIToken
 	for _, t := range cfg.Admin.Tokens {
 		if t.Token != "" {
@@ -26,7 +25,7 @@ func apiConfig(cfg *Config, st backend.Store, p *article.Parser, subs *subscribe
 		log.Info("admin API off: no admin.tokens set (HERALD_ADMIN_TOKEN sets the one named default)")
 	}
 	ac := &web.APIConfig{Tokens: tokens, Store: st, Parser: p, Audit: st, MaxUpload: int64(cfg.Admin.MaxUpload),
-		Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)}, Images: newKeeper(cfg, st, log)}
+		Media: im.media, Images: im.keeper}
 	if subs != nil {
 		ac.Subscribers = apiSubscribers{subs, st}
 	}
@@ -63,12 +62,12 @@ func (a apiSubscribers) Search(ctx context.Context, f subscribe.Filter, q string
 // the store, timeouts and two-factor policy from admin.*, the editor with
 // the content folder's parser p, the newsletter pages with dg, the
 // subscriber pages with subs and the dashboard with dash.
-func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscribe.Service, dash *dashboard.Service, p *article.Parser, log *slog.Logger) *web.AdminConfig {
+func adminConfig(cfg *Config, st backend.Store, dg *digestRunner, subs *subscribe.Service, dash *dashboard.Service, p *article.Parser, im imageServices) *web.AdminConfig {
 	ac := &web.AdminConfig{Store: st, SessionIdle: cfg.Admin.SessionIdle.D(), SessionMax: cfg.Admin.SessionMax.D(),
 		Require2FA: cfg.Admin.Require2FA,
 		// The editor's pages: the same newsroom and media services as the API.
-		Articles: st, Parser: p, Media: &media.Service{Store: st, Limit: int64(cfg.Admin.MaxUpload)},
-		MaxUpload: int64(cfg.Admin.MaxUpload), Images: newKeeper(cfg, st, log)}
+		Articles: st, Parser: p, Media: im.media,
+		MaxUpload: int64(cfg.Admin.MaxUpload), Images: im.keeper}
 	if dg != nil {
 		// Sends and run control from the pages go through this process's
 		// digest service, as the API's do.

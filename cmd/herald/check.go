@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	netmail "net/mail"
 	"strings"
 
+	"github.com/herald-news/herald/internal/content"
 	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
+	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/templates"
 )
 
@@ -40,7 +44,46 @@ func cmdCheck(e *env, args []string) error {
 		return fmt.Errorf("%s: %d catalogue messages missing in offered languages (site.languages)", path, len(missing))
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", path)
-	return deliverability(e.stdout, cfg)
+	err = deliverability(e.stdout, cfg)
+	missingImages(e.ctx, e.stdout, cfg)
+	return err
+}
+
+// missingImages lists the articles whose image is not kept yet, with
+// the last error and the next attempt (docs/ARCHITECTURE.md, "Remote
+// images"). They are shown without it meanwhile, so this is a warning,
+// not a failed check: the exit code stays 0. With no store yet there is
+// nothing to list.
+func missingImages(ctx context.Context, w io.Writer, cfg *Config) {
+	st, err := backend.Open(ctx, cfg.Store.Driver, cfg.Store.DSN, false)
+	if errors.Is(err, backend.ErrNoStore) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(w, "\nImages: cannot read the store: %v\n", err)
+		return
+	}
+	defer st.Close()
+	pend, err := st.PendingImages(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "\nImages: %v\n", err)
+		return
+	}
+	if len(pend) == 0 {
+		fmt.Fprintln(w, "\nImages: every article image is kept")
+		return
+	}
+	fmt.Fprintf(w, "\nImages not kept yet (%d; their articles show none until then):\n", len(pend))
+	for _, p := range pend {
+		why, next := "not tried yet", "at the next sync or retry"
+		if p.LastError != "" {
+			why = fmt.Sprintf("%s (%d attempts)", p.LastError, p.Attempts)
+		}
+		if !p.NextAttempt.IsZero() {
+			next = "after " + p.NextAttempt.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		fmt.Fprintf(w, "  [warn] %s: image: %s: %s; next try %s\n", content.ImagePlace(cfg.Content.Dir, p), p.Ref, why, next)
+	}
 }
 
 // deliverability prints what mailbox providers check of the

@@ -200,6 +200,9 @@ type ImagesConfig struct {
 	Timeout      Duration `yaml:"timeout"`
 	MaxBytes     Size     `yaml:"max_bytes"`
 	AllowPrivate bool     `yaml:"allow_private"`
+	// retry is serve's retry interval and the first pause after a
+	// failure; zero, a minute. Not configurable: tests shorten it.
+	retry time.Duration
 }
 
 type FeedConfig struct {

@@ -26,7 +26,7 @@ func cmdImport(e *env, args []string) error {
 	}
 	defer st.Close()
 	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), nil)
-	sy.Images = newKeeper(cfg, st, nil)
+	sy.Images = newImageServices(cfg, st, nil).keeper
 	rep, err := sy.Import(e.ctx, paths, dry)
 	if err != nil {
 		return err

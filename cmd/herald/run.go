@@ -239,17 +239,17 @@ func syncContentFolder(ctx context.Context, cfg *Config, st backend.Store, log *
 	if cfg.Content.Dir == "" || !fileExists(cfg.Content.Dir) {
 		return nil
 	}
-	_, err := newSyncer(cfg, st, log).SyncLogged(ctx)
+	_, err := newSyncer(cfg, st, newImageServices(cfg, st, log).keeper, log).SyncLogged(ctx)
 	return err
 }
 
 // newSyncer is the content folder's syncer, taking the store's sync lease
 // so that of the instances sharing the store one at a time syncs
 // (docs/ARCHITECTURE.md, "Leases and slots").
-func newSyncer(cfg *Config, st backend.Store, log *slog.Logger) *content.Syncer {
+func newSyncer(cfg *Config, st backend.Store, images content.Images, log *slog.Logger) *content.Syncer {
 	sy := content.NewSyncer(cfg.Content.Dir, st, siteLocation(cfg), log)
 	sy.Lease, sy.Holder = st, folderID(cfg.Content.Dir)
-	sy.Images = newKeeper(cfg, st, log)
+	sy.Images = images
 	return sy
 }
 

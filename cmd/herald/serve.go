@@ -129,7 +129,8 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		return fail(err)
 	}
 	loc := siteLocation(cfg)
-	d.syncer = newSyncer(cfg, st, log)
+	images := newImageServices(cfg, st, log)
+	d.syncer = newSyncer(cfg, st, images.keeper, log)
 	if cfg.Content.Dir != "" {
 		if !fileExists(cfg.Content.Dir) {
 			log.Warn("content folder does not exist; nothing to sync", slog.String("dir", cfg.Content.Dir))
@@ -199,8 +200,8 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		PageSize:         cfg.Feed.Items,
 		MaxItems:         cfg.Feed.MaxItems,
 		Logger:           log,
-		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, log),
-		Admin:            adminConfig(cfg, st, d.digest, subs, dash, d.syncer.Parser, log),
+		API:              apiConfig(cfg, st, d.syncer.Parser, subs, d.digest, images, log),
+		Admin:            adminConfig(cfg, st, d.digest, subs, dash, d.syncer.Parser, images),
 		Observer:         d.obs.m,
 		Metrics:          d.obs.mainHandler(),
 		MetricsPublic:    cfg.Metrics.Public,
@@ -245,6 +246,9 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	d.wg.Go(func() { d.retention(bg) })
+	// Images that failed are retried here too: with no content folder no
+	// sync would (docs/ARCHITECTURE.md, "Remote images").
+	d.wg.Go(func() { keepImages(bg, images.keeper, cfg.Content.Images.retry, log) })
 	if dash != nil {
 		// Daily subscriber counts: at start, then whenever they change
 		// (checked each minute).

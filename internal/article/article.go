@@ -39,19 +39,23 @@ type Image struct {
 	Alt       string `json:"alt,omitempty"`
 	Width     int    `json:"width,omitempty"`
 	Height    int    `json:"height,omitempty"`
-	// Kept is Herald's own copy of a remote image (URL set); nil until
-	// it has been fetched. Outputs show the copy, never the source.
+	// Kept is Herald's own copy of the image (remote, content-folder or
+	// upload), with its crops; nil until it has been kept. Outputs show
+	// the copy, never the source.
 	Kept *Kept `json:"kept,omitempty"`
 }
 
-// Kept is a remote image fetched once and kept in the media store, with
-// the versions Herald shows (docs/ARCHITECTURE.md, "Remote images").
-// Paths are site-absolute, under /media/u/.
+// Kept is an article image kept in the media store, with the versions
+// Herald shows (docs/ARCHITECTURE.md, "Remote images"). Paths are
+// site-absolute, under /media/u/.
 type Kept struct {
 	Original Rendition   `json:"original"`        // metadata stripped, full size
 	Sizes    []Rendition `json:"sizes,omitempty"` // narrower copies, narrowest first (srcset)
 	Lead     Rendition   `json:"lead"`            // cropped to between 1:1 and 16:9: the lead story
 	Thumb    Rendition   `json:"thumb"`           // square: compact lists
+	// Stamp is a content-folder file's size and modification time when
+	// it was cut: a file replaced under the same name is cut again.
+	Stamp string `json:"stamp,omitempty"`
 }
 
 // EncodeKept is k as the store keeps it: JSON, "" for nil.
@@ -107,22 +111,27 @@ type Rendition struct {
 	Height int    `json:"height"`
 }
 
-// RemoteImage is what the store knows of one remote image URL: its kept
-// copy, or the failures so far and when to try again.
+// RemoteImage is what the store knows of one article image, by its
+// reference (Image.Ref: a URL, "/media/u/…" or a content-folder path):
+// its kept copy, or the failures so far and when to try again.
 type RemoteImage struct {
-	URL         string
+	Ref         string
 	Kept        *Kept // nil: not fetched yet
 	Attempts    int   // failed fetches since the last success
 	LastError   string
 	NextAttempt time.Time // zero: at once
 }
 
-// PendingImage is a stored article whose remote image is not kept yet.
+// PendingImage is a stored article whose image (Ref, as Image.Ref) is
+// not kept yet, with the failed attempts so far (none: Attempts 0).
 type PendingImage struct {
-	URL, Slug, Source, SourcePath string
+	Ref, Slug, Source, SourcePath string
+	Attempts                      int
+	LastError                     string
+	NextAttempt                   time.Time // zero: at the next try
 }
 
-// ImageFailure is an article whose remote image could not be kept.
+// ImageFailure is an article whose image could not be kept.
 type ImageFailure struct {
 	PendingImage
 	Err error

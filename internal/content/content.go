@@ -243,15 +243,21 @@ func (s *Syncer) keepImages(ctx context.Context, rep *Report) {
 		rep.Warnings = append(rep.Warnings, fmt.Errorf("remote images: %w", err))
 	}
 	for _, f := range failed {
-		where := "article " + f.Slug
-		switch f.Source {
-		case article.SourceFile:
-			where = filepath.Join(s.Dir, filepath.FromSlash(f.SourcePath))
-		case article.SourceImport:
-			where = f.SourcePath
-		}
-		rep.Warnings = append(rep.Warnings, fmt.Errorf("%s: image: %s: %w", where, f.URL, f.Err))
+		rep.Warnings = append(rep.Warnings, fmt.Errorf("%s: image: %s: %w", ImagePlace(s.Dir, f.PendingImage), f.Ref, f.Err))
 	}
+}
+
+// ImagePlace names where the article of a pending image comes from: its
+// file (in the content folder dir, or the path herald import read), else
+// "article SLUG".
+func ImagePlace(dir string, p article.PendingImage) string {
+	switch p.Source {
+	case article.SourceFile:
+		return filepath.Join(dir, filepath.FromSlash(p.SourcePath))
+	case article.SourceImport:
+		return p.SourcePath
+	}
+	return "article " + p.Slug
 }
 
 // skip gives the lease up, if this syncer holds it, so an instance that

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-news/herald/internal/confined"
 	"github.com/herald-news/herald/internal/imagefetch"
 	"github.com/herald-news/herald/internal/media"
 )
@@ -111,5 +112,71 @@ func TestSyncRemoteImage(t *testing.T) {
 	a, _ = st.GetArticle(ctx, "harbour")
 	if hits.Load() != 2 || a.Image == nil || a.Image.Kept == nil || a.Title != "Harbour, retitled" {
 		t.Errorf("%d fetches in all, want 2; image %+v", hits.Load(), a.Image)
+	}
+}
+
+// TestSyncLocalImages: a content-folder image and an upload used as an
+// article image get a kept copy with a lead crop and a thumbnail, like a
+// remote one; the upload's is cut from its original, not the derivative
+// the article names; a file replaced under the same name is cut again at
+// the next sync, and only then.
+func TestSyncLocalImages(t *testing.T) {
+	ctx := context.Background()
+	s, st, dir := setup(t)
+	now := func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
+	ms := &media.Service{Store: st, Now: now}
+	s.Images = &imagefetch.Keeper{Media: ms, Store: st, Content: confined.FS(dir), Now: now}
+	write(t, dir, "images/portrait.png", string(photo(t, 600, 900)))
+	write(t, dir, "2026-10-01-file.md", art("File", "image: images/portrait.png\n"))
+	up, _, err := ms.Upload(ctx, "tall.png", bytes.NewReader(photo(t, 1300, 1950)), media.Actor{Email: "editor@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(up.Derivatives) != 2 {
+		t.Fatalf("upload derivatives %+v", up.Derivatives)
+	}
+	d := up.Derivatives[1]
+	write(t, dir, "2026-10-02-upload.md", art("Upload", "image: "+media.DerivativeURL(up.Hash, d.Width, d.Ext())+"\n"))
+
+	rep, err := s.Sync(ctx)
+	if err != nil || rep.Added != 2 || rep.Images != 2 || len(rep.Warnings) != 0 {
+		t.Fatalf("first sync: %v, %v, warnings %v", rep, err, rep.Warnings)
+	}
+	file, _ := st.GetArticle(ctx, "file")
+	k := file.Image.Kept
+	if k == nil || file.Image.MediaPath != "images/portrait.png" || !strings.HasPrefix(k.Original.Path, media.Prefix) ||
+		k.Original.Width != 600 || k.Original.Height != 900 || k.Stamp == "" {
+		t.Fatalf("content-folder image: %+v kept %+v", file.Image, k)
+	}
+	if k.Lead.Width != 600 || k.Lead.Height != 600 || k.Thumb.Width != imagefetch.ThumbSize || k.Thumb.Height != imagefetch.ThumbSize {
+		t.Errorf("content-folder portrait: lead %+v, thumb %+v; want a 600 px square and a thumbnail", k.Lead, k.Thumb)
+	}
+	upl, _ := st.GetArticle(ctx, "upload")
+	ku := upl.Image.Kept
+	if ku == nil || ku.Original.Path != up.URL() || ku.Original.Width != 1300 || ku.Lead.Width != 1200 || ku.Lead.Height != 1200 {
+		t.Fatalf("upload image: %+v kept %+v; want the original %s and a 1200 px square lead", upl.Image, ku, up.URL())
+	}
+	if uses, err := st.MediaUsage(ctx, up.Hash); err != nil || len(uses) != 1 {
+		t.Errorf("the upload's uses: %+v, %v", uses, err)
+	}
+
+	// Unchanged: nothing cut again.
+	if rep, err = s.Sync(ctx); err != nil || rep.Images != 0 {
+		t.Fatalf("second sync: %v, %v", rep, err)
+	}
+	// Replaced in place by a panorama: cut again, as 16:9.
+	write(t, dir, "images/portrait.png", string(photo(t, 1000, 500)))
+	rep, err = s.Sync(ctx)
+	if err != nil || rep.Images != 1 || rep.Unchanged != 2 || len(rep.Warnings) != 0 {
+		t.Fatalf("sync after the replacement: %v, %v, warnings %v", rep, err, rep.Warnings)
+	}
+	file, _ = st.GetArticle(ctx, "file")
+	k2 := file.Image.Kept
+	if k2 == nil || k2.Original.Width != 1000 || k2.Original.Height != 500 || file.Image.Width != 1000 ||
+		k2.Lead.Height != 500 || k2.Lead.Width*9 > k2.Lead.Height*16+9 || k2.Stamp == k.Stamp {
+		t.Fatalf("after the replacement: %+v kept %+v", file.Image, k2)
+	}
+	if rep, err = s.Sync(ctx); err != nil || rep.Images != 0 {
+		t.Fatalf("sync after the recut: %v, %v", rep, err)
 	}
 }

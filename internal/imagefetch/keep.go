@@ -10,8 +10,10 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +24,15 @@ import (
 	"github.com/herald-news/herald/internal/store"
 )
 
-// Store is what keeping needs of the store: the state of each remote
-// image URL and the articles waiting for one.
+// Store is what keeping needs of the store: the state of each image
+// reference, the articles waiting for one, and uploads' bytes.
 type Store interface {
-	RemoteImage(ctx context.Context, url string) (*article.RemoteImage, error)
+	RemoteImage(ctx context.Context, ref string) (*article.RemoteImage, error)
 	PendingImages(ctx context.Context) ([]article.PendingImage, error)
-	KeepImage(ctx context.Context, url string, k *article.Kept, now time.Time) (int, error)
-	ImageFailed(ctx context.Context, url, msg string, retryAt time.Time) error
+	KeptFiles(ctx context.Context) ([]article.RemoteImage, error)
+	KeepImage(ctx context.Context, ref string, k *article.Kept, now time.Time) (int, error)
+	ImageFailed(ctx context.Context, ref, msg string, retryAt time.Time) error
+	MediaBytes(ctx context.Context, hash string, variant int) (media.File, error)
 }
 
 // Media keeps image bytes in the media store: stripped, hashed, with
@@ -40,15 +44,22 @@ type Media interface {
 // keeper is who the media store records as adding a kept image.
 var keeper = media.Actor{Email: "remote image"}
 
-// Keeper fetches each remote image once and keeps it, with a lead crop
-// and a thumbnail, in the media store (docs/ARCHITECTURE.md, "Remote
-// images"). A failed fetch is retried after a growing pause.
+// Keeper keeps every article image once, with a lead crop and a
+// thumbnail, in the media store (docs/ARCHITECTURE.md, "Remote images"):
+// a remote one fetched, an upload read from the store, a content-folder
+// file read from Content. A failure is retried after a growing pause.
 type Keeper struct {
 	Fetcher *Fetcher
 	Media   Media
 	Store   Store
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Content is the content folder (nil: none), confined to it as
+	// /media/ serving is; "/path" images are read from it.
+	Content fs.FS
+	// Pause is the wait after a first failure (0: retryBase), doubled
+	// after each further one, at most retryMax.
+	Pause time.Duration
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Retry pauses after a failed fetch: retryBase doubled per failure so
@@ -58,8 +69,11 @@ const (
 	retryMax  = time.Hour
 )
 
-func retryAfter(attempts int) time.Duration {
+func (k *Keeper) retryAfter(attempts int) time.Duration {
 	d := retryBase
+	if k.Pause > 0 {
+		d = k.Pause
+	}
 	for i := 0; i < attempts && d < retryMax; i++ {
 		d *= 2
 	}
@@ -83,52 +97,103 @@ func (k *Keeper) now() time.Time {
 	return time.Now()
 }
 
-// Keep returns url's kept copy: the one in the store, else fetched and
-// kept now, unless an earlier failure's pause has not passed (WaitError).
-// A success is given to every article naming url.
-func (k *Keeper) Keep(ctx context.Context, url string) (*article.Kept, error) {
-	ri, err := k.Store.RemoteImage(ctx, url)
+// Keep returns the kept copy of the image ref (an article.Image's Ref):
+// the one in the store, else made now, unless an earlier failure's pause
+// has not passed (WaitError). A success is given to every article naming
+// ref.
+func (k *Keeper) Keep(ctx context.Context, ref string) (*article.Kept, error) {
+	ri, err := k.Store.RemoteImage(ctx, ref)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		ri = &article.RemoteImage{URL: url}
+		ri = &article.RemoteImage{Ref: ref}
 	case err != nil:
 		return nil, err
 	case ri.Kept != nil:
 		return ri.Kept, nil
 	}
-	now := k.now()
-	if ri.NextAttempt.After(now) {
+	if ri.NextAttempt.After(k.now()) {
 		return nil, &WaitError{Last: ri.LastError, Next: ri.NextAttempt}
 	}
-	kept, err := k.fetch(ctx, url)
+	return k.keep(ctx, ref, ri.Attempts)
+}
+
+// keep makes and records ref's kept copy; a failure is recorded, to be
+// tried again after a pause growing with the attempts so far.
+func (k *Keeper) keep(ctx context.Context, ref string, attempts int) (*article.Kept, error) {
+	now := k.now()
+	kept, err := k.make(ctx, ref)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err // stopping: no fault of the image's
 		}
-		if ferr := k.Store.ImageFailed(ctx, url, err.Error(), now.Add(retryAfter(ri.Attempts))); ferr != nil {
+		if ferr := k.Store.ImageFailed(ctx, ref, err.Error(), now.Add(k.retryAfter(attempts))); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
 		return nil, err
 	}
-	if _, err := k.Store.KeepImage(ctx, url, kept, now); err != nil {
+	if _, err := k.Store.KeepImage(ctx, ref, kept, now); err != nil {
 		return nil, err
 	}
 	if k.Log != nil {
-		k.Log.Info("remote image kept", slog.String("url", url), slog.String("path", kept.Original.Path))
+		k.Log.Info("article image kept", slog.String("image", ref), slog.String("path", kept.Original.Path))
 	}
 	return kept, nil
 }
 
-// fetch fetches url and keeps the image, its lead crop and thumbnail.
-func (k *Keeper) fetch(ctx context.Context, url string) (*article.Kept, error) {
-	img, err := k.Fetcher.Fetch(ctx, url)
+// ErrNoContent: a content-folder image with no content folder to read.
+var ErrNoContent = errors.New("no content folder (content.dir) to read it from")
+
+// source reads the bytes of the image ref: fetched, an upload's original
+// (never a derivative) from the store, or a content-folder file with its
+// stamp (size and modification time).
+func (k *Keeper) source(ctx context.Context, ref string) (data []byte, stamp string, err error) {
+	switch {
+	case strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://"):
+		img, err := k.Fetcher.Fetch(ctx, ref)
+		if err != nil {
+			return nil, "", err
+		}
+		return img.Data, "", nil
+	case strings.HasPrefix(ref, article.UploadPrefix):
+		name := strings.TrimPrefix(ref, article.UploadPrefix)
+		hash, _, _ := strings.Cut(strings.TrimSuffix(name, path.Ext(name)), "-")
+		f, err := k.Store.MediaBytes(ctx, hash, 0)
+		if err != nil {
+			return nil, "", fmt.Errorf("upload %s: %w", hash, err)
+		}
+		return f.Data, "", nil
+	}
+	if k.Content == nil {
+		return nil, "", ErrNoContent
+	}
+	f, err := k.Content.Open(strings.TrimPrefix(ref, "/"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	data, err = io.ReadAll(f)
+	return data, fileStamp(st), err
+}
+
+// fileStamp is what says a content-folder file was replaced.
+func fileStamp(st fs.FileInfo) string {
+	return fmt.Sprintf("%d %d", st.Size(), st.ModTime().UnixNano())
+}
+
+// make reads the image ref and keeps it, its lead crop and thumbnail.
+func (k *Keeper) make(ctx context.Context, ref string) (*article.Kept, error) {
+	data, stamp, err := k.source(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	name := path.Base(url)
+	name := path.Base(ref)
 	// Processed first for the pixels as stored (oriented, stripped), which
 	// the crops are cut from; uploading those bytes stores them as they are.
-	p, err := media.Process(img.Data)
+	p, err := media.Process(data)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +201,7 @@ func (k *Keeper) fetch(ctx context.Context, url string) (*article.Kept, error) {
 	if err != nil {
 		return nil, err
 	}
-	kept := &article.Kept{Original: rendition(orig.URL(), orig.Original)}
+	kept := &article.Kept{Original: rendition(orig.URL(), orig.Original), Stamp: stamp}
 	for _, d := range orig.Derivatives {
 		kept.Sizes = append(kept.Sizes, rendition(media.DerivativeURL(orig.Hash, d.Width, d.Ext()), d))
 	}
@@ -184,20 +249,25 @@ func rendition(p string, f media.File) article.Rendition {
 	return article.Rendition{Path: p, Width: f.Width, Height: f.Height}
 }
 
-// keepers is how many URLs KeepPending fetches at once.
+// keepers is how many images KeepPending keeps at once.
 const keepers = 4
 
-// KeepPending tries to keep the image of every stored article waiting
-// for one (whose pause is over), a few URLs at a time: how many URLs it
+// KeepPending cuts again the kept content-folder images whose file was
+// replaced, then tries to keep the image of every stored article waiting
+// for one (whose pause is over), a few at a time: how many images it
 // kept now, and the articles whose image is still missing, with why.
 func (k *Keeper) KeepPending(ctx context.Context) (int, []article.ImageFailure, error) {
+	recut, err := k.recut(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
 	pend, err := k.Store.PendingImages(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
-	var groups [][]article.PendingImage // by URL
+	var groups [][]article.PendingImage // by reference
 	for i, p := range pend {
-		if i == 0 || p.URL != pend[i-1].URL {
+		if i == 0 || p.Ref != pend[i-1].Ref {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], p)
@@ -208,7 +278,7 @@ func (k *Keeper) KeepPending(ctx context.Context) (int, []article.ImageFailure, 
 	for range min(keepers, len(groups)) {
 		wg.Go(func() {
 			for i := range next {
-				_, errs[i] = k.Keep(ctx, groups[i][0].URL)
+				_, errs[i] = k.Keep(ctx, groups[i][0].Ref)
 			}
 		})
 	}
@@ -220,7 +290,7 @@ func (k *Keeper) KeepPending(ctx context.Context) (int, []article.ImageFailure, 
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}
-	kept := 0
+	kept := recut
 	var failed []article.ImageFailure
 	for i, g := range groups {
 		if errs[i] == nil {
@@ -232,4 +302,35 @@ func (k *Keeper) KeepPending(ctx context.Context) (int, []article.ImageFailure, 
 		}
 	}
 	return kept, failed, nil
+}
+
+// recut keeps again each kept content-folder image whose file changed
+// since it was cut (a new stamp): how many. One that cannot be read or
+// cut now keeps its old copy, with a warning in the log.
+func (k *Keeper) recut(ctx context.Context) (int, error) {
+	if k.Content == nil {
+		return 0, nil
+	}
+	files, err := k.Store.KeptFiles(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		st, err := fs.Stat(k.Content, strings.TrimPrefix(f.Ref, "/"))
+		if err != nil || fileStamp(st) == f.Kept.Stamp {
+			continue // gone: the article's next parse says so
+		}
+		if _, err := k.keep(ctx, f.Ref, 0); err != nil {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			if k.Log != nil {
+				k.Log.Warn("replaced image not cut again; the old copy stays", slog.String("image", f.Ref), slog.Any("err", err))
+			}
+			continue
+		}
+		n++
+	}
+	return n, nil
 }

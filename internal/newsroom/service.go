@@ -29,17 +29,18 @@ type Store interface {
 type Service struct {
 	Store  Store
 	Parser *article.Parser // the content folder's: articles are validated and sanitised as files are
-	// Images, if set, keeps a written article's remote image at once;
-	// else (or when that fails) the content sync does, later.
+	// Images, if set, keeps a written article's image at once; else (or
+	// when that fails) the content sync or serve's retry does, later.
 	Images Images
 	Now    func() time.Time
 	Log    *slog.Logger
 }
 
-// Images fetches a remote image once and keeps it in the media store
-// (docs/ARCHITECTURE.md, "Remote images").
+// Images keeps an article image, by its reference (article.Image.Ref),
+// in the media store with its crops (docs/ARCHITECTURE.md, "Remote
+// images").
 type Images interface {
-	Keep(ctx context.Context, url string) (*article.Kept, error)
+	Keep(ctx context.Context, ref string) (*article.Kept, error)
 }
 
 // Actor is who makes a write: a signed-in user (UserID, Email) or an API
@@ -208,18 +209,19 @@ func (s *Service) change(ctx context.Context, by Actor, action, slug string, p P
 	return s.write(ctx, by, action, old, store.SaveReplace, p.apply(s.InputOf(old)))
 }
 
-// keepImage fetches the stored article's remote image now, if it is not
-// kept yet. A failure is logged, not returned: the article is stored,
-// and the content sync tries again.
+// keepImage keeps the stored article's image (remote, upload or
+// content-folder file) now, if it is not kept yet. A failure is logged,
+// not returned: the article is stored, and a sync or serve's retry tries
+// again.
 func (s *Service) keepImage(ctx context.Context, ar *article.Article) {
 	img := ar.Image
-	if s.Images == nil || img == nil || img.URL == "" || img.Kept != nil {
+	if s.Images == nil || img == nil || (img.URL == "" && img.MediaPath == "") || img.Kept != nil {
 		return
 	}
-	k, err := s.Images.Keep(ctx, img.URL)
+	k, err := s.Images.Keep(ctx, img.Ref())
 	if err != nil {
 		s.log().WarnContext(ctx, "article image not kept", slog.String("slug", ar.Slug),
-			slog.String("image", img.URL), slog.Any("err", err))
+			slog.String("image", img.Ref()), slog.Any("err", err))
 		return
 	}
 	img.Kept = k

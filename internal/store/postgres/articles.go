@@ -220,12 +220,12 @@ func upsertArticleTx(ctx context.Context, tx pgx.Tx, a *article.Article, now tim
 	args := []any{a.Slug, a.Title, a.Summary, a.Body, a.BodyHTML, a.AuthorName, a.AuthorEmail,
 		img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
 		micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first, a.FeedID,
-		article.SearchFold(a.Title), article.EncodeKept(img.Kept)}
+		article.SearchFold(a.Title), article.EncodeKept(img.Kept), imageRef(&img)}
 	if old == nil {
 		err := tx.QueryRow(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
 			image_url, image_media_path, image_alt, image_width, image_height, link,
-			published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search, image_kept)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+			published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search, image_kept, image_ref)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 			RETURNING id`, args...).Scan(&a.ID)
 		if err != nil {
 			return false, fmt.Errorf("postgres: insert %s: %w", a.Slug, storeErr(err))
@@ -236,7 +236,7 @@ func upsertArticleTx(ctx context.Context, tx pgx.Tx, a *article.Article, now tim
 			author_name = $6, author_email = $7, image_url = $8, image_media_path = $9, image_alt = $10,
 			image_width = $11, image_height = $12, link = $13, published = $14, updated = $15, draft = $16,
 			removed = $17, source = $18, source_path = $19, content_hash = $20, first_seen = $21, feed_id = $22,
-			title_search = $23, image_kept = $24 WHERE id = $25`, append(args, a.ID)...); err != nil {
+			title_search = $23, image_kept = $24, image_ref = $25 WHERE id = $26`, append(args, a.ID)...); err != nil {
 			return false, fmt.Errorf("postgres: update %s: %w", a.Slug, err)
 		}
 	}

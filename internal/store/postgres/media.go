@@ -143,7 +143,7 @@ func (s *Store) DeleteMedia(ctx context.Context, hash string) error {
 		}
 		// A remote image kept as this upload is fetched again when an
 		// article names it next (docs/ARCHITECTURE.md, "Remote images").
-		_, err = tx.Exec(ctx, `DELETE FROM remote_images WHERE strpos(kept, $1) > 0`, media.Ref(hash))
+		_, err = tx.Exec(ctx, `DELETE FROM remote_images WHERE strpos(kept, $1) > 0 OR strpos(ref, $1) > 0`, media.Ref(hash))
 		return err
 	})
 	if err != nil {

@@ -209,12 +209,12 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 		args := []any{a.Slug, a.Title, a.Summary, a.Body, a.BodyHTML, a.AuthorName, a.AuthorEmail,
 			img.URL, img.MediaPath, img.Alt, img.Width, img.Height, a.Link,
 			micros(a.Published), micros(a.Updated), a.Draft, false, a.Source, a.SourcePath, a.ContentHash, first, a.FeedID,
-			article.SearchFold(a.Title), article.EncodeKept(img.Kept)}
+			article.SearchFold(a.Title), article.EncodeKept(img.Kept), imageRef(&img)}
 		if old == nil {
 			if err := tx.QueryRowContext(ctx, `INSERT INTO articles (slug, title, summary, body, body_html, author_name, author_email,
 				image_url, image_media_path, image_alt, image_width, image_height, link,
-				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search, image_kept)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&a.ID); err != nil {
+				published, updated, draft, removed, source, source_path, content_hash, first_seen, feed_id, title_search, image_kept, image_ref)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, args...).Scan(&a.ID); err != nil {
 				return fmt.Errorf("sqlite: insert %s: %w", a.Slug, err)
 			}
 		} else {
@@ -222,7 +222,7 @@ func upsertArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now ti
 			if _, err := tx.ExecContext(ctx, `UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, body_html = ?, author_name = ?, author_email = ?,
 				image_url = ?, image_media_path = ?, image_alt = ?, image_width = ?, image_height = ?, link = ?,
 				published = ?, updated = ?, draft = ?, removed = ?, source = ?, source_path = ?, content_hash = ?, first_seen = ?, feed_id = ?,
-				title_search = ?, image_kept = ? WHERE id = ?`, append(args, a.ID)...); err != nil {
+				title_search = ?, image_kept = ?, image_ref = ? WHERE id = ?`, append(args, a.ID)...); err != nil {
 				return fmt.Errorf("sqlite: update %s: %w", a.Slug, err)
 			}
 		}

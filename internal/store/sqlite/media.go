@@ -152,7 +152,7 @@ func (s *Store) DeleteMedia(ctx context.Context, hash string) error {
 		}
 		// A remote image kept as this upload is fetched again when an
 		// article names it next (docs/ARCHITECTURE.md, "Remote images").
-		_, err = tx.ExecContext(ctx, `DELETE FROM remote_images WHERE instr(kept, ?) > 0`, media.Ref(hash))
+		_, err = tx.ExecContext(ctx, `DELETE FROM remote_images WHERE instr(kept, ?1) > 0 OR instr(ref, ?1) > 0`, media.Ref(hash))
 		return err
 	})
 	if err != nil {

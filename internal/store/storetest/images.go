@@ -23,8 +23,9 @@ type RemoteImageStore interface {
 	FeedChanged(ctx context.Context, tags []string, now time.Time) (time.Time, error)
 	RemoteImage(ctx context.Context, url string) (*article.RemoteImage, error)
 	PendingImages(ctx context.Context) ([]article.PendingImage, error)
-	KeepImage(ctx context.Context, url string, k *article.Kept, now time.Time) (int, error)
-	ImageFailed(ctx context.Context, url, msg string, retryAt time.Time) error
+	KeptFiles(ctx context.Context) ([]article.RemoteImage, error)
+	KeepImage(ctx context.Context, ref string, k *article.Kept, now time.Time) (int, error)
+	ImageFailed(ctx context.Context, ref, msg string, retryAt time.Time) error
 	DeleteArticle(ctx context.Context, slug string) error
 	PutMedia(ctx context.Context, it media.Item) (media.Item, bool, error)
 	MediaUsage(ctx context.Context, hash string) ([]media.Use, error)
@@ -62,10 +63,12 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		local := mk("d", 1)
 		local.Image = &article.Image{MediaPath: "images/d.png", Width: 10, Height: 10}
 		upsert(t, s, local, now)
+		// A content-folder image waits to be kept too, under its path.
 		want := []article.PendingImage{
-			{URL: u1, Slug: "a", Source: article.SourceFile, SourcePath: "a.md"},
-			{URL: u1, Slug: "b", Source: article.SourceFile, SourcePath: "b.md"},
-			{URL: u2, Slug: "c", Source: article.SourceFile, SourcePath: "c.md"},
+			{Ref: "/images/d.png", Slug: "d", Source: article.SourceFile, SourcePath: "d.md"},
+			{Ref: u1, Slug: "a", Source: article.SourceFile, SourcePath: "a.md"},
+			{Ref: u1, Slug: "b", Source: article.SourceFile, SourcePath: "b.md"},
+			{Ref: u2, Slug: "c", Source: article.SourceFile, SourcePath: "c.md"},
 		}
 		if got := must(s.PendingImages(ctx)).get(t); !reflect.DeepEqual(got, want) {
 			t.Fatalf("PendingImages = %+v, want %+v", got, want)
@@ -80,6 +83,13 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		ri := must(s.RemoteImage(ctx, u1)).get(t)
 		if ri.Kept != nil || ri.Attempts != 2 || ri.LastError != "the server answered 503" || !ri.NextAttempt.Equal(retry) {
 			t.Fatalf("after two failures: %+v", ri)
+		}
+		// The pending list says why, for herald check.
+		for i := 1; i <= 2; i++ {
+			want[i].Attempts, want[i].LastError, want[i].NextAttempt = 2, "the server answered 503", retry
+		}
+		if got := must(s.PendingImages(ctx)).get(t); !reflect.DeepEqual(got, want) {
+			t.Fatalf("PendingImages after failures = %+v, want %+v", got, want)
 		}
 
 		gen := must(s.ArticlesGeneration(ctx)).get(t)
@@ -111,11 +121,12 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 				t.Errorf("ListArticles: image %+v", a.Image)
 			}
 		}
-		want = want[2:]
+		want = append(want[:1], want[3:]...)
 		if got := must(s.PendingImages(ctx)).get(t); !reflect.DeepEqual(got, want) {
 			t.Fatalf("PendingImages after keeping = %+v, want %+v", got, want)
 		}
 		ok(t, s.SetRemoved(ctx, "c", true))
+		ok(t, s.SetRemoved(ctx, "d", true))
 		if got := must(s.PendingImages(ctx)).get(t); len(got) != 0 {
 			t.Fatalf("PendingImages lists a removed article: %+v", got)
 		}
@@ -178,6 +189,75 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		ok(t, s.DeleteMedia(ctx, it.Hash))
 		if _, err := s.RemoteImage(ctx, u1); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("RemoteImage after its upload was deleted: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("LocalImages", func(t *testing.T) {
+		// Content-folder files and uploads are kept under their reference;
+		// a kept file is listed for the replacement check while shown.
+		s := open(t)
+		up, _, err := s.PutMedia(ctx, mediaItem(8, now))
+		ok(t, err)
+		file := mk("file", 1)
+		file.Image = &article.Image{MediaPath: "images/portrait.jpg", Width: 600, Height: 900}
+		upsert(t, s, file, now)
+		upl := mk("upl", 2)
+		upl.Source, upl.SourcePath = article.SourceAPI, ""
+		upl.Image = &article.Image{MediaPath: "u/" + up.Hash + "-1200.png"}
+		upsert(t, s, upl, now)
+		const fileRef = "/images/portrait.jpg"
+		uplRef := "/media/u/" + up.Hash + "-1200.png"
+		want := []article.PendingImage{
+			{Ref: fileRef, Slug: "file", Source: article.SourceFile, SourcePath: "file.md"},
+			{Ref: uplRef, Slug: "upl", Source: article.SourceAPI},
+		}
+		if got := must(s.PendingImages(ctx)).get(t); !reflect.DeepEqual(got, want) {
+			t.Fatalf("PendingImages = %+v, want %+v", got, want)
+		}
+		kf := keptFixture("portrait")
+		kf.Stamp = "900 1"
+		if n := must(s.KeepImage(ctx, fileRef, kf, now)).get(t); n != 1 {
+			t.Fatalf("KeepImage(file) changed %d articles, want 1", n)
+		}
+		ku := &article.Kept{Original: article.Rendition{Path: up.URL(), Width: 2000, Height: 1000}}
+		ku.Lead, ku.Thumb = ku.Original, article.Rendition{Path: "/media/u/" + up.Hash + "-thumb.png", Width: 192, Height: 192}
+		must(s.KeepImage(ctx, uplRef, ku, now)).get(t)
+		if got := must(s.GetArticle(ctx, "file")).get(t); got.Image == nil || !reflect.DeepEqual(got.Image.Kept, kf) ||
+			got.Image.MediaPath != "images/portrait.jpg" {
+			t.Fatalf("file article: image %+v", got.Image)
+		}
+		if got := must(s.GetArticle(ctx, "upl")).get(t); got.Image == nil || !reflect.DeepEqual(got.Image.Kept, ku) {
+			t.Fatalf("upload article: image %+v", got.Image)
+		}
+		if got := must(s.PendingImages(ctx)).get(t); len(got) != 0 {
+			t.Fatalf("PendingImages after keeping: %+v", got)
+		}
+		files := must(s.KeptFiles(ctx)).get(t)
+		if len(files) != 1 || files[0].Ref != fileRef || !reflect.DeepEqual(files[0].Kept, kf) {
+			t.Fatalf("KeptFiles = %+v, want only %s", files, fileRef)
+		}
+		// The file replaced: cut again, the article shows the new copy.
+		k2 := keptFixture("portrait2")
+		k2.Stamp = "950 2"
+		if n := must(s.KeepImage(ctx, fileRef, k2, now.Add(time.Hour))).get(t); n != 1 {
+			t.Fatalf("KeepImage(file, again) changed %d articles, want 1", n)
+		}
+		if got := must(s.GetArticle(ctx, "file")).get(t); !reflect.DeepEqual(got.Image.Kept, k2) {
+			t.Fatalf("after the recut: image %+v", got.Image)
+		}
+		ok(t, s.SetRemoved(ctx, "file", true))
+		if files := must(s.KeptFiles(ctx)).get(t); len(files) != 0 {
+			t.Fatalf("KeptFiles lists a removed article's image: %+v", files)
+		}
+		// The upload (and the crops kept of it) is in use while shown; once
+		// deleted, no kept record of it remains.
+		if err := s.DeleteMedia(ctx, up.Hash); !errors.Is(err, media.ErrInUse) {
+			t.Fatalf("DeleteMedia of an upload in use: %v, want ErrInUse", err)
+		}
+		ok(t, s.DeleteArticle(ctx, "upl"))
+		ok(t, s.DeleteMedia(ctx, up.Hash))
+		if _, err := s.RemoteImage(ctx, uplRef); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RemoteImage(%s) after the upload was deleted: %v, want ErrNotFound", uplRef, err)
 		}
 	})
 }
