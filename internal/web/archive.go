@@ -84,7 +84,7 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	// The issue is in the language its variant was composed in; so is
 	// what Herald says around it (an error page here).
 	l := s.localizer(r)
-	if _, code := splitVariant(key); code != "" && s.catalog().Has(code) {
+	if _, code := digest.SplitVariantKey(key); code != "" && s.catalog().Has(code) {
 		l = s.catalog().L(code)
 	}
 	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
@@ -116,7 +116,7 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 		s.failIn(w, r, l, err)
 		return
 	}
-	if sel, _ := splitVariant(key); !ok || (key != digest.VariantWeb && sel != digest.VariantAll && !strings.HasPrefix(sel, "a:")) {
+	if sel, _ := digest.SplitVariantKey(key); !ok || (key != digest.VariantWeb && sel != digest.VariantAll && !strings.HasPrefix(sel, "a:")) {
 		s.failIn(w, r, l, keyErr(http.StatusNotFound, "archive.no_web"))
 		return
 	}
@@ -132,17 +132,6 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write([]byte(v.HTML))
 	}
-}
-
-// splitVariant splits a variant key into its article selection and its
-// language ("all.de" → "all", "de"); the language is "" when the key
-// names none (the newsletter's own language). digest/compose.go
-// (variantKey) writes the keys.
-func splitVariant(key string) (sel, code string) {
-	if i := strings.LastIndex(key, "."); i >= 0 {
-		return key[:i], key[i+1:]
-	}
-	return key, ""
 }
 
 // slotRe matches the personal-value markers a mail variant holds

@@ -321,7 +321,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > s.maxItems() {
-			return o, Errorf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", s.maxItems())
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_limit", "Param", "limit", "Max", s.maxItems())
 		}
 		o.Limit = n
 	}
@@ -336,7 +336,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 				return nil
 			}
 		}
-		return Errorf(http.StatusBadRequest, "%s must be one of %s", key, strings.Join(allowed, ", "))
+		return keyErr(http.StatusBadRequest, "embed_page.bad_choice", "Param", key, "Values", strings.Join(allowed, ", "))
 	}
 	if err := choice("layout", &o.Layout, "list", "cards"); err != nil {
 		return o, err
@@ -346,7 +346,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	}
 	if v := q.Get("lang"); v != "" {
 		if !langRe.MatchString(v) {
-			return o, Errorf(http.StatusBadRequest, "lang must be a language tag such as en, sv or de-AT")
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_lang", "Param", "lang")
 		}
 		o.Lang = v
 	}
@@ -358,7 +358,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 		case "off":
 			*dst = false
 		default:
-			return o, Errorf(http.StatusBadRequest, "%s must be on or off", key)
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_switch", "Param", key)
 		}
 	}
 	return o, nil
@@ -541,7 +541,7 @@ func (s *Server) handleEmbedBundle(w http.ResponseWriter, r *http.Request) {
 	e := s.embed.Load()
 	if r.PathValue("file") != e.bundleHash+".js" {
 		// An old hash: the loader (five minutes' cache) points to the new one.
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such widget version."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.no_file"))
 		return
 	}
 	e.bundle.serve(w, r)

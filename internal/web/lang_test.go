@@ -105,6 +105,29 @@ func TestLanguagePreferences(t *testing.T) {
 	}
 }
 
+// TestLanguagePublicPages: the feeds page, the embed builder, the archive
+// and the test page speak the reader's language.
+func TestLanguagePublicPages(t *testing.T) {
+	s := newSite(t, siteOpts{archive: true})
+	seedIssue(t, s)
+	for _, tc := range []struct{ path, lang, want string }{
+		{"/feeds", "sv", "Så följer du oss"},
+		{"/feeds", "fi", "Kaikki artikkelit"},
+		{"/embed", "de", "Unsere Nachrichten einbetten"},
+		{"/embed", "nl", "Aantal artikelen"},
+		{"/newsletters", "da", "1 artikel, "},
+		{"/newsletters", "fr", "envoyée le <time"},
+		{"/newsletters/monthly/test", "nb", "testutsending av Cluster Bridge Monthly"},
+		{"/newsletters/monthly/99", "fi", "Uutiskirjeen numeroa ei löydy."},
+	} {
+		resp, body := s.do(t, "GET", tc.path, nil, "Accept-Language", tc.lang)
+		if !strings.Contains(body, `<html lang="`+tc.lang+`">`) || !strings.Contains(body, tc.want) ||
+			!strings.Contains(resp.Header.Get("Vary"), "Accept-Language") {
+			t.Errorf("%s in %s: %d, lacks %q\n%s", tc.path, tc.lang, resp.StatusCode, tc.want, body)
+		}
+	}
+}
+
 // TestPseudoLanguagePages renders every subscriber page, the chrome and
 // the error page in en-XA: visible text outside the ⟦…⟧ markers is a
 // string that bypasses the catalogues, unless it is configuration, an
@@ -169,7 +192,8 @@ func TestPseudoLanguagePages(t *testing.T) {
 	// their words in the widget's language), the archive and an issue.
 	seedIssue(t, s)
 	for _, p := range []string{"/feeds", "/newsletters", "/newsletters/monthly/test", "/newsletters/monthly/1/nothing",
-		"/newsletters/monthly/99", "/newsletters/nosuch/test", "/?page=x", "/?page=9"} {
+		"/newsletters/monthly/99", "/newsletters/nosuch/test", "/?page=x", "/?page=9", "/embed?limit=0", "/embed/frame?theme=pink",
+		"/embed?images=yes", "/embed?lang=%3C", "/media/u/nothing.png", "/media/nothing.png", "/assets/nothing.css", "/embed/v/0.js"} {
 		resp, body := s.do(t, "GET", p, nil, xa...)
 		if resp.StatusCode >= 500 || !strings.Contains(resp.Header.Get("Vary"), "Accept-Language") {
 			t.Errorf("%s: %d, Vary %q", p, resp.StatusCode, resp.Header.Get("Vary"))
@@ -186,7 +210,10 @@ func TestPseudoLanguagePages(t *testing.T) {
 	if resp, body := s.do(t, "GET", "/newsletters/monthly/1", nil, xa...); resp.StatusCode != 200 || body != seededIssueHTML {
 		t.Errorf("issue page: %d\n%s", resp.StatusCode, body)
 	}
-	if resp, body := s.do(t, "GET", "/newsletters/monthly/1/all.de", nil, xa...); resp.StatusCode != 200 || !strings.Contains(body, "Ausgabe") {
+	// A German subscriber's "view in browser" link: their variant, with
+	// the subscription links leading to the subscribe page.
+	if resp, body := s.do(t, "GET", "/newsletters/monthly/1/all.de", nil, xa...); resp.StatusCode != 200 || !strings.Contains(body, "Ausgabe") ||
+		!strings.Contains(body, `href="https://news.example.org/subscribe"`) {
 		t.Errorf("German issue page: %d\n%s", resp.StatusCode, body)
 	}
 	if resp, body := s.do(t, "GET", "/newsletters/monthly/1/bad.de", nil, xa...); resp.StatusCode != 404 || !strings.Contains(body, `<html lang="de">`) ||

@@ -395,7 +395,7 @@ const mediaSniffLen = 4096
 // and nothing Herald itself writes (the store, the outbox: MediaExclude)
 // is served even when the content folder contains it.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
-	notFound := func() { s.fail(w, r, Errorf(http.StatusNotFound, "No such image.")) }
+	notFound := func() { s.fail(w, r, keyErr(http.StatusNotFound, "error.no_image")) }
 	p := path.Clean("/" + r.PathValue("path"))[1:]
 	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
 	// u/ is the uploads' (handleUpload), whatever the content folder holds.
@@ -518,7 +518,7 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	data, err := fs.ReadFile(s.cfg.Templates, "assets/"+name)
 	if err != nil || strings.HasPrefix(name, ".") {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such file."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.no_file"))
 		return
 	}
 	sum := sha256.Sum256(data)
