@@ -78,7 +78,8 @@ func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
 // handleNewsletterRun shows one sent digest as a web page, without
 // personal links: the "view in browser" link. /newsletters/{n}/{run} is the
 // full issue; /newsletters/{n}/{run}/{variant} the selection a topic
-// subscriber got, whose footer names its topics.
+// subscriber got, whose footer names its topics, or the issue in another
+// language ("all.de", "a:3,7.sv": docs/ARCHITECTURE.md, "Languages").
 func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("variant")
 	// The issue is in the language its variant was composed in; so is
