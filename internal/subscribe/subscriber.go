@@ -81,6 +81,16 @@ func (s *Subscriber) Has(id string) bool {
 	return false
 }
 
+// ConfirmLanguage is the language of what a confirmation link leads to:
+// the one chosen with the request waiting for confirmation, else the
+// stored one.
+func (s *Subscriber) ConfirmLanguage() string {
+	if s.Pending != nil && s.Pending.Language != "" {
+		return s.Pending.Language
+	}
+	return s.Language
+}
+
 // Choice is what a subscriber asks for: a name, newsletters and topic tags,
 // with the consent given when asking.
 type Choice struct {
