@@ -486,7 +486,7 @@ func (s *Service) checkLanguage(code string) (string, error) {
 		return "", nil
 	}
 	if !s.lang.Has(code) {
-		return "", fmt.Errorf("%w: language %q is not offered (site.languages)", ErrInvalidInput, code)
+		return "", fmt.Errorf("%w: %w %q is not offered (site.languages)", ErrInvalidInput, ErrUnknownLanguage, code)
 	}
 	return s.lang.Resolve(code), nil
 }

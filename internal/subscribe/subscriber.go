@@ -135,6 +135,9 @@ var (
 	ErrUnknownNewsletter = errors.New("unknown newsletter")
 	// ErrUnknownTag: no stored article and no newsletter has the tag.
 	ErrUnknownTag = errors.New("unknown topic tag")
+	// ErrUnknownLanguage: the language is not in site.languages. It comes
+	// wrapped with ErrInvalidInput, so it maps as other bad input does.
+	ErrUnknownLanguage = errors.New("unknown language")
 )
 
 // Filter selects subscribers to list, search or export; zero fields
