@@ -149,7 +149,7 @@ type Use struct {
 }
 
 // Actor is who makes a change, for the audit log: a signed-in user, an
-// API token ("api:NAME") or a command. admin.Actor converts to it.
+// API token ("token NAME") or a command. admin.Actor converts to it.
 type Actor struct {
 	UserID int64
 	Email  string

@@ -129,6 +129,11 @@ func (s *Service) Validate(in Input) []FieldError {
 	return errs
 }
 
+// ReservedSlug is the slug no new article written here may take: the
+// admin editor's new-article form is /admin/articles/new. (One stored
+// before stays editable.)
+const ReservedSlug = "new"
+
 // build turns in into an article exactly as a file in the content folder
 // is parsed: it writes the fields as front matter and runs the parser.
 // The error return is only a tag list over the client bounds
@@ -158,6 +163,8 @@ func (s *Service) build(in Input) (*article.Article, []FieldError, error) {
 		// No slug: Create makes one from the title, once.
 		if slug = article.Slugify(in.Title); slug == "" {
 			bad("slug", fmt.Sprintf("title %q has no letters or digits to make a slug from: give a slug", in.Title))
+		} else if slug == ReservedSlug {
+			slug += "-2" // as if taken: a title "New" still saves
 		}
 	}
 	if len(in.Tags) > 0 {

@@ -128,6 +128,10 @@ func (s *Service) Create(ctx context.Context, by Actor, in Input) (*Saved, error
 		// concurrent creates of one title get distinct slugs.
 		return s.write(ctx, by, "create", nil, store.SaveCreateFreeSlug, in)
 	}
+	if article.Slugify(in.Slug) == ReservedSlug {
+		return nil, &InvalidError{Errors: []FieldError{{Field: "slug",
+			Message: fmt.Sprintf("slug %q is reserved: the editor's page for a new article has that address; choose another", ReservedSlug)}}}
+	}
 	// The look-up gives the helpful error; the store's create is the guard
 	// when two writers create one slug at once.
 	if old, err := s.Store.GetArticle(ctx, article.Slugify(in.Slug)); err == nil {

@@ -135,6 +135,14 @@ func testEdits(t *testing.T, st newsroom.Store) {
 	if _, err := s.Create(ctx, ann, in("x", "")); !errors.As(err, &inv) || inv.Errors[0].Field != "title" {
 		t.Fatalf("invalid: %v", err)
 	}
+	// "new" is the editor's new-article address: asked for, refused; made
+	// from a title "New", passed over as if taken.
+	if _, err := s.Create(ctx, ann, in("New", "X")); !errors.As(err, &inv) || inv.Errors[0].Field != "slug" {
+		t.Fatalf("slug new: %v", err)
+	}
+	if titled, err := s.Create(ctx, ann, in("", "New!")); err != nil || titled.Slug != "new-2" {
+		t.Fatalf("title New: %+v %v", titled, err)
+	}
 
 	// Two editors start from one version; the second save conflicts.
 	c.t = c.t.Add(time.Minute)

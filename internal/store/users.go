@@ -58,3 +58,15 @@ type AuditEntry struct {
 	Detail string
 	IP     string
 }
+
+// ImportUpload is a subscriber CSV uploaded in the admin UI and kept, for
+// its uploader only, until it is confirmed or expires.
+type ImportUpload struct {
+	ID        string
+	UserID    int64
+	Name      string // the file's name as uploaded
+	Confirmed bool   // rows without a status are imported active
+	SendOptin bool   // pending rows never mailed get the confirmation mail
+	Data      []byte
+	Expires   time.Time
+}

@@ -49,6 +49,10 @@ type AdminStore interface {
 	// Login attempts per client address are counted here, so the limit
 	// holds across instances.
 	subscribe.RateStore
+	// A subscriber CSV waits here between its dry run and the
+	// confirmation, so any instance can carry the confirmation out.
+	PutImportUpload(ctx context.Context, u store.ImportUpload, now time.Time) error
+	TakeImportUpload(ctx context.Context, id string, userID int64, now time.Time) (store.ImportUpload, error)
 }
 
 // AdminConfig wires the admin web UI; nil in Config: no /admin/ pages.
@@ -104,7 +108,6 @@ type adminUI struct {
 	secure  bool                                          // site.base_url is https
 	routes  []adminRoute
 	news    *newsroom.Service // nil: no editor (AdminConfig.Articles)
-	plans   importPlans       // CSV imports awaiting confirmation
 }
 
 // AdminCookieName is the session cookie's name for a site at baseURL:

@@ -129,12 +129,15 @@ func (a *adminUI) articlesPage(w http.ResponseWriter, r *http.Request) error {
 // articleForm is what the article page shows: the fields as typed, and
 // what the editor knows of the stored article.
 type articleForm struct {
-	New      bool
-	In       newsroom.Input
-	Tags     string // in.Tags as typed: comma separated
-	Status   string
-	Source   string
-	Path     string // the content-folder file of a read-only article
+	New    bool
+	In     newsroom.Input
+	Tags   string // in.Tags as typed: comma separated
+	Status string
+	Source string
+	Path   string // the content-folder file of a read-only article
+	// Updated is when the stored article last changed, in the site's
+	// time zone: the form leaves the field empty, so a save moves it.
+	Updated  string
 	ReadOnly bool
 	URL      string
 	// Preview is the rendered body (the parser's, sanitised), shown when
@@ -225,6 +228,7 @@ func (a *adminUI) describe(ctx context.Context, f *articleForm, ar *article.Arti
 	f.ReadOnly = ar.Source != article.SourceAPI
 	f.URL = "/articles/" + ar.Slug
 	f.In.Slug = ar.Slug
+	f.Updated = ar.Updated.In(a.s.cfg.Site.Location).Format("2006-01-02 15:04 MST")
 	if f.ReadOnly {
 		return nil
 	}

@@ -195,6 +195,10 @@ func TestAdminEditorHandlers(t *testing.T) {
 	resp, body = do(t, ed, "GET", base+"/admin/articles/first-news", nil)
 	wantStatus(t, resp, body, 200, "edit page")
 	v1 := formValue(t, body, "base")
+	// The field stays empty (a save moves the time); the hint says when.
+	if want := "Last changed " + ar.Updated.UTC().Format("2006-01-02 15:04") + " UTC"; !strings.Contains(body, want) {
+		t.Errorf("edit page: no %q", want)
+	}
 	edit := func(c *http.Client, baseV, text string) (*http.Response, string) {
 		return do(t, c, "POST", base+"/admin/articles/first-news", articleFields("action", "save", "base", baseV, "title", "First news",
 			"date", ar.Published.Format(time.RFC3339), "tags", "Local, Sport", "image", ar.Image.Ref(), "image_alt", "A gradient", "body", text))

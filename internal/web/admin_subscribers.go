@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/herald-news/herald/internal/lang"
@@ -420,49 +419,9 @@ func (a *adminUI) subscriberErase(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// importPlans keeps import plans between the dry run and its
-// confirmation: in memory, keyed by a random id, bound to the user who
-// uploaded, for planTTL, used once. A restart drops them (upload again).
-type importPlans struct {
-	mu sync.Mutex
-	m  map[string]heldPlan
-}
-
-type heldPlan struct {
-	user    int64
-	name    string
-	plan    *subscribe.ImportPlan
-	expires time.Time
-}
-
-// put keeps p for user and returns its id; it drops expired plans and
-// the user's earlier one.
-func (ps *importPlans) put(user int64, name string, p *subscribe.ImportPlan, now time.Time) string {
-	id := rand.Text()
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]heldPlan{}
-	}
-	for k, h := range ps.m {
-		if h.user == user || now.After(h.expires) {
-			delete(ps.m, k)
-		}
-	}
-	ps.m[id] = heldPlan{user: user, name: name, plan: p, expires: now.Add(planTTL)}
-	return id
-}
-
-// take removes and returns the user's plan with the id.
-func (ps *importPlans) take(user int64, id string, now time.Time) (heldPlan, bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	h, ok := ps.m[id]
-	if !ok || h.user != user {
-		return heldPlan{}, false
-	}
-	delete(ps.m, id)
-	return h, !now.After(h.expires)
+// importOptions are the import options the uploader chose.
+func importOptions(up store.ImportUpload) subscribe.ImportOptions {
+	return subscribe.ImportOptions{Confirmed: up.Confirmed, SendOptin: up.SendOptin, Source: up.Name}
 }
 
 type importData struct {
@@ -498,9 +457,14 @@ func (a *adminUI) planImport(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer file.Close()
-	opt := subscribe.ImportOptions{Confirmed: r.PostFormValue("confirmed") == "yes",
-		SendOptin: r.PostFormValue("optin") == "yes", Source: hdr.Filename}
-	plan, err := subs.PlanImport(r.Context(), file, opt)
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return err
+	}
+	up := store.ImportUpload{ID: rand.Text(), UserID: who(r).User.ID, Name: hdr.Filename,
+		Confirmed: r.PostFormValue("confirmed") == "yes", SendOptin: r.PostFormValue("optin") == "yes",
+		Data: data, Expires: a.s.cfg.Now().Add(planTTL)}
+	plan, err := subs.PlanImport(r.Context(), bytes.NewReader(data), importOptions(up))
 	if err != nil {
 		if plan == nil || len(plan.Errors) == 0 {
 			// The whole file is unusable (its header, most often).
@@ -510,9 +474,14 @@ func (a *adminUI) planImport(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	id := a.plans.put(who(r).User.ID, hdr.Filename, plan, a.s.cfg.Now())
+	// The file, not the plan, waits in the store: any instance can take
+	// the confirmation, and it is planned again then against the
+	// subscribers as they are by that time.
+	if err := a.s.cfg.Admin.Store.PutImportUpload(r.Context(), up, a.s.cfg.Now()); err != nil {
+		return err
+	}
 	a.render(w, r, http.StatusOK, "import_plan", adminView{Title: "Import: dry run",
-		Data: importData{ID: id, Name: hdr.Filename, Plan: plan}})
+		Data: importData{ID: up.ID, Name: hdr.Filename, Plan: plan}})
 	return nil
 }
 
@@ -523,16 +492,22 @@ func (a *adminUI) applyImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h, ok := a.plans.take(who(r).User.ID, r.PostFormValue("plan"), a.s.cfg.Now())
-	if !ok {
+	up, err := a.s.cfg.Admin.Store.TakeImportUpload(r.Context(), r.PostFormValue("plan"), who(r).User.ID, a.s.cfg.Now())
+	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(http.StatusGone, "This import plan has expired or was already used: upload the file again.")
+	} else if err != nil {
+		return err
 	}
-	rep, err := subs.ApplyImport(r.Context(), h.plan)
+	plan, err := subs.PlanImport(r.Context(), bytes.NewReader(up.Data), importOptions(up))
+	if err != nil {
+		return err
+	}
+	rep, err := subs.ApplyImport(r.Context(), plan)
 	if err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("Imported %s: %d added, %d already present and left as they were, %d rows not imported.",
-		h.name, rep.Added, rep.Unchanged, len(rep.Errors))
+		up.Name, rep.Added, rep.Unchanged, len(rep.Errors))
 	if rep.Mailed > 0 {
 		msg += fmt.Sprintf(" %d confirmation mails sent.", rep.Mailed)
 	}

@@ -54,7 +54,7 @@ func TestAPIMedia(t *testing.T) {
 	hash, _ := up["hash"].(string)
 	url := "/media/u/" + hash + ".png"
 	if up["name"] != "harbour.png" || up["url"] != "https://news.example.org"+url || up["width"] != 1300.0 ||
-		up["content_type"] != "image/png" || r.Header.Get("Location") != url || up["created_by"] != "api:default" {
+		up["content_type"] != "image/png" || r.Header.Get("Location") != url || up["created_by"] != "token default" {
 		t.Errorf("upload answer %s (Location %s)", r.Body, r.Header.Get("Location"))
 	}
 	if ds, _ := up["derivatives"].([]any); len(ds) != 2 || !strings.HasSuffix(ds[0].(map[string]any)["url"].(string), "-600.jpg") {
@@ -138,7 +138,7 @@ func TestAPIMedia(t *testing.T) {
 		for _, e := range audit {
 			actions = append(actions, e.Action+" by "+e.Email+" from "+e.IP)
 		}
-		want := "media.delete by api:default from 127.0.0.1,media.upload by api:default from 127.0.0.1"
+		want := "media.delete by token default from 127.0.0.1,media.upload by token default from 127.0.0.1"
 		if strings.Join(actions, ",") != want {
 			t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(actions, ","), want)
 		}

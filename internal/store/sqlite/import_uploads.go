@@ -1,0 +1,43 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/herald-news/herald/internal/store"
+)
+
+// PutImportUpload keeps u until it is taken or expires. The uploader's
+// earlier upload and every expired one go in the same transaction: a
+// user has at most one upload waiting.
+func (s *Store) PutImportUpload(ctx context.Context, u store.ImportUpload, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_uploads WHERE user_id = ? OR expires_at <= ?`, u.UserID, micros(now)); err != nil {
+			return fmt.Errorf("sqlite: put import upload: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_uploads (id, user_id, name, confirmed, send_optin, data, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, u.UserID, u.Name, u.Confirmed, u.SendOptin, u.Data, micros(u.Expires)); err != nil {
+			return fmt.Errorf("sqlite: put import upload: %w", err)
+		}
+		return nil
+	})
+}
+
+// TakeImportUpload removes and returns the user's upload with the id;
+// store.ErrNotFound when there is none, it is another user's, it was
+// taken already or it expired before now.
+func (s *Store) TakeImportUpload(ctx context.Context, id string, userID int64, now time.Time) (store.ImportUpload, error) {
+	u := store.ImportUpload{ID: id, UserID: userID}
+	var exp int64
+	err := s.w.QueryRowContext(ctx, `DELETE FROM import_uploads WHERE id = ? AND user_id = ?
+		RETURNING name, confirmed, send_optin, data, expires_at`, id, userID).Scan(&u.Name, &u.Confirmed, &u.SendOptin, &u.Data, &exp)
+	if err != nil {
+		return store.ImportUpload{}, userErr("take import upload", err)
+	}
+	if u.Expires = fromMicros(exp); !now.Before(u.Expires) {
+		return store.ImportUpload{}, fmt.Errorf("sqlite: take import upload: expired: %w", store.ErrNotFound)
+	}
+	return u, nil
+}
