@@ -259,8 +259,10 @@ func variantKey(key, code, newsletterLang string) string {
 	return key + variantLangSep + code
 }
 
-// splitVariantKey undoes variantKey ("" for the newsletter's language).
-func splitVariantKey(key string) (sel, code string) {
+// SplitVariantKey undoes variantKey: the article selection and the
+// language ("" for the newsletter's), "all.de" → "all", "de". The archive
+// (internal/web) reads a key's language with it.
+func SplitVariantKey(key string) (sel, code string) {
 	if i := strings.LastIndex(key, variantLangSep); i >= 0 {
 		return key[:i], key[i+1:]
 	}
@@ -323,7 +325,7 @@ func (c *composer) sanitizeBody(doc string) string {
 // compose renders one variant of a run: subject, HTML with CSS inlined,
 // and text. arts are the variant's articles in the run's order.
 func (c *composer) compose(n *Newsletter, run *Run, arts []article.Article, key string, web bool, topics ...string) (*Variant, error) {
-	sel, code := splitVariantKey(key)
+	sel, code := SplitVariantKey(key)
 	if code == "" {
 		code = c.newsletterLang(n)
 	}

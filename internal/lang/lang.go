@@ -327,6 +327,22 @@ func (l *Localizer) Date(t time.Time) string {
 	return l.T("date.long", "Day", t.Day(), "Month", l.Month(t.Month()), "MonthNumber", int(t.Month()), "Year", t.Year())
 }
 
+// Period writes the days from first to last as one span, naming the year
+// (and the month) once when they share it: "3–17 November 2026", "24.
+// September – 26. November 2026", "3.–17.11.2026"; one day is its Date.
+func (l *Localizer) Period(first, last time.Time) string {
+	switch {
+	case first.Format(time.DateOnly) == last.Format(time.DateOnly):
+		return l.Date(last)
+	case first.Year() != last.Year():
+		return l.Date(first) + " – " + l.Date(last)
+	case first.Month() != last.Month():
+		return l.T("date.day_month", "Day", first.Day(), "Month", l.Month(first.Month()), "MonthNumber", int(first.Month())) +
+			" – " + l.Date(last)
+	}
+	return l.T("date.day", "Day", first.Day()) + "–" + l.Date(last)
+}
+
 // MonthYear writes a month of a year: "December 2026", "december 2026".
 func (l *Localizer) MonthYear(t time.Time) string {
 	return l.T("date.month_year", "Month", l.Month(t.Month()), "Year", t.Year())

@@ -120,6 +120,39 @@ func TestDatesAndPlurals(t *testing.T) {
 	}
 }
 
+// TestPeriod: a span of days says the year (and the month) once, the
+// language's way.
+func TestPeriod(t *testing.T) {
+	c, err := lang.Load(nil, nil, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := func(y int, m time.Month, day int) time.Time { return time.Date(y, m, day, 9, 0, 0, 0, time.UTC) }
+	spans := [][2]time.Time{
+		{d(2026, 12, 1), d(2026, 12, 1)},
+		{d(2026, 11, 3), d(2026, 11, 17)},
+		{d(2026, 9, 24), d(2026, 11, 26)},
+		{d(2026, 12, 28), d(2027, 1, 4)},
+	}
+	for _, tc := range []struct {
+		lang string
+		want [4]string
+	}{
+		{"en", [4]string{"1 December 2026", "3–17 November 2026", "24 September – 26 November 2026", "28 December 2026 – 4 January 2027"}},
+		{"sv", [4]string{"1 december 2026", "3–17 november 2026", "24 september – 26 november 2026", "28 december 2026 – 4 januari 2027"}},
+		{"de", [4]string{"1. Dezember 2026", "3.–17. November 2026", "24. September – 26. November 2026", "28. Dezember 2026 – 4. Januar 2027"}},
+		{"fi", [4]string{"1.12.2026", "3.–17.11.2026", "24.9. – 26.11.2026", "28.12.2026 – 4.1.2027"}},
+		{"fr", [4]string{"1 décembre 2026", "3–17 novembre 2026", "24 septembre – 26 novembre 2026", "28 décembre 2026 – 4 janvier 2027"}},
+	} {
+		l := c.L(tc.lang)
+		for i, sp := range spans {
+			if got := l.Period(sp[0], sp[1]); got != tc.want[i] {
+				t.Errorf("%s: Period(%s, %s) = %q, want %q", tc.lang, sp[0].Format(time.DateOnly), sp[1].Format(time.DateOnly), got, tc.want[i])
+			}
+		}
+	}
+}
+
 func TestHTMLEscapes(t *testing.T) {
 	c, err := lang.Load(fstest.MapFS{"locales/en.yaml": {Data: []byte("unsubscribe.stops: \"Stop <mail> to {{.Email}}.\"\n")}}, nil, "en")
 	if err != nil {

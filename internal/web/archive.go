@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	html_ "html"
 	"net/http"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/herald-news/herald/digest"
 	"github.com/herald-news/herald/internal/mail"
+	"github.com/herald-news/herald/internal/store"
 )
 
 // Archive is what the newsletter archive reads: the digest store.
@@ -52,6 +54,7 @@ func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	l := s.localizer(r)
 	var list []archiveEntry
 	for _, run := range runs {
 		title := s.cfg.NewsletterTitles[run.Newsletter]
@@ -63,12 +66,12 @@ func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
 			Newsletter: title, Subject: run.Subject, Date: run.SlotAt, Articles: run.Articles,
 		})
 		if span, ok := spans[run.ID]; ok {
-			list[len(list)-1].Period = datePeriod(span[0].In(s.cfg.Site.Location), span[1].In(s.cfg.Site.Location))
+			list[len(list)-1].Period = l.Period(span[0].In(s.cfg.Site.Location), span[1].In(s.cfg.Site.Location))
 		}
 	}
 	s.render(w, r, http.StatusOK, "newsletters", &pageData{
-		Title: "Newsletters", Canonical: s.abs("/newsletters"), Extra: list,
-		Description: "Every newsletter " + s.cfg.Site.Title + " has sent, to read in the browser.",
+		L: l, Title: l.T("page.newsletters"), Canonical: s.abs("/newsletters"), Extra: list,
+		Description: l.T("archive.description", "Site", s.cfg.Site.Title),
 	})
 }
 
@@ -77,14 +80,24 @@ func (s *Server) handleNewsletters(w http.ResponseWriter, r *http.Request) {
 // full issue; /newsletters/{n}/{run}/{variant} the selection a topic
 // subscriber got, whose footer names its topics.
 func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("variant")
+	// The issue is in the language its variant was composed in; so is
+	// what Herald says around it (an error page here).
+	l := s.localizer(r)
+	if _, code := digest.SplitVariantKey(key); code != "" && s.catalog().Has(code) {
+		l = s.catalog().L(code)
+	}
 	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
 	if err != nil || id < 1 {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
+		s.failIn(w, r, l, keyErr(http.StatusNotFound, "archive.no_issue"))
 		return
 	}
 	run, err := s.cfg.Archive.GetRun(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		err = keyErr(http.StatusNotFound, "archive.no_issue")
+	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIn(w, r, l, err)
 		return
 	}
 	// A paused or cancelled run may have reached some readers: their
@@ -92,20 +105,19 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	sent := (run.Kind == digest.KindScheduled || run.Kind == digest.KindManual) &&
 		(run.Status == digest.RunSending || run.Status == digest.RunDone || run.Status == digest.RunPaused || run.Status == digest.RunCancelled)
 	if !sent || run.Newsletter != r.PathValue("newsletter") {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter issue."))
+		s.failIn(w, r, l, keyErr(http.StatusNotFound, "archive.no_issue"))
 		return
 	}
-	key := r.PathValue("variant")
 	if key == "" || key == digest.VariantAll {
 		key = digest.VariantWeb
 	}
 	v, ok, err := s.cfg.Archive.Variant(r.Context(), id, key)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIn(w, r, l, err)
 		return
 	}
-	if !ok || (key != digest.VariantWeb && !strings.HasPrefix(key, "a:")) {
-		s.fail(w, r, Errorf(http.StatusNotFound, "This issue has no web version."))
+	if sel, _ := digest.SplitVariantKey(key); !ok || (key != digest.VariantWeb && sel != digest.VariantAll && !strings.HasPrefix(sel, "a:")) {
+		s.failIn(w, r, l, keyErr(http.StatusNotFound, "archive.no_web"))
 		return
 	}
 	if key != digest.VariantWeb {
@@ -119,24 +131,6 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodHead {
 		w.Write([]byte(v.HTML))
-	}
-}
-
-// datePeriod writes two days as one period, saying the year (and the
-// month) once when they share it: "1 December 2026", "3–17 November
-// 2026", "24 September – 26 November 2026", "28 December 2026 – 4
-// January 2027".
-func datePeriod(first, last time.Time) string {
-	const full = "2 January 2006"
-	switch {
-	case first.Format(full) == last.Format(full):
-		return last.Format(full)
-	case first.Year() != last.Year():
-		return first.Format(full) + " – " + last.Format(full)
-	case first.Month() != last.Month():
-		return first.Format("2 January") + " – " + last.Format(full)
-	default:
-		return first.Format("2") + "–" + last.Format(full)
 	}
 }
 
@@ -162,11 +156,12 @@ func (s *Server) webCopy(html string) string {
 func (s *Server) handleNewsletterTest(w http.ResponseWriter, r *http.Request) {
 	title := s.cfg.NewsletterTitles[r.PathValue("newsletter")]
 	if title == "" {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There is no such newsletter."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "archive.no_newsletter"))
 		return
 	}
+	l := s.localizer(r)
 	w.Header().Set("X-Robots-Tag", "noindex")
-	s.render(w, r, http.StatusOK, "notice", &pageData{Title: "Test message",
-		Message: "This link came from a test send of " + title + ". A subscriber's copy links to their own issue in the browser, their preferences and their unsubscribe page.",
-		Extra:   noticeExtra{Link: &noticeLink{URL: "/newsletters", Text: "Read the newsletters sent so far"}}})
+	s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: l.T("archive.test_title"),
+		Message: l.T("archive.test", "Newsletter", title),
+		Extra:   noticeExtra{Link: &noticeLink{URL: "/newsletters", Text: l.T("archive.test_link")}}})
 }

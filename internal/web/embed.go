@@ -223,7 +223,7 @@ func (s *Server) loadEmbed(pages map[string]*template.Template, cat *lang.Catalo
 	// Clone keeps the shared layout and its functions.
 	page, err := pages["error"].Clone()
 	if err == nil {
-		page, err = page.Funcs(template.FuncMap{"snippet": func(id, label, text string) snippetBox {
+		page, err = page.Funcs(template.FuncMap{"snippet": func(id string, label template.HTML, text string) snippetBox {
 			return snippetBox{ID: id, Label: label, Text: text}
 		}}).ParseFS(fsys, "pages/embed.html")
 	}
@@ -239,12 +239,18 @@ func (s *Server) loadEmbed(pages map[string]*template.Template, cat *lang.Catalo
 var widgetKeys = []string{"widget.label", "subscribe.button", "widget.thanks", "widget.check", "widget.failed", "embed.empty"}
 
 // widgetMessages is the widget's messages in every offered language, as
-// a JS object literal (JSON) for the bundle.
+// a JS object literal (JSON) for the bundle. "date.month" tells the
+// widget how the catalogue writes a date's month, "long" (a name) or
+// "numeric" (Finnish 27.11.2026), so Intl writes what the frame does.
 func widgetMessages(cat *lang.Catalog) []byte {
 	all := map[string]map[string]string{}
+	sample := time.Date(2026, time.November, 27, 12, 0, 0, 0, time.UTC)
 	for _, code := range cat.Offered() {
 		l := cat.L(code)
-		m := map[string]string{}
+		m := map[string]string{"date.month": "long"}
+		if !strings.Contains(l.Date(sample), l.Month(sample.Month())) {
+			m["date.month"] = "numeric"
+		}
 		for _, k := range widgetKeys {
 			m[k] = l.T(k)
 		}
@@ -315,7 +321,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > s.maxItems() {
-			return o, Errorf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", s.maxItems())
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_limit", "Param", "limit", "Max", s.maxItems())
 		}
 		o.Limit = n
 	}
@@ -330,7 +336,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 				return nil
 			}
 		}
-		return Errorf(http.StatusBadRequest, "%s must be one of %s", key, strings.Join(allowed, ", "))
+		return keyErr(http.StatusBadRequest, "embed_page.bad_choice", "Param", key, "Values", strings.Join(allowed, ", "))
 	}
 	if err := choice("layout", &o.Layout, "list", "cards"); err != nil {
 		return o, err
@@ -340,7 +346,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	}
 	if v := q.Get("lang"); v != "" {
 		if !langRe.MatchString(v) {
-			return o, Errorf(http.StatusBadRequest, "lang must be a language tag such as en, sv or de-AT")
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_lang", "Param", "lang")
 		}
 		o.Lang = v
 	}
@@ -352,7 +358,7 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 		case "off":
 			*dst = false
 		default:
-			return o, Errorf(http.StatusBadRequest, "%s must be on or off", key)
+			return o, keyErr(http.StatusBadRequest, "embed_page.bad_switch", "Param", key)
 		}
 	}
 	return o, nil
@@ -384,18 +390,27 @@ func (o embedOptions) query() string {
 	return strings.Join(parts, "&")
 }
 
-// embedLangs are the languages the builder offers, with their names.
-var embedLangs = []struct{ Code, Name string }{
-	{"en", "English"}, {"sv", "Svenska"}, {"da", "Dansk"}, {"nb", "Norsk bokmål"},
-	{"de", "Deutsch"}, {"nl", "Nederlands"}, {"fr", "Français"},
+// embedLang is a language the builder offers, named in itself.
+type embedLang struct{ Code, Name string }
+
+// embedLangs are the languages the builder offers: the site's, whose
+// messages the widget carries.
+func (s *Server) embedLangs() []embedLang {
+	var out []embedLang
+	for _, code := range s.catalog().Offered() {
+		out = append(out, embedLang{code, lang.Name(code)})
+	}
+	return out
 }
 
 // formatDate writes t as the long date Intl.DateTimeFormat(lang, {day:
 // "numeric", month: "long", year: "numeric"}) writes in the widget, so
 // the frame and the widget agree: "September 24, 2026" (en), "24
 // September 2026" (en-GB), "24. September 2026" (de), "1 août 2026" (fr).
-// Month names and day order come from the catalogues (docs/ARCHITECTURE.md,
-// "Languages"); languages without a dateLocale get ISO 8601.
+// "27.11.2026" (fi: its catalogue writes the month as a number, and the
+// widget asks Intl for that). Month names and day order come from the
+// catalogues (docs/ARCHITECTURE.md, "Languages"); languages without a
+// dateLocale get ISO 8601.
 func (s *Server) formatDate(t time.Time, lang string) string {
 	loc := dateLocale(lang)
 	if loc == "" {
@@ -414,7 +429,7 @@ func (s *Server) formatDate(t time.Time, lang string) string {
 var enMonthFirst = map[string]bool{"": true, "us": true, "ca": true, "ph": true, "as": true, "gu": true, "mh": true, "mp": true, "pr": true, "um": true, "vi": true}
 
 // dateLocale is the locale whose dates the frame writes for a language
-// tag: en, en-GB, sv, da, nb, de, nl or fr; "" for other languages.
+// tag: en, en-GB, sv, da, nb, fi, de, nl or fr; "" for other languages.
 // dateLocale in templates/embed/widget.js is the same function: the
 // widget asks Intl for this locale, so both write one date alike.
 func dateLocale(lang string) string {
@@ -422,7 +437,7 @@ func dateLocale(lang string) string {
 	switch base := parts[0]; base {
 	case "nb", "no", "nn":
 		return "nb"
-	case "sv", "da", "de", "nl", "fr":
+	case "sv", "da", "fi", "de", "nl", "fr":
 		return base
 	case "en":
 		region := ""
@@ -526,7 +541,7 @@ func (s *Server) handleEmbedBundle(w http.ResponseWriter, r *http.Request) {
 	e := s.embed.Load()
 	if r.PathValue("file") != e.bundleHash+".js" {
 		// An old hash: the loader (five minutes' cache) points to the new one.
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such widget version."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.no_file"))
 		return
 	}
 	e.bundle.serve(w, r)
@@ -536,7 +551,7 @@ func (s *Server) handleEmbedBundle(w http.ResponseWriter, r *http.Request) {
 type builderData struct {
 	Opts        embedOptions
 	Selected    map[string]bool // chosen tag slugs
-	Langs       []struct{ Code, Name string }
+	Langs       []embedLang
 	Newsletters []EmbedNewsletter
 	Base        string // Herald's origin as partners see it (site.base_url)
 	FrameURL    string // preview, relative
@@ -547,10 +562,17 @@ type builderData struct {
 }
 
 // snippetBox is one copyable snippet on the builder page.
-type snippetBox struct{ ID, Label, Text string }
+type snippetBox struct {
+	ID    string
+	Label template.HTML // a translated message (t)
+	Text  string
+}
 
 // snippetData is what embed/snippets.html gets.
 type snippetData struct {
+	// L speaks the widget's language (lang): the form snippet's labels
+	// are for the partner's readers.
+	L           *lang.Localizer
 	Base        string
 	Site        string
 	Opts        embedOptions
@@ -572,9 +594,9 @@ func (s *Server) handleEmbedBuilder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := strings.TrimRight(s.cfg.Site.BaseURL, "/")
-	sd := snippetData{Base: base, Site: s.cfg.Site.Title, Opts: o, TagList: strings.Join(o.Tags, ","),
+	sd := snippetData{L: s.catalog().L(o.Lang), Base: base, Site: s.cfg.Site.Title, Opts: o, TagList: strings.Join(o.Tags, ","),
 		FrameURL: base + "/embed/frame?" + o.query(), Newsletters: s.cfg.Embed.Newsletters, Honeypot: HoneypotField}
-	bd := builderData{Opts: o, Selected: map[string]bool{}, Langs: embedLangs, Newsletters: s.cfg.Embed.Newsletters,
+	bd := builderData{Opts: o, Selected: map[string]bool{}, Langs: s.embedLangs(), Newsletters: s.cfg.Embed.Newsletters,
 		Base: base, FrameURL: "/embed/frame?" + o.query(), Honeypot: HoneypotField}
 	for _, t := range o.Tags {
 		bd.Selected[t] = true
@@ -587,9 +609,11 @@ func (s *Server) handleEmbedBuilder(w http.ResponseWriter, r *http.Request) {
 		}
 		*dst = strings.TrimSpace(buf.String())
 	}
+	l := s.localizer(r)
 	s.render(w, r, http.StatusOK, "embed", &pageData{
-		Title:       "Embed our news",
-		Description: "Show " + s.cfg.Site.Title + " news on your own website: a script widget, an iframe or a subscribe form.",
+		L:           l,
+		Title:       l.T("embed_page.title"),
+		Description: l.T("embed_page.description", "Site", s.cfg.Site.Title),
 		Canonical:   s.abs("/embed"),
 		Tags:        tags,
 		MaxItems:    s.maxItems(),

@@ -764,3 +764,33 @@ func TestWidgetGerman(t *testing.T) {
 		t.Errorf("frame's German empty text %q", empty)
 	}
 }
+
+// TestWidgetDates: in chromium, the script widget (Intl) and the
+// no-script frame (the catalogues) write an article's date alike in every
+// shipped language; Finnish writes its month as a number, as its
+// catalogue does.
+func TestWidgetDates(t *testing.T) {
+	f := newEmbedFixture(t, embedSetup{})
+	p := newPartner(t)
+	ctx := browsertest.New(t, browsertest.Options{Timeout: 120 * time.Second})
+	dates := []struct{ lang, want string }{
+		{"en", "November 27, 2026"}, {"en-GB", "27 November 2026"}, {"sv", "27 november 2026"}, {"da", "27. november 2026"},
+		{"nb", "27. november 2026"}, {"fi", "27.11.2026"}, {"de", "27. November 2026"}, {"nl", "27 november 2026"},
+		{"fr", "27 novembre 2026"},
+	}
+	for _, tc := range dates {
+		navigate(t, ctx, p.page("/dates-"+tc.lang, "", widget(f.srv.URL, `data-tags="wp4" data-limit="1" data-lang="`+tc.lang+`"`), ""))
+		if s := widgetState(t, ctx); s != "live" {
+			t.Fatalf("%s: state %q", tc.lang, s)
+		}
+		if date := evalJS[string](t, ctx, `document.querySelector("#w").shadowRoot.querySelector(".date").textContent`); date != tc.want {
+			t.Errorf("%s: widget date %q, want %q", tc.lang, date, tc.want)
+		}
+	}
+	for _, tc := range dates {
+		navigate(t, ctx, f.srv.URL+"/embed/frame?tags=wp4&limit=1&lang="+tc.lang)
+		if date := evalJS[string](t, ctx, `document.querySelector(".date").textContent`); date != tc.want {
+			t.Errorf("%s: frame date %q, want %q", tc.lang, date, tc.want)
+		}
+	}
+}

@@ -169,7 +169,7 @@ func TestEmbedFrame(t *testing.T) {
 		{"Limit", "?tags=wp4&limit=2", 200, []string{"WP4 partners meet", "WP4 baseline"}, []string{"WP4 voucher"}},
 		{"Swedish", "?lang=sv&tags=wp4&limit=1", 200, []string{`<html lang="sv">`, "27 november 2026"}, nil},
 		{"German", "?lang=de-AT&tags=wp4&limit=1", 200, []string{"27. November 2026"}, nil},
-		{"Finnish", "?lang=fi&tags=wp4&limit=1", 200, []string{"2026-11-27"}, nil},
+		{"Finnish", "?lang=fi&tags=wp4&limit=1", 200, []string{`<html lang="fi">`, "27.11.2026"}, nil},
 		{"DarkCards", "?theme=dark&layout=cards", 200, []string{`class="herald cards" data-theme="dark"`}, nil},
 		{"NoImagesNoSummaries", "?images=off&summaries=off", 200, []string{"WP4 partners meet"}, []string{"<img", "Summary of"}},
 		{"Hostile", "?tags=xss", 200, []string{
@@ -427,7 +427,11 @@ func TestEmbedBuilderPage(t *testing.T) {
 		`&lt;input type=&#34;hidden&#34; name=&#34;tag&#34; value=&#34;wp4&#34;&gt;`,
 		`name=&#34;` + web.HoneypotField + `&#34; tabindex=&#34;-1&#34;`,
 		// The form keeps the choices.
-		`value="wp4" checked`, `value="cards" checked`, `<option value="dark" selected>`, `<option value="sv" selected>`,
+		`value="wp4" checked`, `value="cards" checked`, `<option value="dark" selected>`, `<option value="sv" lang="sv" selected>`,
+		// Every site language, Finnish too; the form snippet speaks the widget's.
+		`<option value="fi" lang="fi">Suomi</option>`,
+		`&lt;label for=&#34;herald-email&#34;&gt;E-postadress&lt;/label&gt;`, `&lt;button type=&#34;submit&#34;&gt;Prenumerera&lt;/button&gt;`,
+		`title=&#34;Nyheter från Herald Test&#34;`,
 		`name="limit" min="1" max="100" value="3"`,
 		// Preview widget and scripts, all external.
 		`<div data-herald-feed data-tags="wp4,partners" data-limit="3"`,

@@ -6,10 +6,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"golang.org/x/net/html"
 
+	"github.com/herald-news/herald/digest"
+	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/subscribe"
 	"github.com/herald-news/herald/internal/subscribe/subscribetest"
@@ -102,15 +105,42 @@ func TestLanguagePreferences(t *testing.T) {
 	}
 }
 
+// TestLanguagePublicPages: the feeds page, the embed builder, the archive
+// and the test page speak the reader's language.
+func TestLanguagePublicPages(t *testing.T) {
+	s := newSite(t, siteOpts{archive: true})
+	seedIssue(t, s)
+	for _, tc := range []struct{ path, lang, want string }{
+		{"/feeds", "sv", "Så följer du oss"},
+		{"/feeds", "fi", "Kaikki artikkelit"},
+		{"/embed", "de", "Unsere Nachrichten einbetten"},
+		{"/embed", "nl", "Aantal artikelen"},
+		{"/newsletters", "da", "1 artikel, "},
+		{"/newsletters", "fr", "envoyée le <time"},
+		{"/newsletters/monthly/test", "nb", "testutsending av Cluster Bridge Monthly"},
+		{"/newsletters/monthly/99", "fi", "Uutiskirjeen numeroa ei löydy."},
+	} {
+		resp, body := s.do(t, "GET", tc.path, nil, "Accept-Language", tc.lang)
+		if !strings.Contains(body, `<html lang="`+tc.lang+`">`) || !strings.Contains(body, tc.want) ||
+			!strings.Contains(resp.Header.Get("Vary"), "Accept-Language") {
+			t.Errorf("%s in %s: %d, lacks %q\n%s", tc.path, tc.lang, resp.StatusCode, tc.want, body)
+		}
+	}
+}
+
 // TestPseudoLanguagePages renders every subscriber page, the chrome and
 // the error page in en-XA: visible text outside the ⟦…⟧ markers is a
 // string that bypasses the catalogues, unless it is configuration, an
 // address or content.
 func TestPseudoLanguagePages(t *testing.T) {
-	s := newSite(t, siteOpts{})
+	s := newSite(t, siteOpts{archive: true})
 	xa := []string{"Accept-Language", lang.Pseudo}
 	allowed := []string{"Herald News", "I agree to receive mail.", "Cluster Bridge Monthly", "Weekly", "wp4",
-		"pseudo@example.org", "you@example.org", "English", "Svenska", "Dansk", "Norsk bokmål", "Suomi", "Deutsch", "Nederlands", "Français", "Test Person"}
+		"pseudo@example.org", "you@example.org", "English", "Svenska", "Dansk", "Norsk bokmål", "Suomi", "Deutsch", "Nederlands", "Français", "Test Person",
+		// Content: the seeded article, its tag and the issue's subject.
+		"Harbour workshop in Århus", "WP4", "Monthly issue",
+		// Product and format names the feeds page mentions.
+		"Feedly, Miniflux, NetNewsWire, Thunderbird, newsboat", "JSON Feed", "Atom", "RSS"}
 	check := func(name, body string) {
 		t.Helper()
 		if bad := outsideMarkers(visibleText(t, body), allowed); bad != "" {
@@ -157,6 +187,71 @@ func TestPseudoLanguagePages(t *testing.T) {
 	check("unsubscribed", body)
 	_, body = s.do(t, "GET", "/embed/frame?lang="+lang.Pseudo, nil)
 	check("frame", body)
+
+	// The public pages: feeds, the embed builder (its snippets are code,
+	// their words in the widget's language), the archive and an issue.
+	seedIssue(t, s)
+	for _, p := range []string{"/feeds", "/newsletters", "/newsletters/monthly/test", "/newsletters/monthly/1/nothing",
+		"/newsletters/monthly/99", "/newsletters/nosuch/test", "/?page=x", "/?page=9", "/embed?limit=0", "/embed/frame?theme=pink",
+		"/embed?images=yes", "/embed?lang=%3C", "/media/u/nothing.png", "/media/nothing.png", "/assets/nothing.css", "/embed/v/0.js"} {
+		resp, body := s.do(t, "GET", p, nil, xa...)
+		if resp.StatusCode >= 500 || !strings.Contains(resp.Header.Get("Vary"), "Accept-Language") {
+			t.Errorf("%s: %d, Vary %q", p, resp.StatusCode, resp.Header.Get("Vary"))
+		}
+		check(p, body)
+	}
+	resp, body := s.do(t, "GET", "/embed?lang="+lang.Pseudo, nil, xa...)
+	if resp.StatusCode != 200 || !strings.Contains(body, "&gt;⟦Email address⟧&lt;/label&gt;") || !strings.Contains(body, "title=&#34;⟦News from Herald News⟧&#34;") {
+		t.Errorf("embed builder: %d, the form snippet's words are not the catalogue's:\n%s", resp.StatusCode, body)
+	}
+	check("embed", body)
+	// An issue is the mail as composed (content here); the variant key's
+	// language decides what Herald says around it.
+	if resp, body := s.do(t, "GET", "/newsletters/monthly/1", nil, xa...); resp.StatusCode != 200 || body != seededIssueHTML {
+		t.Errorf("issue page: %d\n%s", resp.StatusCode, body)
+	}
+	// A German subscriber's "view in browser" link: their variant, with
+	// the subscription links leading to the subscribe page.
+	if resp, body := s.do(t, "GET", "/newsletters/monthly/1/all.de", nil, xa...); resp.StatusCode != 200 || !strings.Contains(body, "Ausgabe") ||
+		!strings.Contains(body, `href="https://news.example.org/subscribe"`) {
+		t.Errorf("German issue page: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := s.do(t, "GET", "/newsletters/monthly/1/bad.de", nil, xa...); resp.StatusCode != 404 || !strings.Contains(body, `<html lang="de">`) ||
+		!strings.Contains(body, "Diese Ausgabe hat keine Webversion.") {
+		t.Errorf("German issue's error page: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// seededIssueHTML is the web version of the issue seedIssue sends.
+const seededIssueHTML = "<!doctype html><html lang=\"en\"><title>Monthly issue</title><p>Harbour workshop in Århus</p></html>"
+
+// seedIssue publishes an article and sends issue 1 of monthly with it:
+// a web version, and a German variant.
+func seedIssue(t *testing.T, s *site) {
+	t.Helper()
+	ctx := context.Background()
+	now := s.clock.Now()
+	a := &article.Article{Slug: "harbour", Title: "Harbour workshop in Århus", BodyHTML: "<p>Body</p>", Published: now.Add(-time.Hour),
+		Source: article.SourceAPI, Tags: []article.Tag{{Name: "WP4", Slug: "wp4"}}}
+	if _, err := s.st.UpsertArticle(ctx, a, now); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.st.PlanRun(ctx, digest.PlanRequest{
+		Selection: digest.Selection{Newsletter: "monthly", SlotAt: now, FirstWindow: 24 * time.Hour, MaxArticles: 10},
+		Slot:      "pseudo", Kind: digest.KindManual, SendIfEmpty: true, Now: now,
+	}, func(r *digest.Run, _ []article.Article) ([]digest.Variant, error) {
+		return []digest.Variant{
+			{Key: digest.VariantAll, Subject: "Monthly issue", HTML: "<p>mail</p>", Text: "mail"},
+			{Key: digest.VariantWeb, Subject: "Monthly issue", HTML: seededIssueHTML, Text: "web"},
+			{Key: "all.de", Subject: "Monatsausgabe", HTML: `<p lang="de">Ausgabe</p><a href="~HERALD~unsubscribe_html~">x</a>`, Text: "de"},
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.st.FinishRun(ctx, run.ID, now); err != nil || !done || run.ID != 1 {
+		t.Fatalf("run %d finished: %v %v", run.ID, done, err)
+	}
 }
 
 // TestPseudoLanguageMails: the confirmation and welcome mails, HTML and
@@ -226,7 +321,8 @@ func outsideMarkers(s string, allowed []string) string {
 // message may hold markup, <strong> say, that splits it into nodes).
 func visibleText(t *testing.T, doc string) string {
 	t.Helper()
-	root, err := html.Parse(strings.NewReader(doc))
+	// Without scripting, a noscript element's content is markup, not text.
+	root, err := html.ParseWithOptions(strings.NewReader(doc), html.ParseOptionEnableScripting(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +331,9 @@ func visibleText(t *testing.T, doc string) string {
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "style" || n.Data == "link" || n.Data == "meta") {
 			return // the head's feed links name formats (Atom, RSS), not words
+		}
+		if n.Type == html.ElementNode && (n.Data == "code" || n.Data == "textarea" && hasAttr(n, "readonly")) {
+			return // parameters and snippets to copy are code, not words
 		}
 		if n.Type == html.TextNode && strings.TrimSpace(n.Data) != "" {
 			out = append(out, n.Data)
@@ -253,4 +352,13 @@ func visibleText(t *testing.T, doc string) string {
 	}
 	walk(root)
 	return strings.Join(out, " ")
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
 }

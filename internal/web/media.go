@@ -28,12 +28,12 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	hash, width, ext, ok := media.ParseName(name)
 	if !ok || s.cfg.Media == nil {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such image."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.no_image"))
 		return
 	}
 	f, err := s.cfg.Media.MediaBytes(r.Context(), hash, width)
 	if err == nil && f.Ext() != ext {
-		err = Errorf(http.StatusNotFound, "No such image.")
+		err = keyErr(http.StatusNotFound, "error.no_image")
 	}
 	if err != nil {
 		s.fail(w, r, err)

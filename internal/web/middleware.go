@@ -243,7 +243,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 func (s *Server) loopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a, err := netip.ParseAddr(s.clientIP(r)); err != nil || !a.IsLoopback() {
-			s.fail(w, r, Errorf(http.StatusNotFound, "There is no page at this address."))
+			s.fail(w, r, keyErr(http.StatusNotFound, "error.not_found"))
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -108,6 +108,26 @@ func strong(v string) template.HTML {
 	return template.HTML("<strong>" + template.HTMLEscapeString(v) + "</strong>")
 }
 
+// code marks a value up as <code>: a parameter or a name a translated
+// sentence mentions and that stays as it is.
+func code(v string) template.HTML {
+	return template.HTML("<code>" + template.HTMLEscapeString(v) + "</code>")
+}
+
+// codes is code for each value, joined by commas.
+func codes(vs ...string) template.HTML {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(code(v))
+	}
+	return template.HTML(strings.Join(out, ", "))
+}
+
+// link is a link with translated text (t's result) for a sentence around it.
+func link(href string, text template.HTML) template.HTML {
+	return template.HTML(`<a href="` + template.HTMLEscapeString(href) + `">` + string(text) + "</a>")
+}
+
 func (s *Server) loadTemplates() error {
 	cat, err := lang.Load(s.cfg.Templates, s.cfg.Languages, s.cfg.Site.Language)
 	if err != nil {
@@ -115,10 +135,14 @@ func (s *Server) loadTemplates() error {
 	}
 	funcs := template.FuncMap{
 		// t and date are bound to a language per clone below.
-		"t":      func(string, ...any) template.HTML { return "" },
-		"date":   func(time.Time) string { return "" },
-		"strong": strong,
-		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"t":       func(string, ...any) template.HTML { return "" },
+		"date":    func(time.Time) string { return "" },
+		"timeTag": func(time.Time) template.HTML { return "" },
+		"strong":  strong,
+		"code":    code,
+		"codes":   codes,
+		"link":    link,
+		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"imageURL": func(img *article.Image) string {
 			switch {
 			case img.Kept != nil:
@@ -158,9 +182,14 @@ func (s *Server) loadTemplates() error {
 	set := &pageSet{byLang: map[string]map[string]*template.Template{}, cat: cat}
 	for _, code := range append(cat.Offered(), lang.Pseudo) {
 		l := cat.L(code)
+		date := func(t time.Time) string { return l.Date(t.In(s.cfg.Site.Location)) }
 		lf := template.FuncMap{
 			"t":    l.HTML,
-			"date": func(t time.Time) string { return l.Date(t.In(s.cfg.Site.Location)) },
+			"date": date,
+			// timeTag is a <time> element for a translated sentence around it.
+			"timeTag": func(t time.Time) template.HTML {
+				return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` + template.HTMLEscapeString(date(t)) + "</time>")
+			},
 		}
 		set.byLang[code] = map[string]*template.Template{}
 		for name, t := range pages {
@@ -222,7 +251,7 @@ func pageNumber(r *http.Request) (int, error) {
 	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 1 || n > 100000 {
-		return 0, Errorf(http.StatusBadRequest, "page must be a whole number from 1")
+		return 0, keyErr(http.StatusBadRequest, "page.bad_number")
 	}
 	return n, nil
 }
@@ -249,7 +278,7 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request, tag *article.T
 		return
 	}
 	if page > 1 && len(list) == 0 {
-		s.fail(w, r, Errorf(http.StatusNotFound, "There are no articles on page %d.", page))
+		s.fail(w, r, keyErr(http.StatusNotFound, "page.no_page", "Page", page))
 		return
 	}
 	d := &pageData{Articles: list, Tag: tag, Total: total, Description: s.cfg.Site.Description}
@@ -331,8 +360,9 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleFeeds(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Feeds", MaxItems: s.cfg.MaxItems,
-		Description: "Follow " + s.cfg.Site.Title + " in a feed reader: RSS, Atom and JSON Feed addresses."}
+	l := s.localizer(r)
+	d := &pageData{L: l, Title: l.T("page.feeds"), MaxItems: s.cfg.MaxItems,
+		Description: l.T("feeds.description", "Site", s.cfg.Site.Title)}
 	for _, f := range feedFormats {
 		d.Feeds = append(d.Feeds, feedLink{ID: "feed-" + f.ext, Title: f.name, URL: s.abs("/feed." + f.ext)})
 	}
@@ -365,7 +395,7 @@ const mediaSniffLen = 4096
 // and nothing Herald itself writes (the store, the outbox: MediaExclude)
 // is served even when the content folder contains it.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
-	notFound := func() { s.fail(w, r, Errorf(http.StatusNotFound, "No such image.")) }
+	notFound := func() { s.fail(w, r, keyErr(http.StatusNotFound, "error.no_image")) }
 	p := path.Clean("/" + r.PathValue("path"))[1:]
 	ct, ok := mediaTypes[strings.ToLower(path.Ext(p))]
 	// u/ is the uploads' (handleUpload), whatever the content folder holds.
@@ -488,7 +518,7 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	data, err := fs.ReadFile(s.cfg.Templates, "assets/"+name)
 	if err != nil || strings.HasPrefix(name, ".") {
-		s.fail(w, r, Errorf(http.StatusNotFound, "No such file."))
+		s.fail(w, r, keyErr(http.StatusNotFound, "error.no_file"))
 		return
 	}
 	sum := sha256.Sum256(data)

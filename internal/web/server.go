@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -199,12 +200,13 @@ type HTTPError struct {
 	Msg    string
 	Field  string
 	Key    string // catalogue message for pages, when set (keyErr)
+	Args   []any  // the message's arguments, name, value pairs
 }
 
 // keyErr is an HTTPError whose page text is the catalogue message key,
 // in the reader's language; JSON answers carry it in English.
-func keyErr(status int, key string) error {
-	return &HTTPError{Status: status, Msg: key, Key: key}
+func keyErr(status int, key string, args ...any) error {
+	return &HTTPError{Status: status, Msg: key, Key: key, Args: args}
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Msg) }
@@ -214,17 +216,23 @@ func Errorf(status int, format string, args ...any) error {
 	return &HTTPError{Status: status, Msg: fmt.Sprintf(format, args...)}
 }
 
-// fail writes an error page for err.
+// fail writes an error page for err in the reader's language.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failIn(w, r, s.localizer(r), err)
+}
+
+// failIn writes an error page for err in l's language: a page whose
+// address names its language (an archive issue's variant) keeps it.
+func (s *Server) failIn(w http.ResponseWriter, r *http.Request, l *lang.Localizer, err error) {
 	status := statusOf(err)
 	if status == 499 {
 		return
 	}
-	msg, key := http.StatusText(status), ""
+	msg, key, args := http.StatusText(status), "", []any(nil)
 	var he *HTTPError
 	switch {
 	case errors.As(err, &he):
-		msg, key = he.Msg, he.Key
+		msg, key, args = he.Msg, he.Key, he.Args
 	case publicMessage(err) != "":
 		msg, key = publicMessage(err), publicKey(err)
 	case status == http.StatusRequestEntityTooLarge:
@@ -235,10 +243,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 		key = "error.internal"
 	}
-	l := s.localizer(r)
 	if wantsJSON(r) {
 		if key != "" && publicMessage(err) == "" {
-			msg = l.T(key) // subscriber errors keep their English detail
+			msg = l.T(key, args...) // subscriber errors keep their English detail
 		}
 		writeJSON(w, status, map[string]any{"error": msg, "status": status, "request_id": RequestID(r.Context())})
 		return
@@ -249,7 +256,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch {
 	case key != "":
-		msg = l.T(key)
+		msg = l.T(key, args...)
 	case he == nil:
 		msg = title // no message of its own: the status says it
 	}

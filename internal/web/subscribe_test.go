@@ -50,6 +50,7 @@ type siteOpts struct {
 	trusted   []netip.Prefix
 	newsletts []subscribe.Newsletter
 	path      string // the store file; "" for a fresh one
+	archive   bool   // serve /newsletters from the store
 }
 
 func newSite(t testing.TB, o siteOpts) *site {
@@ -84,13 +85,20 @@ func newSite(t testing.TB, o siteOpts) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := web.New(web.Config{
+	cfg := web.Config{
 		Site:      web.Site{Title: "Herald News", BaseURL: o.base, Language: "en"},
 		Store:     st,
 		Templates: templates.Embedded(),
 		Now:       s.clock.Now,
 		Subscribe: &web.SubscribeConfig{Service: s.svc, RatePerMinute: o.rate, AllowedOrigins: o.origins}, TrustedProxies: o.trusted,
-	})
+	}
+	if o.archive {
+		cfg.Archive, cfg.NewsletterTitles = st, map[string]string{}
+		for _, n := range o.newsletts {
+			cfg.NewsletterTitles[n.ID] = n.Title
+		}
+	}
+	h, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

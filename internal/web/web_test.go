@@ -114,8 +114,8 @@ func TestPages(t *testing.T) {
 			`Why &lt;br&gt; tags matter in Göteborg`, `href="/tags/goteborg"`, `href="/?page=2"`, `Lindholmspiren 5`,
 		}, []string{"A draft", "From the future", "<br> tags"}},
 		{"IndexPage2", "/?page=2", 200, []string{"Old news y", `href="/"`}, []string{"Why &lt;br&gt;"}},
-		{"ErrPageTooFar", "/?page=9", 404, nil, nil},
-		{"ErrBadPage", "/?page=x", 400, []string{"page must be"}, nil},
+		{"ErrPageTooFar", "/?page=9", 404, []string{"There are no articles on page 9."}, nil},
+		{"ErrBadPage", "/?page=x", 400, []string{"The page number must be a whole number from 1."}, nil},
 		{"Article", "/articles/with-image", 200, []string{
 			`<h1>Why &lt;br&gt; tags matter in Göteborg</h1>`, `<p>Body of with-image</p>`,
 			`<img src="/media/images/pic.png" alt="A picture" width="40" height="30">`,

@@ -1,5 +1,7 @@
-// Progressive enhancement for /feeds: a copy button beside each feed URL.
-// The page works without it: the URLs are in read-only fields.
+// Progressive enhancement for /feeds and /embed: a copy button beside
+// each feed URL or snippet. The page works without it: the text is in
+// read-only fields. The button's words come from the page (data-done,
+// data-manual), in the reader's language.
 document.querySelectorAll("[data-copy]").forEach(function (btn) {
   var label = btn.textContent;
   btn.hidden = false;
@@ -15,7 +17,7 @@ document.querySelectorAll("[data-copy]").forEach(function (btn) {
       input.select();
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) {}
-      say(ok ? btn.getAttribute("data-done") || "Copied" : "Press Ctrl+C");
+      say(ok ? btn.getAttribute("data-done") || "Copied" : btn.getAttribute("data-manual") || "Press Ctrl+C");
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(input.value).then(function () {

@@ -64,7 +64,7 @@
   function dateLocale(lang) {
     var parts = String(lang).toLowerCase().split("-"), base = parts[0];
     if (base === "nb" || base === "no" || base === "nn") return "nb";
-    if (/^(sv|da|de|nl|fr)$/.test(base)) return base;
+    if (/^(sv|da|fi|de|nl|fr)$/.test(base)) return base;
     if (base !== "en") return lang;
     var region = "";
     for (var i = 1; i < parts.length; i++) {
@@ -75,8 +75,9 @@
     return EN_MONTH_FIRST.indexOf(region) >= 0 ? "en" : "en-GB";
   }
 
+  // The month as the catalogue writes it: a name, or a number (Finnish).
   function dateFormat(lang) {
-    var o = { year: "numeric", month: "long", day: "numeric" };
+    var o = { year: "numeric", month: tr(lang, "date.month") === "numeric" ? "numeric" : "long", day: "numeric" };
     try {
       return new Intl.DateTimeFormat(dateLocale(lang), o);
     } catch (e) {
