@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/backend"
@@ -124,7 +125,7 @@ func startSubscribers(ctx context.Context, cfg *Config, st backend.Store, log *s
 }
 
 const subscribersUsage = `herald subscribers list [--status S] [--newsletter ID] [--json]
-       herald subscribers add EMAIL [--name N] [--newsletter ID]... [--confirmed]
+       herald subscribers add EMAIL [--name N] [--newsletter ID]... [--language CODE] [--confirmed]
        herald subscribers remove EMAIL
        herald subscribers erase EMAIL
        herald subscribers export-data EMAIL
@@ -147,6 +148,7 @@ func cmdSubscribers(e *env, args []string) error {
 	}
 	var (
 		status, newsletter, name string
+		language                 string
 		asJSON, confirmed, optin bool
 		dryRun                   bool
 		newsletters              multiFlag
@@ -163,10 +165,11 @@ func cmdSubscribers(e *env, args []string) error {
 			fs.BoolVar(&asJSON, "json", false, "one JSON object a line")
 		}
 	case "add":
-		usage, wantArgs = "herald subscribers add EMAIL [--name N] [--newsletter ID]... [--confirmed]", [2]int{1, 1}
+		usage, wantArgs = "herald subscribers add EMAIL [--name N] [--newsletter ID]... [--language CODE] [--confirmed]", [2]int{1, 1}
 		define = func(fs *flag.FlagSet) {
 			fs.StringVar(&name, "name", "", "display name")
 			fs.Var(&newsletters, "newsletter", "newsletter id (repeatable; default: the default newsletters)")
+			fs.StringVar(&language, "language", "", "language of the subscriber's pages and mails, one of site.languages (default: the newsletter's)")
 			fs.BoolVar(&confirmed, "confirmed", false, "active at once, no confirmation mail")
 		}
 	case "remove", "erase", "export-data":
@@ -196,6 +199,11 @@ func cmdSubscribers(e *env, args []string) error {
 	if newsletter != "" { // a usage error, whether or not the store exists
 		if cfg, _, err := e.loadConfig(); err == nil && !slices.ContainsFunc(cfg.Newsletters, func(n Newsletter) bool { return n.ID == newsletter }) {
 			return usagef("usage: "+usage, "subscribers list: unknown newsletter %q", newsletter)
+		}
+	}
+	if language != "" { // a usage error, checked before a store is created
+		if err := checkLanguageFlag(e, language); err != nil {
+			return usagef("usage: "+usage, "subscribers add: %v", err)
 		}
 	}
 	open := e.openStore
@@ -253,7 +261,7 @@ func cmdSubscribers(e *env, args []string) error {
 		}
 		return nil
 	case "add":
-		s, sent, err := svc.Add(ctx, arg(0), name, newsletters, nil, confirmed)
+		s, sent, err := svc.AddIn(ctx, language, arg(0), name, newsletters, nil, confirmed)
 		if err != nil {
 			return cliError(arg(0), err)
 		}
@@ -323,6 +331,23 @@ func cmdSubscribers(e *env, args []string) error {
 			return err
 		}
 		return f.Close()
+	}
+	return nil
+}
+
+// checkLanguageFlag accepts a --language the site offers (site.languages,
+// with the catalogues of templates.dir).
+func checkLanguageFlag(e *env, code string) error {
+	cfg, _, err := e.loadConfig()
+	if err != nil {
+		return nil // the command reports the config itself
+	}
+	cat, err := lang.Load(templates.FS(cfg.Templates.Dir), cfg.Site.Languages, cfg.Site.Language)
+	if err != nil {
+		return nil
+	}
+	if !cat.Has(code) {
+		return fmt.Errorf("--language %q is not one of site.languages (%s)", code, strings.Join(cat.Offered(), ", "))
 	}
 	return nil
 }

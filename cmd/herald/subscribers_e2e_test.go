@@ -335,4 +335,20 @@ func TestSubscribeSwedish(t *testing.T) {
 		!strings.Contains(c.HTML, "Bekräfta min prenumeration") || !strings.Contains(c.HTML, `<html lang="sv">`) {
 		t.Fatalf("confirmation not Swedish: %q\n%s", subject, c.Text)
 	}
+	// The link opened in a browser set to German still speaks Swedish.
+	link, err := subscribetest.Link(c.Text, "/subscribe/confirm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	req, _ = http.NewRequest("GET", srv+u.RequestURI(), nil)
+	req.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `<html lang="sv">`) || !strings.Contains(string(page), "Bekräfta min prenumeration") {
+		t.Fatalf("confirm page for a German browser: %d\n%s", resp.StatusCode, page)
+	}
 }

@@ -96,3 +96,49 @@ func TestSubscribersCLI(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscribersAddLanguage: --language is checked against
+// site.languages before anything is stored, and the stored language shows
+// in list --json and the CSV.
+func TestSubscribersAddLanguage(t *testing.T) {
+	env, dir := testEnv(t)
+	env["HERALD_SITE_LANGUAGES"] = "en,sv,de"
+	t.Run("ErrNotOffered", func(t *testing.T) {
+		for _, code := range []string{"fi", "tlh"} {
+			c, _, stderr := runCLI(t, env, "subscribers", "add", "x@example.org", "--language", code, "--confirmed")
+			if c != 2 || !strings.Contains(stderr, `--language "`+code+`" is not one of site.languages (en, sv, de)`) {
+				t.Fatalf("--language %s: exit %d %q", code, c, stderr)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "h.db")); err == nil {
+			t.Fatal("a usage error created the store")
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		if c, _, stderr := runCLI(t, env, "subscribers", "add", "de@example.org", "--language", "de-AT", "--confirmed"); c != 0 {
+			t.Fatalf("add: %d %q", c, stderr)
+		}
+		if c, _, stderr := runCLI(t, env, "subscribers", "add", "sv@example.org", "--language", "sv"); c != 0 {
+			t.Fatalf("add pending: %d %q", c, stderr)
+		}
+		eml, _ := os.ReadFile(outboxFiles(t, dir)[0])
+		if m := parseMail(t, eml); !strings.Contains(m.HTML, `<html lang="sv">`) || !strings.Contains(m.Text, "Hej!") {
+			t.Fatalf("confirmation mail not Swedish:\n%s", m.Text)
+		}
+		_, out, _ := runCLI(t, env, "subscribers", "list", "--json")
+		langs := map[string]string{}
+		for line := range strings.Lines(out) {
+			var s struct{ Email, Language string }
+			if err := json.Unmarshal([]byte(line), &s); err != nil {
+				t.Fatal(err)
+			}
+			langs[s.Email] = s.Language
+		}
+		if langs["de@example.org"] != "de" || langs["sv@example.org"] != "sv" {
+			t.Fatalf("list --json languages: %v", langs)
+		}
+		if _, out, _ = runCLI(t, env, "subscribers", "export"); !strings.Contains(out, ",active,") || !strings.Contains(out, "Z,de\n") {
+			t.Fatalf("export lacks the language:\n%s", out)
+		}
+	})
+}

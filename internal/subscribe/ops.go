@@ -153,6 +153,28 @@ func (s *Service) checkSuppressed(ctx context.Context, email string) error {
 	return nil
 }
 
+// SetLanguage sets the language of the subscriber with the address ("":
+// none, the newsletter's), as an operator does on the admin subscriber
+// page; allowed in any status, as it is also the language of the pages
+// their links open.
+func (s *Service) SetLanguage(ctx context.Context, email, language string) (*Subscriber, error) {
+	code, err := s.checkLanguage(language)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.byEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if code == cur.Language {
+		return cur, nil
+	}
+	if err := s.cfg.Store.SetLanguage(ctx, cur.ID, code, s.cfg.Now().UTC()); err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.GetSubscriber(ctx, cur.ID)
+}
+
 // SetChoice sets the newsletters (none: the defaults) and topic tags of
 // the subscriber with the address, as an operator does on the admin
 // subscriber page; the name, status and consent stay. An unsubscribed or

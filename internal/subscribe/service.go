@@ -486,7 +486,7 @@ func (s *Service) checkLanguage(code string) (string, error) {
 		return "", nil
 	}
 	if !s.lang.Has(code) {
-		return "", fmt.Errorf("%w: language %q is not offered (site.languages)", ErrInvalidInput, code)
+		return "", fmt.Errorf("%w: %w %q is not offered (site.languages)", ErrInvalidInput, ErrUnknownLanguage, code)
 	}
 	return s.lang.Resolve(code), nil
 }
@@ -533,11 +533,7 @@ func (s *Service) sendConfirm(ctx context.Context, sub *Subscriber, now time.Tim
 	d := &mailData{SiteTitle: s.cfg.SiteTitle, SiteAddress: s.cfg.SiteAddress, BaseURL: s.cfg.BaseURL, Brand: s.brand(),
 		Email: sub.Email, Expires: expires.In(s.expiryZone(nls)), Newsletters: s.newslettersOf(nls),
 		ConfirmURL: s.cfg.Tokens.ConfirmURL(s.cfg.BaseURL, sub.ID, sub.LinkSecret, expires)}
-	code := sub.Language
-	if sub.Pending != nil && sub.Pending.Language != "" {
-		code = sub.Pending.Language
-	}
-	s.localize(d, code)
+	s.localize(d, sub.ConfirmLanguage())
 	subject, text, html, err := s.compose("confirm", d)
 	if err != nil {
 		return err
@@ -592,10 +588,10 @@ func (s *Service) row(ctx context.Context) RowFunc {
 }
 
 // CheckConfirm verifies a confirmation token without changing anything
-// (GET shows a button; mail scanners prefetch links).
-func (s *Service) CheckConfirm(ctx context.Context, token string) error {
-	_, err := s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now(), s.row(ctx))
-	return err
+// (GET shows a button; mail scanners prefetch links) and returns the
+// subscriber it names, whose language the page speaks.
+func (s *Service) CheckConfirm(ctx context.Context, token string) (*Subscriber, error) {
+	return s.cfg.Tokens.VerifyConfirm(token, s.cfg.Now(), s.row(ctx))
 }
 
 // Confirm confirms the subscriber the token names and, when that changed

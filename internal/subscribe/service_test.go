@@ -103,7 +103,7 @@ func TestSubscribeFlow(t *testing.T) {
 		t.Fatalf("mails after resend interval: %d, want 2", n)
 	}
 	tok := e.confirmToken(t, e.mails.Wait(t, 2))
-	if err := e.svc.CheckConfirm(ctx, tok); err != nil {
+	if _, err := e.svc.CheckConfirm(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	sub, err = e.svc.Confirm(ctx, tok)

@@ -81,6 +81,16 @@ func (s *Subscriber) Has(id string) bool {
 	return false
 }
 
+// ConfirmLanguage is the language of what a confirmation link leads to:
+// the one chosen with the request waiting for confirmation, else the
+// stored one.
+func (s *Subscriber) ConfirmLanguage() string {
+	if s.Pending != nil && s.Pending.Language != "" {
+		return s.Pending.Language
+	}
+	return s.Language
+}
+
 // Choice is what a subscriber asks for: a name, newsletters and topic tags,
 // with the consent given when asking.
 type Choice struct {
@@ -125,6 +135,9 @@ var (
 	ErrUnknownNewsletter = errors.New("unknown newsletter")
 	// ErrUnknownTag: no stored article and no newsletter has the tag.
 	ErrUnknownTag = errors.New("unknown topic tag")
+	// ErrUnknownLanguage: the language is not in site.languages. It comes
+	// wrapped with ErrInvalidInput, so it maps as other bad input does.
+	ErrUnknownLanguage = errors.New("unknown language")
 )
 
 // Filter selects subscribers to list, search or export; zero fields

@@ -91,6 +91,7 @@ func adminRoutes() []adminRoute {
 		{get, "/admin/subscribers/{email}", manager, (*adminUI).subscriberPage, 0, ""},
 		{post, "/admin/subscribers/{email}/status", manager, (*adminUI).subscriberStatus, 0, ""},
 		{post, "/admin/subscribers/{email}/choice", manager, (*adminUI).subscriberChoice, 0, ""},
+		{post, "/admin/subscribers/{email}/language", manager, (*adminUI).subscriberLanguage, 0, ""},
 		{get, "/admin/subscribers/{email}/export", manager, (*adminUI).subscriberExport, 0, ""},
 		{post, "/admin/subscribers/{email}/erase", manager, (*adminUI).subscriberErase, 0, ""},
 		{get, "/admin/import", manager, (*adminUI).importPage, 0, ""},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -31,12 +33,14 @@ type AdminSubscribers interface {
 	Get(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	Remove(ctx context.Context, email string) (*subscribe.Subscriber, error)
 	SetChoice(ctx context.Context, email string, newsletters, tags []string) (*subscribe.Subscriber, error)
+	SetLanguage(ctx context.Context, email, language string) (*subscribe.Subscriber, error)
 	Erase(ctx context.Context, email string) error
 	ExportData(ctx context.Context, email string) (*subscribe.DataExport, error)
 	ExportFilter(ctx context.Context, w io.Writer, f subscribe.Filter) error
 	PlanImport(ctx context.Context, r io.Reader, opt subscribe.ImportOptions) (*subscribe.ImportPlan, error)
 	ApplyImport(ctx context.Context, plan *subscribe.ImportPlan) (*subscribe.ImportReport, error)
 	Newsletters() []subscribe.Newsletter
+	Languages() *lang.Catalog
 }
 
 // subsPage is the page size of the subscriber list.
@@ -109,6 +113,7 @@ type subsListData struct {
 	First       string // the first page's URL when not on it
 	Export      string // the export link for this filter
 	Add         subsAddForm
+	Languages   []option // site.languages for the add form
 }
 
 // subsRow is a subscriber in the list with its page's path.
@@ -120,7 +125,17 @@ type subsRow struct {
 type subsAddForm struct {
 	Email, Name, Tags string
 	Newsletters       []string
+	Language          string // "": site.language
 	Confirmed         bool
+}
+
+// adminLanguages lists site.languages for a select, chosen selected.
+func adminLanguages(subs AdminSubscribers, chosen string) []option {
+	var out []option
+	for _, code := range subs.Languages().Offered() {
+		out = append(out, option{ID: code, Name: lang.Name(code), Checked: code == chosen})
+	}
+	return out
 }
 
 // subscribersPage: GET /admin/subscribers?q=&status=&newsletter=&tag=&after=
@@ -146,7 +161,8 @@ func (a *adminUI) showSubscribers(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	d := subsListData{Filter: f, Statuses: []subscribe.Status{subscribe.StatusPending, subscribe.StatusActive,
-		subscribe.StatusUnsubscribed, subscribe.StatusBounced}, Newsletters: subs.Newsletters(), Page: page, Add: add}
+		subscribe.StatusUnsubscribed, subscribe.StatusBounced}, Newsletters: subs.Newsletters(), Page: page, Add: add,
+		Languages: adminLanguages(subs, cmp.Or(add.Language, subs.Languages().Default()))}
 	for _, sub := range page.Subscribers {
 		d.Rows = append(d.Rows, subsRow{sub, subscriberPath(sub.Email)})
 	}
@@ -175,8 +191,9 @@ func (a *adminUI) addSubscriberForm(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	in := subsAddForm{Email: strings.TrimSpace(r.PostFormValue("email")), Name: r.PostFormValue("name"),
-		Tags: r.PostFormValue("tags"), Newsletters: r.PostForm["newsletters"], Confirmed: r.PostFormValue("confirmed") == "yes"}
-	sub, sent, err := subs.AddIn(r.Context(), "", in.Email, in.Name, in.Newsletters, splitTags(in.Tags), in.Confirmed)
+		Tags: r.PostFormValue("tags"), Newsletters: r.PostForm["newsletters"], Language: r.PostFormValue("language"),
+		Confirmed: r.PostFormValue("confirmed") == "yes"}
+	sub, sent, err := subs.AddIn(r.Context(), in.Language, in.Email, in.Name, in.Newsletters, splitTags(in.Tags), in.Confirmed)
 	if err != nil {
 		field := subsField(err)
 		if field == "" {
@@ -207,6 +224,8 @@ func subsField(err error) string {
 		return "newsletters"
 	case errors.Is(err, subscribe.ErrUnknownTag):
 		return "tags"
+	case errors.Is(err, subscribe.ErrUnknownLanguage):
+		return "language"
 	case errors.Is(err, subscribe.ErrInvalidInput):
 		return "name"
 	}
@@ -261,7 +280,8 @@ type subscriberData struct {
 	Deliveries  []subscribe.Delivery
 	Newsletters []subscribe.Newsletter
 	Tags        string
-	Active      bool // pending or active: the choice can be edited
+	Active      bool     // pending or active: the choice can be edited
+	Languages   []option // site.languages, the stored one selected
 }
 
 // subscriberPage: GET /admin/subscribers/{email}.
@@ -277,7 +297,8 @@ func (a *adminUI) showSubscriber(w http.ResponseWriter, r *http.Request, status 
 	sub := d.Subscriber
 	a.render(w, r, status, "subscriber", adminView{Title: sub.Email, Errors: errs, Data: subscriberData{Sub: sub, Path: subscriberPath(sub.Email),
 		Deliveries: d.Deliveries, Newsletters: subs.Newsletters(), Tags: strings.Join(sub.Tags, ", "),
-		Active: sub.Status == subscribe.StatusActive || sub.Status == subscribe.StatusPending}})
+		Active:    sub.Status == subscribe.StatusActive || sub.Status == subscribe.StatusPending,
+		Languages: adminLanguages(subs, sub.Language)}})
 	return nil
 }
 
@@ -337,6 +358,25 @@ func (a *adminUI) subscriberChoice(w http.ResponseWriter, r *http.Request) error
 	a.auditSubs(r, "subscribers.choice", fmt.Sprintf("%s: newsletters %s; topics %s", sub.Email,
 		strings.Join(sub.Newsletters, ";"), strings.Join(sub.Tags, ";")))
 	a.redirect(w, r, subscriberPath(sub.Email), "Saved the newsletters and topics of "+sub.Email+".")
+	return nil
+}
+
+// subscriberLanguage: POST /admin/subscribers/{email}/language sets the
+// language of the subscriber's pages and mails ("": the newsletter's).
+func (a *adminUI) subscriberLanguage(w http.ResponseWriter, r *http.Request) error {
+	subs, err := a.subscribersForm(r)
+	if err != nil {
+		return err
+	}
+	sub, err := subs.SetLanguage(r.Context(), r.PathValue("email"), r.PostFormValue("language"))
+	if err != nil {
+		if subsField(err) == "language" {
+			return a.showSubscriber(w, r, statusOf(err), []fieldError{{"language", sentence(err.Error())}})
+		}
+		return err
+	}
+	a.auditSubs(r, "subscribers.language", sub.Email+": "+cmp.Or(sub.Language, "the newsletter's"))
+	a.redirect(w, r, subscriberPath(sub.Email), "Saved the language of "+sub.Email+".")
 	return nil
 }
 

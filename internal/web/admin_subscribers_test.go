@@ -98,7 +98,8 @@ func TestAdminSubscribersEditor403(t *testing.T) {
 	for _, p := range []struct{ method, path string }{
 		{"GET", "/admin/subscribers"}, {"POST", "/admin/subscribers"}, {"GET", "/admin/subscribers.csv"},
 		{"GET", "/admin/subscribers/a@example.org"}, {"POST", "/admin/subscribers/a@example.org/status"},
-		{"POST", "/admin/subscribers/a@example.org/choice"}, {"GET", "/admin/subscribers/a@example.org/export"},
+		{"POST", "/admin/subscribers/a@example.org/choice"}, {"POST", "/admin/subscribers/a@example.org/language"},
+		{"GET", "/admin/subscribers/a@example.org/export"},
 		{"POST", "/admin/subscribers/a@example.org/erase"}, {"GET", "/admin/import"}, {"POST", "/admin/import"},
 		{"POST", "/admin/import/apply"},
 	} {
@@ -233,6 +234,45 @@ func TestAdminSubscribers(t *testing.T) {
 			t.Fatal("not erased")
 		}
 	})
+	t.Run("Language", func(t *testing.T) {
+		// The add form offers site.languages, site.language selected.
+		_, body := do(t, m, "GET", base+"/admin/subscribers", nil)
+		if !strings.Contains(body, `<option value="en" lang="en" selected>English</option>`) || !strings.Contains(body, `<option value="fi" lang="fi">Suomi</option>`) {
+			t.Fatalf("add form's language select:\n%s", body)
+		}
+		n := len(f.mails.Mails())
+		resp, body := do(t, m, "POST", base+"/admin/subscribers", url.Values{"email": {"sv@example.org"}, "language": {"sv"}, "confirmed": {"no"}})
+		wantRedirect(t, resp, "/admin/subscribers/sv@example.org", "add in Swedish "+body)
+		if mail := f.mails.Wait(t, n+1); mail.To != "sv@example.org" || !strings.Contains(mail.HTML, `<html lang="sv">`) {
+			t.Errorf("confirmation not Swedish: %q", mail.Subject)
+		}
+		if sub, _ := f.svc.Get(ctx, "sv@example.org"); sub.Language != "sv" {
+			t.Errorf("stored %q", sub.Language)
+		}
+		resp, body = do(t, m, "POST", base+"/admin/subscribers", url.Values{"email": {"tlh@example.org"}, "language": {"tlh"}})
+		wantStatus(t, resp, body, 400, "unknown language")
+		if !strings.Contains(body, `href="#language"`) || !strings.Contains(body, `aria-describedby="language-error"`) {
+			t.Errorf("no language error:\n%s", body)
+		}
+		// The subscriber page changes it, in any status, and clears it.
+		p := base + "/admin/subscribers/sv@example.org"
+		_, body = do(t, m, "GET", p, nil)
+		if !strings.Contains(body, `<option value="sv" lang="sv" selected>Svenska</option>`) {
+			t.Fatalf("subscriber page's language select:\n%s", body)
+		}
+		for _, code := range []string{"de", ""} {
+			resp, _ = do(t, m, "POST", p+"/language", url.Values{"language": {code}})
+			wantRedirect(t, resp, "/admin/subscribers/sv@example.org", "language "+code)
+			if sub, _ := f.svc.Get(ctx, "sv@example.org"); sub.Language != code {
+				t.Errorf("language after setting %q: %q", code, sub.Language)
+			}
+		}
+		resp, body = do(t, m, "POST", p+"/language", url.Values{"language": {"xx"}})
+		wantStatus(t, resp, body, 400, "unknown language on the subscriber page")
+		if !strings.Contains(body, `href="#language"`) {
+			t.Error("no language error on the subscriber page")
+		}
+	})
 	t.Run("Audit", func(t *testing.T) {
 		es, err := f.store.AuditBefore(ctx, time.Time{}, 0, 100)
 		if err != nil {
@@ -248,7 +288,7 @@ func TestAdminSubscribers(t *testing.T) {
 				t.Errorf("entry %+v", e)
 			}
 		}
-		for _, a := range []string{"subscribers.add", "subscribers.choice", "subscribers.status", "subscribers.export-data", "subscribers.erase", "subscribers.export"} {
+		for _, a := range []string{"subscribers.add", "subscribers.choice", "subscribers.status", "subscribers.language", "subscribers.export-data", "subscribers.erase", "subscribers.export"} {
 			if got[a] == 0 {
 				t.Errorf("no %s in the audit log: %v", a, got)
 			}

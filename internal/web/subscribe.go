@@ -20,7 +20,7 @@ type Subscriptions interface {
 	Newsletters() []subscribe.Newsletter
 	ConsentText() string
 	Subscribe(ctx context.Context, req subscribe.Request) error
-	CheckConfirm(ctx context.Context, token string) error
+	CheckConfirm(ctx context.Context, token string) (*subscribe.Subscriber, error)
 	Confirm(ctx context.Context, token string) (*subscribe.Subscriber, error)
 	CheckUnsubscribe(ctx context.Context, token string) (*subscribe.Unsubscription, error)
 	Unsubscribe(ctx context.Context, token string, all bool) (*subscribe.Subscriber, error)
@@ -378,11 +378,12 @@ func token(r *http.Request) string {
 func (s *Server) handleConfirmPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	tok := r.URL.Query().Get("token")
-	if err := s.cfg.Subscribe.Service.CheckConfirm(r.Context(), tok); err != nil {
+	sub, err := s.cfg.Subscribe.Service.CheckConfirm(r.Context(), tok)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.localizer(r)
+	l := s.subscriberLocalizer(r, sub.ConfirmLanguage())
 	s.render(w, r, http.StatusOK, "confirm", &pageData{L: l, Title: l.T("confirm.title"), Extra: struct{ Token string }{tok}})
 }
 
@@ -398,7 +399,7 @@ func (s *Server) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.subscriberLocalizer(r, sub)
+	l := s.subscriberLocalizer(r, sub.Language)
 	title, msg := l.T("confirm.done_title"), l.T("confirm.done")
 	if sub.Status != subscribe.StatusActive {
 		title, msg = l.T("confirm.gone_title"), l.T("confirm.gone")
@@ -424,7 +425,7 @@ func (s *Server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.subscriberLocalizer(r, u.Subscriber)
+	l := s.subscriberLocalizer(r, u.Subscriber.Language)
 	s.render(w, r, http.StatusOK, "unsubscribe", &pageData{L: l, Title: l.T("unsubscribe.title"), Extra: unsubscribePage{
 		Email: u.Subscriber.Email, Token: tok, Newsletter: u.Newsletter, PreferencesURL: s.cfg.Subscribe.Service.PreferencesURL(u.Subscriber)}})
 }
@@ -445,7 +446,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.subscriberLocalizer(r, sub)
+	l := s.subscriberLocalizer(r, sub.Language)
 	msg := l.T("unsubscribe.done_all")
 	if len(sub.Newsletters) > 0 {
 		msg = l.T("unsubscribe.done_one")
@@ -483,7 +484,7 @@ func (s *Server) handlePreferencesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.subscriberLocalizer(r, sub)
+	l := s.subscriberLocalizer(r, sub.Language)
 	s.render(w, r, http.StatusOK, "preferences", &pageData{L: l, Title: l.T("preferences.title"), Extra: s.preferencesPage(r.Context(), l, sub, tok)})
 }
 
@@ -505,7 +506,7 @@ func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	l := s.subscriberLocalizer(r, sub)
+	l := s.subscriberLocalizer(r, sub.Language)
 	if confirm {
 		s.render(w, r, http.StatusOK, "notice", &pageData{L: l, Title: l.T("subscribe.check_title"), Message: l.T("subscribe.check")})
 		return
@@ -549,11 +550,12 @@ func publicKey(err error) string {
 	return ""
 }
 
-// subscriberLocalizer speaks the subscriber's stored language, else the
-// one the reader's browser asks for.
-func (s *Server) subscriberLocalizer(r *http.Request, sub *subscribe.Subscriber) *lang.Localizer {
-	if sub != nil && sub.Language != "" && r.Header.Get("Accept-Language") != lang.Pseudo {
-		return s.catalog().L(sub.Language)
+// subscriberLocalizer speaks code, the language stored with the
+// subscriber a link names, else the one the reader's browser asks for
+// (and the pseudo-language whenever a test asks for it).
+func (s *Server) subscriberLocalizer(r *http.Request, code string) *lang.Localizer {
+	if code != "" && r.Header.Get("Accept-Language") != lang.Pseudo {
+		return s.catalog().L(code)
 	}
 	return s.localizer(r)
 }
