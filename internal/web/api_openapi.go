@@ -210,9 +210,10 @@ func openAPIDocument(site Site) []byte {
 				"SubscriberAdded": obj{"type": "object", "properties": obj{
 					"subscriber": ref("Subscriber"), "confirmation_sent": obj{"type": "boolean"},
 				}},
-				"SubscriberPatch": obj{"type": "object", "additionalProperties": false, "required": []string{"status"}, "properties": obj{
+				"SubscriberPatch": obj{"type": "object", "additionalProperties": false, "minProperties": 1, "properties": obj{
 					"status": with(obj{"type": "string", "enum": []string{"unsubscribed", "active"}},
 						"unsubscribed: from every newsletter (the record stays); active: you vouch for consent."),
+					"language": with(str, "One of site.languages; empty: the newsletter's language. Set after status when both are given."),
 				}},
 				"SubscriberData": obj{"type": "object", "properties": obj{
 					"exported_at": dateTime, "subscriber": ref("Subscriber"),

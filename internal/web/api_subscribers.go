@@ -23,6 +23,7 @@ type APISubscribers interface {
 	Erase(ctx context.Context, email string) error
 	ExportData(ctx context.Context, email string) (*subscribe.DataExport, error)
 	Get(ctx context.Context, email string) (*subscribe.Subscriber, error)
+	SetLanguage(ctx context.Context, email, language string) (*subscribe.Subscriber, error)
 	Export(ctx context.Context, w io.Writer) error
 	Newsletter(id string) (subscribe.Newsletter, bool)
 	Search(ctx context.Context, f subscribe.Filter, query string, afterID int64, limit int) ([]*subscribe.Subscriber, error)
@@ -47,8 +48,11 @@ type apiSubscriberAdded struct {
 	ConfirmationSent bool                  `json:"confirmation_sent"`
 }
 
+// apiSubscriberPatch: each field present is changed; Language is a
+// pointer because "" (the newsletter's language) is a value to set.
 type apiSubscriberPatch struct {
-	Status subscribe.Status `json:"status"`
+	Status   subscribe.Status `json:"status"`
+	Language *string          `json:"language"`
 }
 
 // subscribersOf returns the subscriber operations, or a 404 when serve
@@ -73,6 +77,8 @@ func subscriberErr(err error) error {
 		field = "tags"
 	case errors.Is(err, subscribe.ErrSuppressed):
 		field = "email"
+	case errors.Is(err, subscribe.ErrUnknownLanguage):
+		field = "language"
 	default:
 		return err
 	}
@@ -183,8 +189,11 @@ func addSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 }
 
 // patchSubscriber: PATCH /api/v1/subscribers/{email} with {"status":
-// "unsubscribed"} (from everything; the record stays) or {"status":
-// "active"} (the caller vouches for consent).
+// "unsubscribed"} (from everything; the record stays), {"status":
+// "active"} (the caller vouches for consent) and/or {"language": "sv"}
+// (one of site.languages; "": the newsletter's language). The status
+// changes first, so a reactivated subscriber can get its language in the
+// same call.
 func patchSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	subs, err := a.subscribers()
 	if err != nil {
@@ -194,9 +203,14 @@ func patchSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	if err := a.decodeJSON(w, r, &p); err != nil {
 		return err
 	}
+	if p.Status == "" && p.Language == nil {
+		return &HTTPError{Status: http.StatusUnprocessableEntity, Field: "status",
+			Msg: "nothing to change: give status, language or both"}
+	}
 	email := r.PathValue("email")
 	var sub *subscribe.Subscriber
 	switch p.Status {
+	case "":
 	case subscribe.StatusUnsubscribed:
 		sub, err = subs.Remove(r.Context(), email)
 	case subscribe.StatusActive:
@@ -209,6 +223,11 @@ func patchSubscriber(a *api, w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return subscriberErr(err)
+	}
+	if p.Language != nil {
+		if sub, err = subs.SetLanguage(r.Context(), email, *p.Language); err != nil {
+			return subscriberErr(err)
+		}
 	}
 	writeAPIJSON(w, r, http.StatusOK, sub)
 	return nil

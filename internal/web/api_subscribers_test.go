@@ -159,6 +159,32 @@ func TestAPISubscribers(t *testing.T) {
 			t.Errorf("bounced: %d %s", r.Status, r.Body)
 		}
 	})
+	t.Run("OKChangeLanguage", func(t *testing.T) {
+		r := f.do(t, "PATCH", "/api/v1/subscribers/Liesbeth@example.be", `{"language":"nl"}`)
+		if m := r.json(t); r.Status != 200 || m["language"] != "nl" || m["status"] != "active" {
+			t.Fatalf("language: %d %s", r.Status, r.Body)
+		}
+		// Both at once: the status first, then the language.
+		r = f.do(t, "PATCH", "/api/v1/subscribers/Liesbeth@example.be", `{"status":"unsubscribed","language":"fr"}`)
+		if m := r.json(t); r.Status != 200 || m["language"] != "fr" || m["status"] != "unsubscribed" {
+			t.Fatalf("both: %d %s", r.Status, r.Body)
+		}
+		r = f.do(t, "PATCH", "/api/v1/subscribers/Liesbeth@example.be", `{"status":"active","language":""}`)
+		if m := r.json(t); r.Status != 200 || m["language"] != nil && m["language"] != "" || m["status"] != "active" {
+			t.Fatalf("back to the newsletter's language: %d %s", r.Status, r.Body)
+		}
+		for _, c := range []struct {
+			body, field string
+			status      int
+		}{{`{"language":"xx"}`, "language", 400}, {`{}`, "status", 422}} {
+			if r := f.do(t, "PATCH", "/api/v1/subscribers/Liesbeth@example.be", c.body); r.Status != c.status || r.errorOf(t)["field"] != c.field {
+				t.Errorf("%s: %d %s", c.body, r.Status, r.Body)
+			}
+		}
+		if r := f.do(t, "PATCH", "/api/v1/subscribers/nobody@example.org", `{"language":"sv"}`); r.Status != 404 {
+			t.Errorf("no such subscriber: %d %s", r.Status, r.Body)
+		}
+	})
 	t.Run("OKExport", func(t *testing.T) {
 		r := f.do(t, "GET", "/api/v1/subscribers.csv", "")
 		recs, err := csv.NewReader(strings.NewReader(string(r.Body))).ReadAll()
