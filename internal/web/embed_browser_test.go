@@ -724,7 +724,7 @@ func TestSubscribeEmbeds(t *testing.T) {
 		}
 		reqs := stub.requests()
 		last := reqs[len(reqs)-1]
-		if got := fmt.Sprint(last.form); got != "map[email:[grace@partner.example] name:[] newsletter:[monthly] tag:[wp4] website:[]]" {
+		if got := fmt.Sprint(last.form); got != "map[email:[grace@partner.example] language:[en] name:[] newsletter:[monthly] tag:[wp4] website:[]]" {
 			t.Errorf("form sent: %s", got)
 		}
 		if last.origin != p.srv.URL {

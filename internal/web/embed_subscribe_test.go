@@ -61,7 +61,7 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 	p := newPartner(t)
 	bctx := browsertest.New(t, browsertest.Options{})
 
-	pending := func(t *testing.T, email, newsletters, tags string) {
+	pending := func(t *testing.T, email, newsletters, tags, language string) {
 		t.Helper()
 		var sub *subscribe.Subscriber
 		for range 50 {
@@ -73,8 +73,8 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 		if sub == nil {
 			t.Fatalf("no subscriber %s: %v", email, err)
 		}
-		if sub.Status != subscribe.StatusPending || strings.Join(sub.Newsletters, ",") != newsletters || strings.Join(sub.Tags, ",") != tags {
-			t.Errorf("subscriber %s: status %s, newsletters %v, tags %v", email, sub.Status, sub.Newsletters, sub.Tags)
+		if sub.Status != subscribe.StatusPending || strings.Join(sub.Newsletters, ",") != newsletters || strings.Join(sub.Tags, ",") != tags || sub.Language != language {
+			t.Errorf("subscriber %s: status %s, newsletters %v, tags %v, language %q", email, sub.Status, sub.Newsletters, sub.Tags, sub.Language)
 		}
 	}
 
@@ -86,11 +86,14 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 		if err != nil || !strings.Contains(msg, "confirm") {
 			t.Errorf("message %q (%v)", msg, err)
 		}
-		pending(t, "ada@partner.example", "wp4", "wp4")
+		pending(t, "ada@partner.example", "wp4", "wp4", "en")
 	})
 
 	t.Run("PlainForm", func(t *testing.T) {
-		_, page := get(t, base+"/embed?tags=wp4")
+		// A Swedish partner page: the snippet's words, the subscriber's
+		// stored language and the answer page are Swedish, whatever the
+		// browser asks for.
+		_, page := get(t, base+"/embed?tags=wp4&lang=sv")
 		m := regexp.MustCompile(`(?s)<textarea id="snippet-form"[^>]*>(.*?)</textarea>`).FindSubmatch(page)
 		if m == nil {
 			t.Fatal("no form snippet")
@@ -100,7 +103,7 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`input[value=wp4]`)), chromedp.Click(chromedp.CSS("button[type=submit]"))); err != nil {
 			t.Fatal(err)
 		}
-		pending(t, "grace@partner.example", "monthly,wp4", "wp4")
+		pending(t, "grace@partner.example", "monthly,wp4", "wp4", "sv")
 		var title string
 		for range 5 {
 			// The poll may start before the answer's page has replaced the
@@ -110,7 +113,7 @@ func TestSubscribeEmbedsCreatePending(t *testing.T) {
 				break
 			}
 		}
-		if err != nil || !strings.HasPrefix(title, "Check your inbox") {
+		if err != nil || !strings.HasPrefix(title, "Titta i din inkorg") {
 			t.Errorf("landed on %q (%v)", title, err)
 		}
 	})

@@ -333,6 +333,9 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	req.IP = ip
 	req.Source = s.consentSource(r)
 	l := s.localizer(r)
+	if req.Language != "" && s.catalog().Has(req.Language) {
+		l = s.subscriberLocalizer(r, req.Language) // the form chose a language (a chooser, the form snippet's): the answer speaks it
+	}
 	if req.Language == "" && r.Header.Get("Accept-Language") != "" {
 		req.Language = l.Lang() // a form without a chooser (the widget's): the browser's language
 	}
