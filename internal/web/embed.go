@@ -315,7 +315,10 @@ func (s *Server) parseEmbedOptions(rawQuery string) (embedOptions, error) {
 	o := s.defaultEmbedOptions()
 	q, tags, err := article.TagQuery(rawQuery)
 	if err != nil {
-		return o, Errorf(http.StatusBadRequest, "%s", err)
+		// The English message keeps the detail (which bound); the others
+		// name both bounds.
+		return o, &HTTPError{Status: http.StatusBadRequest, Msg: err.Error(), Key: "embed_page.bad_tags",
+			Args: []any{"Detail", err.Error(), "Max", article.MaxTags, "Bytes", article.MaxTagQuery}}
 	}
 	o.Tags = tags
 	if v := q.Get("limit"); v != "" {

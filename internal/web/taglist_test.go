@@ -95,22 +95,26 @@ func TestTagListBounds(t *testing.T) {
 		name, method, path, ctype, body string
 		status                          int
 		want                            string
+		language                        string // Accept-Language, if any
 	}{
-		{"OKFrameFiftyTags", "GET", "/embed/frame?tags=" + tagList(50), "", "", 200, ""},
+		{"OKFrameFiftyTags", "GET", "/embed/frame?tags=" + tagList(50), "", "", 200, "", ""},
 		// Fifty are accepted: the feed then looks them up (none exist: 404).
-		{"OKFeedFiftyTags", "GET", "/feed.atom?tags=" + tagList(50), "", "", 404, "unknown tag"},
-		{"ErrFrameHugeQuery", "GET", "/embed/frame?" + huge, "", "", 400, "longer than 2048 bytes"},
-		{"ErrBuilderHugeQuery", "GET", "/embed?" + huge, "", "", 400, "longer than 2048 bytes"},
-		{"ErrFeedHugeQuery", "GET", "/feed.json?" + huge, "", "", 400, "longer than 2048 bytes"},
-		{"ErrFrameTooManyTags", "GET", "/embed/frame?tags=" + tagList(51), "", "", 400, "more than 50 tags"},
-		{"ErrFrameTooManyRepeated", "GET", "/embed/frame?tags=" + strings.ReplaceAll(tagList(51), ",", "&tags="), "", "", 400, "more than 50 tags"},
-		{"ErrBuilderTooManyTags", "GET", "/embed?tags=" + tagList(51), "", "", 400, "more than 50 tags"},
-		{"ErrFeedTooManyTags", "GET", "/feed.rss?tags=" + tagList(51), "", "", 400, "more than 50 tags"},
-		{"ErrTagFeedTooManyTags", "GET", "/tags/wp4/feed.atom?tags=" + tagList(51), "", "", 400, "more than 50 tags"},
+		{"OKFeedFiftyTags", "GET", "/feed.atom?tags=" + tagList(50), "", "", 404, "unknown tag", ""},
+		{"ErrFrameHugeQuery", "GET", "/embed/frame?" + huge, "", "", 400, "longer than 2048 bytes", ""},
+		{"ErrBuilderHugeQuery", "GET", "/embed?" + huge, "", "", 400, "longer than 2048 bytes", ""},
+		{"ErrFeedHugeQuery", "GET", "/feed.json?" + huge, "", "", 400, "longer than 2048 bytes", ""},
+		{"ErrFrameTooManyTags", "GET", "/embed/frame?tags=" + tagList(51), "", "", 400, "more than 50 tags", ""},
+		{"ErrFrameTooManyRepeated", "GET", "/embed/frame?tags=" + strings.ReplaceAll(tagList(51), ",", "&tags="), "", "", 400, "more than 50 tags", ""},
+		{"ErrBuilderTooManyTags", "GET", "/embed?tags=" + tagList(51), "", "", 400, "more than 50 tags", ""},
+		// A reader of another language gets both bounds in it.
+		{"ErrBuilderTooManyTagsGerman", "GET", "/embed?tags=" + tagList(51), "", "", 400, "höchstens 50 Themen, in einer Adresse von höchstens 2048 Byte", "de"},
+		{"ErrFrameHugeQuerySwedish", "GET", "/embed/frame?" + huge, "", "", 400, "högst 50 ämnen, i en adress på högst 2048 byte", "sv"},
+		{"ErrFeedTooManyTags", "GET", "/feed.rss?tags=" + tagList(51), "", "", 400, "more than 50 tags", ""},
+		{"ErrTagFeedTooManyTags", "GET", "/tags/wp4/feed.atom?tags=" + tagList(51), "", "", 400, "more than 50 tags", ""},
 		{"ErrSubscribeJSONTooManyTags", "POST", "/subscribe", "application/json",
-			`{"email":"t@example.org","tags":["` + strings.ReplaceAll(tagList(51), ",", `","`) + `"]}`, 400, "more than 50 tags"},
+			`{"email":"t@example.org","tags":["` + strings.ReplaceAll(tagList(51), ",", `","`) + `"]}`, 400, "more than 50 tags", ""},
 		{"ErrSubscribeFormTooManyTags", "POST", "/subscribe", "application/x-www-form-urlencoded",
-			"email=t%40example.org&tag=" + strings.ReplaceAll(tagList(51), ",", "&tag="), 400, "more than 50 tags"},
+			"email=t%40example.org&tag=" + strings.ReplaceAll(tagList(51), ",", "&tag="), 400, "more than 50 tags", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +124,9 @@ func TestTagListBounds(t *testing.T) {
 			}
 			if tt.ctype != "" {
 				req.Header.Set("Content-Type", tt.ctype)
+			}
+			if tt.language != "" {
+				req.Header.Set("Accept-Language", tt.language)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
