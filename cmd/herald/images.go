@@ -49,8 +49,8 @@ func newKeeper(cfg *Config, st backend.Store, m *media.Service, log *slog.Logger
 }
 
 // keepImages retries the images articles still lack every interval (a
-// minute unless a test says otherwise) until ctx ends: with no content
-// folder there is no sync to do it. Keeping is idempotent, so each
+// minute unless a test says otherwise) until ctx ends: serve runs it when
+// no watched content folder's syncs do it. Keeping is idempotent, so each
 // instance sharing a store may run it.
 func keepImages(ctx context.Context, k *imagefetch.Keeper, every time.Duration, log *slog.Logger) {
 	if every <= 0 {

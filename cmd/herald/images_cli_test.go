@@ -13,11 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herald-news/herald/internal/article"
+	"github.com/herald-news/herald/internal/imagefetch/imagefetchtest"
 )
 
 // TestImportRemoteImage: herald import keeps an article's remote image in
@@ -101,17 +101,8 @@ func TestServeRetriesImagesWithoutContentFolder(t *testing.T) {
 	cfg.Content.Images.retry = 200 * time.Millisecond
 	var photo bytes.Buffer
 	png.Encode(&photo, image.NewRGBA(image.Rect(0, 0, 640, 960)))
-	var up atomic.Bool
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if !up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write(photo.Bytes())
-	}))
-	defer srv.Close()
+	srv := imagefetchtest.NewServer(t, photo.Bytes(), "image/png")
+	srv.SetDown(true)
 	d, err := startDaemon(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -128,10 +119,10 @@ func TestServeRetriesImagesWithoutContentFolder(t *testing.T) {
 	}
 	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 201 || hits.Load() != 1 {
-		t.Fatalf("POST: %d %s, %d fetches (want the one that failed)", resp.StatusCode, msg, hits.Load())
+	if resp.StatusCode != 201 || srv.Hits() != 1 {
+		t.Fatalf("POST: %d %s, %d fetches (want the one that failed)", resp.StatusCode, msg, srv.Hits())
 	}
-	up.Store(true)
+	srv.SetDown(false)
 	var kept *article.Kept
 	eventually(t, 10*time.Second, "serve keeps the image on a retry", func() bool {
 		a, err := d.store.GetArticle(context.Background(), "tall")

@@ -6,16 +6,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herald-news/herald/internal/confined"
 	"github.com/herald-news/herald/internal/imagefetch"
+	"github.com/herald-news/herald/internal/imagefetch/imagefetchtest"
 	"github.com/herald-news/herald/internal/media"
 )
 
@@ -42,18 +40,8 @@ func TestSyncRemoteImage(t *testing.T) {
 	ctx := context.Background()
 	s, st, dir := setup(t)
 	body := photo(t, 900, 1200) // a portrait
-	var hits atomic.Int32
-	var up atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if !up.Load() {
-			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(body)
-	}))
-	defer srv.Close()
+	srv := imagefetchtest.NewServer(t, body, "image/png")
+	srv.SetDown(true)
 	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
 	s.Now = now
@@ -77,10 +65,10 @@ func TestSyncRemoteImage(t *testing.T) {
 	}
 
 	// Before the retry is due: no fetch, the warning says when.
-	up.Store(true)
+	srv.SetDown(false)
 	rep, err = s.Sync(ctx)
-	if err != nil || hits.Load() != 1 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Error(), "next try after") {
-		t.Fatalf("sync before the retry: %v, %v, %d fetches, warnings %v", rep, err, hits.Load(), rep.Warnings)
+	if err != nil || srv.Hits() != 1 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0].Error(), "next try after") {
+		t.Fatalf("sync before the retry: %v, %v, %d fetches, warnings %v", rep, err, srv.Hits(), rep.Warnings)
 	}
 
 	clock = clock.Add(3 * time.Minute)
@@ -110,8 +98,8 @@ func TestSyncRemoteImage(t *testing.T) {
 		}
 	}
 	a, _ = st.GetArticle(ctx, "harbour")
-	if hits.Load() != 2 || a.Image == nil || a.Image.Kept == nil || a.Title != "Harbour, retitled" {
-		t.Errorf("%d fetches in all, want 2; image %+v", hits.Load(), a.Image)
+	if srv.Hits() != 2 || a.Image == nil || a.Image.Kept == nil || a.Title != "Harbour, retitled" {
+		t.Errorf("%d fetches in all, want 2; image %+v", srv.Hits(), a.Image)
 	}
 }
 
@@ -123,7 +111,8 @@ func TestSyncRemoteImage(t *testing.T) {
 func TestSyncLocalImages(t *testing.T) {
 	ctx := context.Background()
 	s, st, dir := setup(t)
-	now := func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
 	ms := &media.Service{Store: st, Now: now}
 	s.Images = &imagefetch.Keeper{Media: ms, Store: st, Content: confined.FS(dir), Now: now}
 	write(t, dir, "images/portrait.png", string(photo(t, 600, 900)))
@@ -178,5 +167,36 @@ func TestSyncLocalImages(t *testing.T) {
 	}
 	if rep, err = s.Sync(ctx); err != nil || rep.Images != 0 {
 		t.Fatalf("sync after the recut: %v, %v", rep, err)
+	}
+
+	// Replaced by a file that is no image: the copy stays, and the file
+	// is tried again only after the pause, not at every sync.
+	write(t, dir, "images/portrait.png", "not an image")
+	attempts := func() int {
+		ri, err := st.RemoteImage(ctx, "/images/portrait.png")
+		if err != nil || ri.Kept == nil || ri.Kept.Stamp != k2.Stamp {
+			t.Fatalf("kept image after a broken replacement: %+v, %v", ri, err)
+		}
+		return ri.Attempts
+	}
+	for i, want := range []int{1, 1} {
+		if rep, err = s.Sync(ctx); err != nil || rep.Images != 0 {
+			t.Fatalf("sync %d after a broken replacement: %v, %v", i, rep, err)
+		}
+		if got := attempts(); got != want {
+			t.Fatalf("sync %d after a broken replacement: %d attempts, want %d", i, got, want)
+		}
+	}
+	clock = clock.Add(2 * time.Minute)
+	if rep, err = s.Sync(ctx); err != nil || rep.Images != 0 || attempts() != 2 {
+		t.Fatalf("sync after the pause: %v, %v, %d attempts", rep, err, attempts())
+	}
+	// Mended: cut again after the pause, and the failures are forgotten.
+	write(t, dir, "images/portrait.png", string(photo(t, 800, 400)))
+	clock = clock.Add(5 * time.Minute)
+	rep, err = s.Sync(ctx)
+	ri, rerr := st.RemoteImage(ctx, "/images/portrait.png")
+	if err != nil || rep.Images != 1 || rerr != nil || ri.Attempts != 0 || ri.Kept.Original.Width != 800 {
+		t.Fatalf("sync after the mend: %v, %v; kept %+v, %v", rep, err, ri, rerr)
 	}
 }

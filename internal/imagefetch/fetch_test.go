@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/herald-news/herald/internal/imagefetch/imagefetchtest"
 )
 
 // pngBytes is a real PNG of w×h pixels.
@@ -31,19 +33,6 @@ func pngBytes(t testing.TB, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// imageServer serves body at every path and counts the requests.
-func imageServer(t *testing.T, body []byte, typ string) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Header().Set("Content-Type", typ)
-		w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits
 }
 
 func TestRefused(t *testing.T) {
@@ -92,7 +81,7 @@ func TestRefused(t *testing.T) {
 // link-local addresses are refused when dialled, whether named by IP or
 // by a host name that resolves to one, and no request reaches them.
 func TestFetchRefusesInternal(t *testing.T) {
-	srv, hits := imageServer(t, pngBytes(t, 4, 4), "image/png")
+	srv := imagefetchtest.NewServer(t, pngBytes(t, 4, 4), "image/png")
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 	f := New(Options{Timeout: 5 * time.Second})
 	defer f.Close()
@@ -116,22 +105,22 @@ func TestFetchRefusesInternal(t *testing.T) {
 			}
 		})
 	}
-	if n := hits.Load(); n != 0 {
+	if n := srv.Hits(); n != 0 {
 		t.Fatalf("%d requests reached the loopback server", n)
 	}
 }
 
 func TestFetchAllowPrivate(t *testing.T) {
 	body := pngBytes(t, 40, 30)
-	srv, hits := imageServer(t, body, "application/octet-stream") // the type is sniffed, not believed
+	srv := imagefetchtest.NewServer(t, body, "application/octet-stream") // the type is sniffed, not believed
 	f := New(Options{AllowPrivate: true})
 	defer f.Close()
 	img, err := f.Fetch(context.Background(), srv.URL+"/photo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Type != "image/png" || !bytes.Equal(img.Data, body) || hits.Load() != 1 {
-		t.Fatalf("got %s, %d bytes, %d hits", img.Type, len(img.Data), hits.Load())
+	if img.Type != "image/png" || !bytes.Equal(img.Data, body) || srv.Hits() != 1 {
+		t.Fatalf("got %s, %d bytes, %d hits", img.Type, len(img.Data), srv.Hits())
 	}
 }
 
@@ -175,7 +164,7 @@ func TestFetchRedirectRechecked(t *testing.T) {
 func TestFetchSizeCap(t *testing.T) {
 	body := pngBytes(t, 64, 64)
 	limit := int64(len(body) - 1)
-	withLength, _ := imageServer(t, body, "image/png")
+	withLength := imagefetchtest.NewServer(t, body, "image/png")
 	// Without Content-Length (streamed): the cap holds while reading.
 	streamed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
@@ -201,7 +190,7 @@ func TestFetchSizeCap(t *testing.T) {
 }
 
 func TestFetchErrors(t *testing.T) {
-	html, _ := imageServer(t, []byte("<!DOCTYPE html><html><body>Not found</body></html>"), "image/png")
+	html := imagefetchtest.NewServer(t, []byte("<!DOCTYPE html><html><body>Not found</body></html>"), "image/png")
 	missing := httptest.NewServer(http.NotFoundHandler())
 	defer missing.Close()
 	release := make(chan struct{})

@@ -155,8 +155,10 @@ func (k *Keeper) source(ctx context.Context, ref string) (data []byte, stamp str
 		}
 		return img.Data, "", nil
 	case strings.HasPrefix(ref, article.UploadPrefix):
-		name := strings.TrimPrefix(ref, article.UploadPrefix)
-		hash, _, _ := strings.Cut(strings.TrimSuffix(name, path.Ext(name)), "-")
+		hash, _, _, ok := media.ParseName(strings.TrimPrefix(ref, article.UploadPrefix))
+		if !ok {
+			return nil, "", fmt.Errorf("%s is not the address of an upload", ref)
+		}
 		f, err := k.Store.MediaBytes(ctx, hash, 0)
 		if err != nil {
 			return nil, "", fmt.Errorf("upload %s: %w", hash, err)
@@ -306,7 +308,8 @@ func (k *Keeper) KeepPending(ctx context.Context) (int, []article.ImageFailure, 
 
 // recut keeps again each kept content-folder image whose file changed
 // since it was cut (a new stamp): how many. One that cannot be read or
-// cut now keeps its old copy, with a warning in the log.
+// cut now keeps its old copy, with a warning in the log, and is tried
+// again after the same growing pause as a first keep.
 func (k *Keeper) recut(ctx context.Context) (int, error) {
 	if k.Content == nil {
 		return 0, nil
@@ -315,13 +318,13 @@ func (k *Keeper) recut(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, now := 0, k.now()
 	for _, f := range files {
 		st, err := fs.Stat(k.Content, strings.TrimPrefix(f.Ref, "/"))
-		if err != nil || fileStamp(st) == f.Kept.Stamp {
-			continue // gone: the article's next parse says so
+		if err != nil || fileStamp(st) == f.Kept.Stamp || f.NextAttempt.After(now) {
+			continue // gone (the article's next parse says so), unchanged, or paused
 		}
-		if _, err := k.keep(ctx, f.Ref, 0); err != nil {
+		if _, err := k.keep(ctx, f.Ref, f.Attempts); err != nil {
 			if ctx.Err() != nil {
 				return n, ctx.Err()
 			}

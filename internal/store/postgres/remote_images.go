@@ -99,9 +99,10 @@ func (s *Store) PendingImages(ctx context.Context) ([]article.PendingImage, erro
 }
 
 // KeptFiles lists the kept content-folder images that an article (not
-// removed) shows, by reference: the ones a sync checks for replacement.
+// removed) shows, by reference, with failed attempts to cut a
+// replacement: the ones a sync checks for replacement.
 func (s *Store) KeptFiles(ctx context.Context) ([]article.RemoteImage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT ref, kept FROM remote_images r
+	rows, err := s.pool.Query(ctx, `SELECT ref, kept, attempts, last_error, next_attempt FROM remote_images r
 		WHERE kept <> '' AND ref LIKE '/%' AND ref NOT LIKE '/media/u/%'
 		AND EXISTS (SELECT 1 FROM articles a WHERE a.image_ref = r.ref AND NOT a.removed) ORDER BY ref`)
 	if err != nil {
@@ -112,11 +113,15 @@ func (s *Store) KeptFiles(ctx context.Context) ([]article.RemoteImage, error) {
 	for rows.Next() {
 		var ri article.RemoteImage
 		var kept string
-		if err := rows.Scan(&ri.Ref, &kept); err != nil {
+		var next int64
+		if err := rows.Scan(&ri.Ref, &kept, &ri.Attempts, &ri.LastError, &next); err != nil {
 			return nil, fmt.Errorf("postgres: kept files: %w", err)
 		}
 		if ri.Kept, err = article.DecodeKept(kept); err != nil {
 			return nil, err
+		}
+		if next != 0 {
+			ri.NextAttempt = fromMicros(next)
 		}
 		out = append(out, ri)
 	}

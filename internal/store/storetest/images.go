@@ -236,6 +236,15 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		if len(files) != 1 || files[0].Ref != fileRef || !reflect.DeepEqual(files[0].Kept, kf) {
 			t.Fatalf("KeptFiles = %+v, want only %s", files, fileRef)
 		}
+		// A replacement that could not be cut: the copy stays, listed with
+		// the failure and its pause.
+		retry := now.Add(2 * time.Minute).Truncate(time.Microsecond)
+		ok(t, s.ImageFailed(ctx, fileRef, "not an image", retry))
+		files = must(s.KeptFiles(ctx)).get(t)
+		if len(files) != 1 || !reflect.DeepEqual(files[0].Kept, kf) || files[0].Attempts != 1 ||
+			files[0].LastError != "not an image" || !files[0].NextAttempt.Equal(retry) {
+			t.Fatalf("KeptFiles after a failed recut = %+v, want the old copy, 1 attempt until %s", files, retry)
+		}
 		// The file replaced: cut again, the article shows the new copy.
 		k2 := keptFixture("portrait2")
 		k2.Stamp = "950 2"
@@ -244,6 +253,9 @@ func RunRemoteImages(t *testing.T, open func(t *testing.T) RemoteImageStore) {
 		}
 		if got := must(s.GetArticle(ctx, "file")).get(t); !reflect.DeepEqual(got.Image.Kept, k2) {
 			t.Fatalf("after the recut: image %+v", got.Image)
+		}
+		if files := must(s.KeptFiles(ctx)).get(t); len(files) != 1 || files[0].Attempts != 0 || !files[0].NextAttempt.IsZero() {
+			t.Fatalf("KeptFiles after the recut = %+v, want the failures forgotten", files)
 		}
 		ok(t, s.SetRemoved(ctx, "file", true))
 		if files := must(s.KeptFiles(ctx)).get(t); len(files) != 0 {
