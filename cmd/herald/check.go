@@ -9,10 +9,8 @@ import (
 	"strings"
 
 	"github.com/herald-news/herald/internal/content"
-	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store/backend"
-	"github.com/herald-news/herald/templates"
 )
 
 // cmdCheck validates the configuration: every problem at once, one a line
@@ -33,7 +31,7 @@ func cmdCheck(e *env, args []string) error {
 	if path == "" {
 		path = "built-in defaults"
 	}
-	cat, err := lang.Load(templates.FS(cfg.Templates.Dir), cfg.Site.Languages, cfg.Site.Language)
+	cat, err := siteCatalog(cfg)
 	if err != nil {
 		return fmt.Errorf("%s: site.languages: %w", path, err)
 	}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/herald-news/herald/internal/article"
 	"github.com/herald-news/herald/internal/content"
+	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/store/backend"
 	"github.com/herald-news/herald/internal/web"
+	"github.com/herald-news/herald/templates"
 )
 
 // usageError is a mistake in the command line: exit status 2.
@@ -217,6 +219,12 @@ func openExistingStore(ctx context.Context, cfg *Config) (backend.Store, error) 
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return fixFeedAuthority(ctx, cfg, st)
+}
+
+// siteCatalog is the message catalogue of the languages the site offers
+// (site.languages), with the overrides of templates.dir.
+func siteCatalog(cfg *Config) (*lang.Catalog, error) {
+	return lang.Load(templates.FS(cfg.Templates.Dir), cfg.Site.Languages, cfg.Site.Language)
 }
 
 func siteLocation(cfg *Config) *time.Location {

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/mail"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/store/backend"
@@ -342,7 +341,7 @@ func checkLanguageFlag(e *env, code string) error {
 	if err != nil {
 		return nil // the command reports the config itself
 	}
-	cat, err := lang.Load(templates.FS(cfg.Templates.Dir), cfg.Site.Languages, cfg.Site.Language)
+	cat, err := siteCatalog(cfg)
 	if err != nil {
 		return nil
 	}

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-news/herald/internal/lang"
 	"github.com/herald-news/herald/internal/store"
 	"github.com/herald-news/herald/internal/subscribe"
 )
@@ -40,7 +39,6 @@ type AdminSubscribers interface {
 	PlanImport(ctx context.Context, r io.Reader, opt subscribe.ImportOptions) (*subscribe.ImportPlan, error)
 	ApplyImport(ctx context.Context, plan *subscribe.ImportPlan) (*subscribe.ImportReport, error)
 	Newsletters() []subscribe.Newsletter
-	Languages() *lang.Catalog
 }
 
 // subsPage is the page size of the subscriber list.
@@ -129,15 +127,6 @@ type subsAddForm struct {
 	Confirmed         bool
 }
 
-// adminLanguages lists site.languages for a select, chosen selected.
-func adminLanguages(subs AdminSubscribers, chosen string) []option {
-	var out []option
-	for _, code := range subs.Languages().Offered() {
-		out = append(out, option{ID: code, Name: lang.Name(code), Checked: code == chosen})
-	}
-	return out
-}
-
 // subscribersPage: GET /admin/subscribers?q=&status=&newsletter=&tag=&after=
 func (a *adminUI) subscribersPage(w http.ResponseWriter, r *http.Request) error {
 	return a.showSubscribers(w, r, http.StatusOK, subsAddForm{}, nil)
@@ -162,7 +151,7 @@ func (a *adminUI) showSubscribers(w http.ResponseWriter, r *http.Request, status
 	}
 	d := subsListData{Filter: f, Statuses: []subscribe.Status{subscribe.StatusPending, subscribe.StatusActive,
 		subscribe.StatusUnsubscribed, subscribe.StatusBounced}, Newsletters: subs.Newsletters(), Page: page, Add: add,
-		Languages: adminLanguages(subs, cmp.Or(add.Language, subs.Languages().Default()))}
+		Languages: a.s.languageOptions(cmp.Or(add.Language, a.s.catalog().Default()))}
 	for _, sub := range page.Subscribers {
 		d.Rows = append(d.Rows, subsRow{sub, subscriberPath(sub.Email)})
 	}
@@ -298,7 +287,7 @@ func (a *adminUI) showSubscriber(w http.ResponseWriter, r *http.Request, status 
 	a.render(w, r, status, "subscriber", adminView{Title: sub.Email, Errors: errs, Data: subscriberData{Sub: sub, Path: subscriberPath(sub.Email),
 		Deliveries: d.Deliveries, Newsletters: subs.Newsletters(), Tags: strings.Join(sub.Tags, ", "),
 		Active:    sub.Status == subscribe.StatusActive || sub.Status == subscribe.StatusPending,
-		Languages: adminLanguages(subs, sub.Language)}})
+		Languages: a.s.languageOptions(sub.Language)}})
 	return nil
 }
 

@@ -85,8 +85,8 @@ func (s *Server) handleNewsletterRun(w http.ResponseWriter, r *http.Request) {
 	// The issue is in the language its variant was composed in; so is
 	// what Herald says around it (an error page here).
 	l := s.localizer(r)
-	if _, code := digest.SplitVariantKey(key); code != "" && s.catalog().Has(code) {
-		l = s.catalog().L(code)
+	if _, code := digest.SplitVariantKey(key); s.catalog().Has(code) {
+		l = s.catalog().L(code) // the address names it, whoever asks
 	}
 	id, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
 	if err != nil || id < 1 {

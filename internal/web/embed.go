@@ -393,19 +393,6 @@ func (o embedOptions) query() string {
 	return strings.Join(parts, "&")
 }
 
-// embedLang is a language the builder offers, named in itself.
-type embedLang struct{ Code, Name string }
-
-// embedLangs are the languages the builder offers: the site's, whose
-// messages the widget carries.
-func (s *Server) embedLangs() []embedLang {
-	var out []embedLang
-	for _, code := range s.catalog().Offered() {
-		out = append(out, embedLang{code, lang.Name(code)})
-	}
-	return out
-}
-
 // formatDate writes t as the long date Intl.DateTimeFormat(lang, {day:
 // "numeric", month: "long", year: "numeric"}) writes in the widget, so
 // the frame and the widget agree: "September 24, 2026" (en), "24
@@ -554,7 +541,7 @@ func (s *Server) handleEmbedBundle(w http.ResponseWriter, r *http.Request) {
 type builderData struct {
 	Opts        embedOptions
 	Selected    map[string]bool // chosen tag slugs
-	Langs       []embedLang
+	Langs       []option        // site.languages, the widget's selected
 	Newsletters []EmbedNewsletter
 	Base        string // Herald's origin as partners see it (site.base_url)
 	FrameURL    string // preview, relative
@@ -599,7 +586,7 @@ func (s *Server) handleEmbedBuilder(w http.ResponseWriter, r *http.Request) {
 	base := strings.TrimRight(s.cfg.Site.BaseURL, "/")
 	sd := snippetData{L: s.catalog().L(o.Lang), Base: base, Site: s.cfg.Site.Title, Opts: o, TagList: strings.Join(o.Tags, ","),
 		FrameURL: base + "/embed/frame?" + o.query(), Newsletters: s.cfg.Embed.Newsletters, Honeypot: HoneypotField}
-	bd := builderData{Opts: o, Selected: map[string]bool{}, Langs: s.embedLangs(), Newsletters: s.cfg.Embed.Newsletters,
+	bd := builderData{Opts: o, Selected: map[string]bool{}, Langs: s.languageOptions(o.Lang), Newsletters: s.cfg.Embed.Newsletters,
 		Base: base, FrameURL: "/embed/frame?" + o.query(), Honeypot: HoneypotField}
 	for _, t := range o.Tags {
 		bd.Selected[t] = true

@@ -332,10 +332,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	req.IP = ip
 	req.Source = s.consentSource(r)
-	l := s.localizer(r)
-	if req.Language != "" && s.catalog().Has(req.Language) {
-		l = s.subscriberLocalizer(r, req.Language) // the form chose a language (a chooser, the form snippet's): the answer speaks it
-	}
+	l := s.subscriberLocalizer(r, req.Language) // a language the form chose (a chooser, the form snippet's) answers in it
 	if req.Language == "" && r.Header.Get("Accept-Language") != "" {
 		req.Language = l.Lang() // a form without a chooser (the widget's): the browser's language
 	}
@@ -553,11 +550,12 @@ func publicKey(err error) string {
 	return ""
 }
 
-// subscriberLocalizer speaks code, the language stored with the
-// subscriber a link names, else the one the reader's browser asks for
-// (and the pseudo-language whenever a test asks for it).
+// subscriberLocalizer speaks code, a language chosen for the reader (the
+// one stored with the subscriber a link names, or a form's) if the site
+// offers it, else the one the reader's browser asks
+// for (and the pseudo-language whenever a test asks for it).
 func (s *Server) subscriberLocalizer(r *http.Request, code string) *lang.Localizer {
-	if code != "" && r.Header.Get("Accept-Language") != lang.Pseudo {
+	if s.catalog().Has(code) && r.Header.Get("Accept-Language") != lang.Pseudo {
 		return s.catalog().L(code)
 	}
 	return s.localizer(r)
