@@ -229,11 +229,13 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		}
 	}()
 	if cfg.Content.Watch && cfg.Content.Dir != "" && fileExists(cfg.Content.Dir) {
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			_ = d.syncer.Watch(bg, 30*time.Second, nil)
-		}()
+		// Each sync also keeps the images articles still lack (every 30 s
+		// at the latest), as the tick below does without a watched folder.
+		d.wg.Go(func() { _ = d.syncer.Watch(bg, 30*time.Second, nil) })
+	} else {
+		// Images that failed are retried here: no sync would
+		// (docs/ARCHITECTURE.md, "Remote images").
+		d.wg.Go(func() { keepImages(bg, images.keeper, cfg.Content.Images.retry, log) })
 	}
 	d.wg.Add(1)
 	go func() {
@@ -246,9 +248,6 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 		subsCleanup(bg) // deletes unconfirmed subscribers until shutdown
 	}()
 	d.wg.Go(func() { d.retention(bg) })
-	// Images that failed are retried here too: with no content folder no
-	// sync would (docs/ARCHITECTURE.md, "Remote images").
-	d.wg.Go(func() { keepImages(bg, images.keeper, cfg.Content.Images.retry, log) })
 	if dash != nil {
 		// Daily subscriber counts: at start, then whenever they change
 		// (checked each minute).
@@ -273,12 +272,21 @@ func startDaemonOut(ctx context.Context, cfg *Config, log *slog.Logger, accessOu
 	return d, nil
 }
 
-// retention prunes delivery rows older than digest.keep_deliveries into
-// their runs' counts, at start and then every six hours, until shutdown.
+// retention prunes, at start and then every six hours until shutdown,
+// delivery rows older than digest.keep_deliveries (into their runs'
+// counts), ended admin sessions and expired subscriber CSV uploads.
 func (d *daemon) retention(ctx context.Context) {
 	keep := d.cfg.Digest.KeepDeliveries.D()
 	t := time.NewTimer(time.Minute) // not in the way of start-up
 	defer t.Stop()
+	logged := func(n int64, err error, failed, done string, attrs ...slog.Attr) {
+		switch {
+		case err != nil && ctx.Err() == nil:
+			d.log.Error(failed, slog.Any("err", err))
+		case n > 0:
+			d.log.LogAttrs(ctx, slog.LevelInfo, done, append([]slog.Attr{slog.Int64("rows", n)}, attrs...)...)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -288,22 +296,17 @@ func (d *daemon) retention(ctx context.Context) {
 		now := time.Now()
 		if keep > 0 {
 			n, err := d.store.PruneDeliveries(ctx, now.Add(-keep), now)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				d.log.Error("pruning old deliveries failed", slog.Any("err", err))
-			case n > 0:
-				d.log.Info("old deliveries summarised and deleted", slog.Int64("rows", n), slog.String("older_than", d.cfg.Digest.KeepDeliveries.String()))
-			}
+			logged(n, err, "pruning old deliveries failed", "old deliveries summarised and deleted",
+				slog.String("older_than", d.cfg.Digest.KeepDeliveries.String()))
 		}
 		// Admin sessions past their idle or absolute limit can never be
 		// used again (admin.Auth.Check refuses them); their rows go.
 		n, err := d.store.PruneSessions(ctx, now.Add(-d.cfg.Admin.SessionIdle.D()), now.Add(-d.cfg.Admin.SessionMax.D()))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			d.log.Error("pruning ended admin sessions failed", slog.Any("err", err))
-		case n > 0:
-			d.log.Info("ended admin sessions deleted", slog.Int64("rows", n))
-		}
+		logged(n, err, "pruning ended admin sessions failed", "ended admin sessions deleted")
+		// Subscriber CSVs whose confirmation window passed: their
+		// addresses are not kept (an unexpired upload waits).
+		n, err = d.store.PruneImportUploads(ctx, now)
+		logged(n, err, "pruning expired subscriber imports failed", "expired subscriber imports deleted")
 		t.Reset(6 * time.Hour)
 	}
 }

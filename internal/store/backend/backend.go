@@ -77,6 +77,8 @@ type Admin interface {
 	// PruneSessions deletes admin sessions unused since idleBefore or
 	// made before createdBefore.
 	PruneSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int64, error)
+	// PruneImportUploads deletes admin CSV uploads expired before now.
+	PruneImportUploads(ctx context.Context, now time.Time) (int64, error)
 	// ArticlesGeneration changes whenever any process writes articles, so
 	// serve notices writes it did not make.
 	ArticlesGeneration(ctx context.Context) (int64, error)

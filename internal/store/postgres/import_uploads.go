@@ -42,3 +42,13 @@ func (s *Store) TakeImportUpload(ctx context.Context, id string, userID int64, n
 	}
 	return u, nil
 }
+
+// PruneImportUploads deletes the uploads expired before now: a CSV of
+// people's addresses is not kept past its confirmation window.
+func (s *Store) PruneImportUploads(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.pool.Exec(ctx, `DELETE FROM import_uploads WHERE expires_at <= $1`, micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune import uploads: %w", err)
+	}
+	return res.RowsAffected(), nil
+}

@@ -17,6 +17,7 @@ type ImportUploadStore interface {
 	DeleteUser(ctx context.Context, id int64) error
 	PutImportUpload(ctx context.Context, u store.ImportUpload, now time.Time) error
 	TakeImportUpload(ctx context.Context, id string, userID int64, now time.Time) (store.ImportUpload, error)
+	PruneImportUploads(ctx context.Context, now time.Time) (int64, error)
 }
 
 // RunImportUploads runs the suite; open returns an empty store.
@@ -99,6 +100,19 @@ func RunImportUploads(t *testing.T, open func(t *testing.T) ImportUploadStore) {
 		put(t, st, "fresh", ann, "email\n", t0.Add(time.Hour))
 		// Gone, not merely refused: a later clock cannot revive it.
 		notFound(t, st, "stale", bob, t0)
+	})
+	t.Run("Pruned", func(t *testing.T) {
+		st := open(t)
+		ann, bob := user(t, st, "ann@example.org"), user(t, st, "bob@example.org")
+		put(t, st, "stale", bob, "email\n", t0)
+		put(t, st, "fresh", ann, "email\n", t0.Add(10*time.Minute))
+		if n, err := st.PruneImportUploads(ctx, t0.Add(15*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("prune: %d, %v; want the stale upload only", n, err)
+		}
+		notFound(t, st, "stale", bob, t0) // gone, not merely refused
+		if _, err := st.TakeImportUpload(ctx, "fresh", ann, t0.Add(15*time.Minute)); err != nil {
+			t.Fatalf("prune dropped an upload still waiting: %v", err)
+		}
 	})
 	t.Run("UserRemoved", func(t *testing.T) {
 		st := open(t)
