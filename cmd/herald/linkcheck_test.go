@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -49,10 +51,24 @@ func newLinkSite(t *testing.T) *linkSite {
 		"HERALD_MAIL_SMTP_HOST": host, "HERALD_MAIL_SMTP_PORT": port, "HERALD_MAIL_SMTP_TLS": "none"} {
 		env[k] = v
 	}
+	// The example articles are of autumn 2026: the first run reaches back
+	// to them whatever today's date.
+	conf := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(conf, []byte(`newsletters:
+  - id: monthly
+    title: Cluster Bridge Monthly
+    schedule: "0 9 1 * *"
+    timezone: Europe/Stockholm
+    first_window: 36500d
+    subject: "{{.Newsletter.Title}} — {{.Period}}"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env["HERALD_CONFIG"] = conf
 	if code, _, errs := runCLI(t, env, "import", examples); code != 0 {
 		t.Fatal(errs)
 	}
-	cfg, err := LoadConfig("", env)
+	cfg, err := LoadConfig(conf, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +91,9 @@ func (s *linkSite) wait(t *testing.T, n int) []mailpitMsg {
 		}
 	}
 	if len(list.Messages) < n {
+		for _, m := range list.Messages {
+			t.Logf("%v: %s", m.To, m.Subject)
+		}
 		t.Fatalf("mailpit holds %d messages, want %d", len(list.Messages), n)
 	}
 	return list.Messages
@@ -109,10 +128,10 @@ func (s *linkSite) body(t *testing.T, id string) (text, html string) {
 	return raw.Text, raw.HTML
 }
 
-// subscribe posts the form, choosing language ("": none).
-func (s *linkSite) subscribe(t *testing.T, email, name, language string) {
+// subscribe posts the form, choosing language ("": none) and topic tags.
+func (s *linkSite) subscribe(t *testing.T, email, name, language string, tags ...string) {
 	t.Helper()
-	v := url.Values{"email": {email}, "name": {name}}
+	v := url.Values{"email": {email}, "name": {name}, "tag": tags}
 	if language != "" {
 		v.Set("language", language)
 	}
@@ -142,7 +161,8 @@ func (s *linkSite) confirm(t *testing.T, text string) {
 
 // TestJudgeMailpitLinkCheck: on a live run (serve, mail through Mailpit's
 // SMTP), Mailpit's link-check finds every Herald link of the confirmation,
-// the welcome, a digest and a test send answering 200.
+// the welcome, a digest, a topic subscriber's digest (whose "view in
+// browser" is its own variant of the issue) and a test send answering 200.
 func TestJudgeMailpitLinkCheck(t *testing.T) {
 	s := newLinkSite(t)
 	s.subscribe(t, "asa@example.org", "Åsa", "")
@@ -151,14 +171,28 @@ func TestJudgeMailpitLinkCheck(t *testing.T) {
 	text, _ := s.body(t, confirm.ID)
 	s.confirm(t, text)
 	s.check(t, "welcome", s.wait(t, 2)[0])
+	// A topic subscriber: only WP4's articles.
+	s.subscribe(t, "soren@example.org", "Sören", "", "WP4")
+	text, _ = s.body(t, s.wait(t, 3)[0].ID)
+	s.confirm(t, text)
+	s.wait(t, 4)
 	if code, _, errs := runCLI(t, s.env, "digest", "send", "--newsletter", "monthly", "--now"); code != 0 {
 		t.Fatal(errs)
 	}
-	s.check(t, "digest", s.wait(t, 3)[0])
+	to := map[string]mailpitMsg{}
+	for _, m := range s.wait(t, 6)[:2] {
+		to[m.To[0].Address] = m
+	}
+	s.check(t, "digest", to["asa@example.org"])
+	topic := to["soren@example.org"]
+	s.check(t, "topic digest", topic)
+	if text, _ := s.body(t, topic.ID); !regexp.MustCompile(`/newsletters/monthly/\d+/a:[^\s]+`).MatchString(text) {
+		t.Errorf("the topic digest's browser link is not its own variant:\n%s", text)
+	}
 	if code, _, errs := runCLI(t, s.env, "digest", "send", "--newsletter", "monthly", "--test-to", "editor@example.org"); code != 0 {
 		t.Fatal(errs)
 	}
-	s.check(t, "test send", s.wait(t, 4)[0])
+	s.check(t, "test send", s.wait(t, 7)[0])
 }
 
 // TestJudgeMailpitLinkCheckLanguages: one daemon, a subscriber in each
