@@ -501,13 +501,14 @@ func (c *composer) emailArticle(l *lang.Localizer, a *article.Article, loc *time
 	}
 	switch {
 	case img.Kept != nil:
-		// A remote image Herald keeps: the lead crop (between 1:1 and
-		// 16:9) and the square thumbnail (docs/ARCHITECTURE.md, "Remote
-		// images").
+		// The kept copy (remote, upload or content-folder file): the lead
+		// crop (between 1:1 and 16:9) and the square thumbnail
+		// (docs/ARCHITECTURE.md, "Remote images").
 		k := img.Kept
 		ea.Image = fitImage(c.base+k.Lead.Path, alt, k.Lead.Width, k.Lead.Height, contentWidth)
 		ea.Thumb = fitImage(c.base+k.Thumb.Path, alt, k.Thumb.Width, k.Thumb.Height, thumbWidth)
 	case img.MediaPath != "":
+		// A local image not kept (yet): as it is, sized to the column.
 		src := c.base + "/media/" + (&url.URL{Path: img.MediaPath}).EscapedPath()
 		ea.Image = fitImage(src, alt, img.Width, img.Height, contentWidth)
 		ea.Thumb = fitImage(src, alt, img.Width, img.Height, thumbWidth)
